@@ -1,0 +1,30 @@
+# sdr2log: the two commands the README documents.
+#   make demo   install into .venv/ and run the demo (writes demo_out/)
+#   make test   install into .venv/ and run every check and test (what CI runs)
+PY ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: install demo test bench clean-venv
+
+$(STAMP): settings.ini setup.py
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(BIN)/sdr2log demo --out demo_out
+
+test: install
+	bash tools/check.sh
+
+bench: install
+	$(BIN)/python bench/bench_color.py
+	$(BIN)/python bench/bench_lut.py
+
+clean-venv:
+	rm -rf $(VENV)
