@@ -12,8 +12,8 @@ import numpy as np, torch
 from torch import nn
 
 # %% auto #0
-__all__ = ['INTERPOLATIONS', 'CubeLUT', 'identity_lut', 'read_cube', 'write_cube', 'apply_lut', 'LUT3DModule', 'bake_lut',
-           'invert_lut']
+__all__ = ['INTERPOLATIONS', 'CubeLUT', 'identity_lut', 'read_cube', 'write_cube', 'ocio_apply_parallel', 'ocio_lut_processor',
+           'apply_lut', 'LUT3DModule', 'bake_lut', 'invert_lut']
 
 # %% ../nbs/01_lut.ipynb #c005
 def _as3(v, name) -> np.ndarray:
@@ -266,7 +266,55 @@ def _apply_flat(x, lut, tetra, out=None):
     v = _lattice(x, cast(lut.domain_min), cast(lut.domain_max), n)
     return _interp3d(v, cast(lut.table3d).reshape(-1, 3), n, tetra, out)
 
-# %% ../nbs/01_lut.ipynb #c017
+# %% ../nbs/01_lut.ipynb #c018
+import zlib
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
+
+_POOL = None
+def ocio_apply_parallel(processor, a: np.ndarray, workers: int | None = None) -> np.ndarray:
+    "Apply an OpenColorIO CPU `processor` in place to the C-contiguous float32 `(..., 3)` array `a`, over `workers` threads."
+    global _POOL
+    if a.dtype != np.float32 or not a.flags.c_contiguous: raise ValueError("need a C-contiguous float32 array")
+    flat = a.reshape(-1, 3)
+    workers = workers or min(os.cpu_count() or 1, 8)
+    if workers <= 1 or flat.shape[0] < 1 << 16: processor.applyRGB(flat); return a
+    if _POOL is None or _POOL._max_workers < workers: _POOL = ThreadPoolExecutor(workers, thread_name_prefix='sdr2log-ocio')
+    list(_POOL.map(processor.applyRGB, np.array_split(flat, workers)))
+    return a
+
+_OCIO_LUTS = OrderedDict()   # fingerprint -> OCIO CPU processor (LRU, 16 entries)
+
+def _to_unit(ocio, lo, hi):
+    "OCIO MatrixTransform mapping [lo, hi] per channel to [0, 1]."
+    s = 1.0 / (np.asarray(hi, np.float64) - np.asarray(lo, np.float64))
+    m = np.diag(np.r_[s, 1.0]).reshape(-1).tolist()
+    return ocio.MatrixTransform(matrix=m, offset=np.r_[-np.asarray(lo) * s, 0.0].tolist())
+
+def ocio_lut_processor(lut: CubeLUT, interpolation: str = 'tetrahedral'):
+    "A cached OpenColorIO CPU processor applying `lut` exactly as `apply_lut` does (clamped lookups)."
+    import PyOpenColorIO as ocio
+    t3 = None if lut.table3d is None else np.ascontiguousarray(_np(lut.table3d), np.float32)
+    sh = None if lut.shaper is None else np.ascontiguousarray(_np(lut.shaper), np.float32)
+    key = (None if t3 is None else (t3.shape, zlib.crc32(t3)), None if sh is None else (sh.shape, zlib.crc32(sh)),
+           tuple(np.r_[lut.domain_min, lut.domain_max, lut.shaper_min, lut.shaper_max]), interpolation)
+    if key in _OCIO_LUTS: _OCIO_LUTS.move_to_end(key); return _OCIO_LUTS[key]
+    g = ocio.GroupTransform()
+    if sh is not None:
+        g.appendTransform(_to_unit(ocio, lut.shaper_min, lut.shaper_max))
+        l1 = ocio.Lut1DTransform(); l1.setLength(sh.shape[0]); l1.setData(sh.reshape(-1))
+        g.appendTransform(l1)
+    if t3 is not None:
+        g.appendTransform(_to_unit(ocio, lut.domain_min, lut.domain_max))
+        l3 = ocio.Lut3DTransform(); l3.setGridSize(t3.shape[0]); l3.setData(t3.reshape(-1))
+        l3.setInterpolation(ocio.INTERP_TETRAHEDRAL if interpolation == 'tetrahedral' else ocio.INTERP_LINEAR)
+        g.appendTransform(l3)
+    proc = ocio.Config.CreateRaw().getProcessor(g).getDefaultCPUProcessor()
+    _OCIO_LUTS[key] = proc
+    while len(_OCIO_LUTS) > 16: _OCIO_LUTS.popitem(last=False)
+    return proc
+
+# %% ../nbs/01_lut.ipynb #c019
 INTERPOLATIONS = ('tetrahedral', 'trilinear')
 
 def _needs_grad(x, lut):
@@ -286,31 +334,51 @@ def _run(xf, lut, tetra, chunk):
         for s in range(0, xf.shape[0], chunk): _apply_flat(xf[s:s + chunk], tab, tetra, out[s:s + chunk])
     return out
 
+def _use_ocio(x, lut, backend):
+    "Whether this call takes the OpenColorIO CPU path."
+    if backend == 'torch': return False
+    ok = (not _needs_grad(x if isinstance(x, torch.Tensor) else torch.empty(0), lut)
+          and (x.dtype in (np.float16, np.float32) if isinstance(x, np.ndarray)
+               else (x.device.type == 'cpu' and x.dtype in (torch.float16, torch.bfloat16, torch.float32))))
+    if backend == 'ocio' and not ok:
+        raise ValueError("backend='ocio' needs float32 (or half) data on the CPU and no autograd; use 'auto' or 'torch'")
+    return ok
+
 def apply_lut(x:np.ndarray|torch.Tensor, # numpy (...,3) channel-last or torch (...,3,H,W) channel-first, float
               lut:CubeLUT, # shaper and/or 3D table (numpy or torch; a torch table with grad is differentiated)
               interpolation:str='tetrahedral', # 'tetrahedral' or 'trilinear' (3D table; the shaper is linear)
-              chunk:int=32768, # pixels per chunk on the no-grad CPU path
+              chunk:int=32768, # pixels per chunk on the no-grad torch CPU path
+              backend:str='auto', # 'auto' (OpenColorIO for float32 CPU data without autograd, else torch), 'torch', 'ocio'
              ) -> np.ndarray|torch.Tensor:
     "Apply `lut` to `x`, keeping type, device, dtype and layout; inputs outside the domain are clamped for lookup."
     if interpolation not in INTERPOLATIONS: raise ValueError(f"interpolation {interpolation!r} not in {INTERPOLATIONS}")
+    if backend not in ('auto', 'torch', 'ocio'): raise ValueError(f"backend {backend!r} not in ('auto', 'torch', 'ocio')")
     if not isinstance(lut, CubeLUT): raise TypeError(f"lut must be a CubeLUT, got {type(lut).__name__}")
     tetra = interpolation == 'tetrahedral'
     if isinstance(x, np.ndarray):
         if x.ndim < 1 or x.shape[-1] != 3: raise ValueError(f"numpy input must be channel-last (...,3), got {x.shape}")
         if not np.issubdtype(x.dtype, np.floating): raise TypeError(f"input must be float, got {x.dtype}")
+        if _use_ocio(x, lut, backend):
+            a = np.array(x, dtype=np.float32, order='C', copy=True)
+            return ocio_apply_parallel(ocio_lut_processor(lut, interpolation), a).astype(x.dtype, copy=False)
         cd = x.dtype if x.dtype in (np.float32, np.float64) else np.float32
         xf = torch.from_numpy(np.ascontiguousarray(x, dtype=cd)).view(-1, 3)
         return _run(xf, lut, tetra, chunk).numpy().reshape(x.shape).astype(x.dtype, copy=False)
     if isinstance(x, torch.Tensor):
         if x.ndim < 3 or x.shape[-3] != 3: raise ValueError(f"torch input must be channel-first (...,3,H,W), got {tuple(x.shape)}")
         if not x.is_floating_point(): raise TypeError(f"input must be float, got {x.dtype}")
+        if _use_ocio(x, lut, backend):
+            a = x.detach().movedim(-3, -1).to(torch.float32).contiguous().numpy()
+            if a.base is not None or np.shares_memory(a, x.detach().numpy()): a = a.copy()
+            y = torch.from_numpy(ocio_apply_parallel(ocio_lut_processor(lut, interpolation), a))
+            return y.movedim(-1, -3).contiguous().to(x.dtype)
         cd = x.dtype if x.dtype in (torch.float32, torch.float64) else torch.float32
         xl = x.to(cd).movedim(-3, -1)
         y = _run(xl.reshape(-1, 3), lut, tetra, chunk).view(xl.shape)
         return y.movedim(-1, -3).contiguous().to(x.dtype)
     raise TypeError(f"x must be a numpy array or torch tensor, got {type(x).__name__}")
 
-# %% ../nbs/01_lut.ipynb #c029
+# %% ../nbs/01_lut.ipynb #c033
 class LUT3DModule(nn.Module):
     "A 3D LUT (optionally after a fixed shaper) as an `nn.Module`; the table is a parameter when `learnable`."
     def __init__(self,
@@ -339,7 +407,7 @@ class LUT3DModule(nn.Module):
         d = self.domain
         return apply_lut(x, CubeLUT(self.table, d[0], d[1], self.shaper, d[2], d[3]), self.interpolation)
 
-# %% ../nbs/01_lut.ipynb #c032
+# %% ../nbs/01_lut.ipynb #c036
 def bake_lut(fn:Callable, # numpy channel-last (...,3) -> (...,3), e.g. a colour conversion chain
              size:int=65, # 3D lattice points per axis, 2..256
              domain=(0., 1.), # (min, max) of the input, each a scalar or 3 values
@@ -365,7 +433,7 @@ def bake_lut(fn:Callable, # numpy channel-last (...,3) -> (...,3), e.g. a colour
     if not np.isfinite(t).all(): raise ValueError(f"fn returned non-finite values on the lattice (domain {lo}..{hi})")
     return CubeLUT(t, L.domain_min, L.domain_max, **kw)
 
-# %% ../nbs/01_lut.ipynb #c038
+# %% ../nbs/01_lut.ipynb #c042
 def invert_lut(lut:CubeLUT, # monotone 3D LUT (no shaper)
                size:int|None=None, # lattice size of the inverse (default: the forward size)
                domain=None, # (min, max) of the inverse's input; default the forward table's output range

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from .color import convert_space, logc3_params
-from .lut import CubeLUT, apply_lut, bake_lut, invert_lut, read_cube
+from .lut import CubeLUT, apply_lut, bake_lut, invert_lut, read_cube, ocio_apply_parallel
 
 # %% auto #0
 __all__ = ['ACES_CONFIG', 'ACES_DISPLAY', 'ACES_VIEW', 'OCIO_LOGC3', 'RENDERERS', 'DEGRADATION_KEYS', 'ocio_display_processor',
@@ -53,8 +53,8 @@ def ocio_display_processor(config: str = ACES_CONFIG, display: str = ACES_DISPLA
 
 def ocio_apply(x: np.ndarray, processor) -> np.ndarray:
     "Apply an OpenColorIO CPU processor to a channel-last float array (computed in float32; input untouched)."
-    a = np.ascontiguousarray(np.asarray(x, dtype=np.float32)).copy()
-    processor.applyRGB(a.reshape(-1, 3))
+    a = np.array(x, dtype=np.float32, order='C', copy=True)
+    ocio_apply_parallel(processor, a)                       # one thread per core: OCIO releases the GIL
     return a.astype(x.dtype if isinstance(x, np.ndarray) and x.dtype == np.float64 else np.float32, copy=False)
 
 # %% ../nbs/03_render.ipynb #c008
