@@ -462,7 +462,7 @@ class ConvertSpace(nn.Module):
     def forward(self, x): return convert_space(x, self.src, self.dst, clip=self.clip, **self.options)
     def extra_repr(self): return f"{self.src.name} -> {self.dst.name}, clip={self.clip}, options={self.options}"
 
-# %% ../nbs/00_color.ipynb #c051
+# %% ../nbs/00_color.ipynb #c052
 def transfer_curve_figure(path=None, stops=(-10, 10)):
     "Plot signal value against stops from middle grey for the main encodings; save to `path` if given."
     import matplotlib.pyplot as plt

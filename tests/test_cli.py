@@ -1,0 +1,53 @@
+"End-to-end tests of the `sdr2log` command (as a user runs it) and its bad-input exits."
+import json, subprocess, sys
+from pathlib import Path
+import numpy as np, pytest
+from sdr2log.io import read_image, write_tiff
+from sdr2log.color import convert_space
+from sdr2log.cli import demo_frame, main
+
+SDR2LOG = [str(Path(sys.executable).parent / 'sdr2log')]   # the installed console script
+
+
+def run(*args, cwd=None):
+    return subprocess.run([*SDR2LOG, *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+def test_demo_end_to_end(tmp_path):
+    r = run('demo', '--out', tmp_path / 'out')
+    assert r.returncode == 0, r.stderr
+    stats = json.loads((tmp_path / 'out' / 'demo.json').read_text())
+    for f in stats['files']: assert (tmp_path / 'out' / f).stat().st_size > 0, f
+    assert stats['logc3_roundtrip_max_err'] < 1e-5
+    assert '[4/4]' in r.stdout                                  # progress is shown
+
+
+def test_convert_round_trip(tmp_path):
+    src = tmp_path / 'a.tif'
+    write_tiff(src, convert_space(demo_frame(24, 40), 'AWG3', 'LogC3', clip=True))
+    assert run('convert', src, tmp_path / 'b.tif', '--src', 'LogC3', '--dst', 'ACEScct', '--bits', '32').returncode == 0
+    assert run('convert', tmp_path / 'b.tif', tmp_path / 'c.tif', '--src', 'ACEScct', '--dst', 'LogC3').returncode == 0
+    np.testing.assert_allclose(read_image(tmp_path / 'c.tif'), read_image(src), atol=1 / 65535)
+    assert run('convert', src, tmp_path / 'd.exr', '--src', 'LogC3', '--dst', 'ACES2065-1').returncode == 0
+    np.testing.assert_allclose(read_image(tmp_path / 'd.exr'), convert_space(read_image(src), 'LogC3', 'ACES2065-1'),
+                               rtol=1e-3, atol=1e-4)          # half float
+
+
+@pytest.mark.parametrize('args, message', [
+    (['convert', 'missing.tif', 'o.tif', '--src', 'LogC3', '--dst', 'ACEScct'], 'missing.tif'),
+    (['convert', 'IN', 'o.tif', '--src', 'LogC9', '--dst', 'ACEScct'], 'LogC3'),
+    (['convert', 'IN', 'o.tif', '--src', 'LogC3', '--dst', 'ACEScct', '--ei', '5'], '[160, 3200]'),
+    (['convert', 'IN', 'o.tif', '--src', 'LogC3', '--dst', 'ACEScct'], 'bits=32'),     # ACEScct below 0: refuse to clip
+])
+def test_bad_input_exits_2_with_message(tmp_path, args, message):
+    src = tmp_path / 'in.tif'
+    write_tiff(src, convert_space(demo_frame(24, 40), 'AWG3', 'LogC3', clip=True))
+    args = [str(src) if a == 'IN' else a for a in args]
+    r = run(*args, cwd=tmp_path)
+    assert r.returncode == 2 and message in r.stderr, (r.returncode, r.stderr)
+
+
+def test_spaces_lists_every_space(capsys):
+    assert main(['spaces']) == 0
+    out = capsys.readouterr().out
+    for name in ('LogC3', 'ACEScct', 'Rec2100-PQ', 'Rec2100-HLG', 'XYZ'): assert name in out
