@@ -11,6 +11,7 @@ import numpy as np
 
 from .color import convert_space, list_spaces, get_space, transfer_curve_figure
 from .io import read_image, write_tiff, write_exr, write_png
+from .synth import synth_parser, synth_main
 
 # %% auto #0
 __all__ = ['demo_frame', 'demo', 'convert_file', 'main']
@@ -100,11 +101,14 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument('--bits', type=int, default=None, help='bits per sample of TIFF/PNG output')
     c.add_argument('--clip', action='store_true', help='clip the result to its legal range')
     sub.add_parser('spaces', help='list the colour spaces')
+    synth_parser(sub.add_parser('synth', help='write the synthetic LogC3/AWG3 dataset (16-bit TIFF sequences)'))
     return p
 
 def main(argv: list | None = None) -> int:
     "Entry point of the `sdr2log` command."
+    argv = sys.argv[1:] if argv is None else list(argv)
     a = _parser().parse_args(argv)
+    if a.cmd == 'synth': return synth_main(argv[1:])
     try:
         if a.cmd == 'demo': demo(a.out)
         elif a.cmd == 'convert':
