@@ -102,6 +102,16 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument('--clip', action='store_true', help='clip the result to its legal range')
     sub.add_parser('spaces', help='list the colour spaces')
     synth_parser(sub.add_parser('synth', help='write the synthetic LogC3/AWG3 dataset (16-bit TIFF sequences)'))
+    t = sub.add_parser('train', help='train a model from a config (works under torchrun for several GPUs)')
+    t.add_argument('config', help='YAML path or shipped config name (see `sdr2log config --list`)')
+    t.add_argument('--set', nargs='+', default=[], metavar='KEY=VALUE', help='overrides, e.g. training.lr=1e-3 data.root=DIR')
+    t.add_argument('--resume', default=None, help="'auto' (latest run of training.exp_name), a run directory or a checkpoint")
+    c = sub.add_parser('config', help='print a shipped config as YAML')
+    c.add_argument('name', nargs='?', default=None); c.add_argument('--list', action='store_true', help='list the shipped configs')
+    n = sub.add_parser('notebook', help='write the parameterised training notebook (papermill / JupyterLab)')
+    n.add_argument('path')
+    w = sub.add_parser('sweep', help='run a grid of configs through the training notebook (papermill)')
+    w.add_argument('grid', help='grid YAML (base, grid, fixed, epochs, out, data_root)')
     return p
 
 def main(argv: list | None = None) -> int:
@@ -118,6 +128,23 @@ def main(argv: list | None = None) -> int:
             print(p)
         elif a.cmd == 'spaces':
             for n in list_spaces(): print(f'{n:16s} {get_space(n).description}')
+        elif a.cmd == 'train':
+            from sdr2log.train import train
+            train(a.config, list(a.set) + ([f'training.resume={a.resume}'] if a.resume else []))
+        elif a.cmd == 'config':
+            import yaml
+            from sdr2log.train import SHIPPED_CONFIGS, load_config
+            if a.list or a.name is None: print('\n'.join(SHIPPED_CONFIGS))
+            else: print(yaml.safe_dump(load_config(a.name, validate=False), sort_keys=False), end='')
+        elif a.cmd == 'notebook':
+            from sdr2log.sweep import write_train_notebook
+            print(write_train_notebook(a.path))
+        elif a.cmd == 'sweep':
+            from sdr2log.sweep import sweep
+            rows = sweep(a.grid)
+            failed = [r for r in rows if r['status'] != 'ok']
+            print(f"{len(rows) - len(failed)}/{len(rows)} points ok")
+            return 1 if failed else 0
     except (ValueError, TypeError, FileNotFoundError) as e:
         print(f'sdr2log {a.cmd}: error: {e}', file=sys.stderr); return 2
     return 0
