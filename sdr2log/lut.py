@@ -255,7 +255,12 @@ def _shape1d(x, sh, lo, hi):
     return y0 + (sh.reshape(-1).take(idx + 3) - y0) * f
 
 def _apply_flat(x, lut, tetra, out=None):
-    "Apply `lut` to flattened `x` (P,3) (torch, compute dtype); writes into `out` when given."
+    "Apply `lut` to flattened `x` (P,3) (torch, compute dtype); writes into `out` when given. NaN pixels stay NaN."
+    bad = torch.isnan(x).any(-1)
+    if bool(bad.any()):                      # look up a finite stand-in (a NaN index would be garbage), then mark NaN
+        y = _apply_flat(torch.where(bad[:, None], torch.zeros_like(x), x), lut, tetra, out)
+        return y.masked_fill_(bad[:, None], float('nan')) if out is not None or not y.requires_grad \
+            else y.masked_fill(bad[:, None], float('nan'))
     dt, dev = x.dtype, x.device
     cast = lambda a: torch.as_tensor(a, device=dev).to(dt)
     if lut.shaper is not None:
@@ -334,6 +339,13 @@ def _run(xf, lut, tetra, chunk):
         for s in range(0, xf.shape[0], chunk): _apply_flat(xf[s:s + chunk], tab, tetra, out[s:s + chunk])
     return out
 
+def _ocio_nan_safe(proc, a: np.ndarray) -> np.ndarray:
+    "OCIO's LUT apply in place, with NaN pixels left NaN (OCIO would look them up as some finite colour)."
+    bad = np.isnan(a).any(-1) if np.isnan(a.min()) else None
+    ocio_apply_parallel(proc, a)
+    if bad is not None: a[bad] = np.nan
+    return a
+
 def _use_ocio(x, lut, backend):
     "Whether this call takes the OpenColorIO CPU path."
     if backend == 'torch': return False
@@ -360,7 +372,7 @@ def apply_lut(x:np.ndarray|torch.Tensor, # numpy (...,3) channel-last or torch (
         if not np.issubdtype(x.dtype, np.floating): raise TypeError(f"input must be float, got {x.dtype}")
         if _use_ocio(x, lut, backend):
             a = np.array(x, dtype=np.float32, order='C', copy=True)
-            return ocio_apply_parallel(ocio_lut_processor(lut, interpolation), a).astype(x.dtype, copy=False)
+            return _ocio_nan_safe(ocio_lut_processor(lut, interpolation), a).astype(x.dtype, copy=False)
         cd = x.dtype if x.dtype in (np.float32, np.float64) else np.float32
         xf = torch.from_numpy(np.ascontiguousarray(x, dtype=cd)).view(-1, 3)
         return _run(xf, lut, tetra, chunk).numpy().reshape(x.shape).astype(x.dtype, copy=False)
@@ -370,7 +382,7 @@ def apply_lut(x:np.ndarray|torch.Tensor, # numpy (...,3) channel-last or torch (
         if _use_ocio(x, lut, backend):
             a = x.detach().movedim(-3, -1).to(torch.float32).contiguous().numpy()
             if a.base is not None or np.shares_memory(a, x.detach().numpy()): a = a.copy()
-            y = torch.from_numpy(ocio_apply_parallel(ocio_lut_processor(lut, interpolation), a))
+            y = torch.from_numpy(_ocio_nan_safe(ocio_lut_processor(lut, interpolation), a))
             return y.movedim(-1, -3).contiguous().to(x.dtype)
         cd = x.dtype if x.dtype in (torch.float32, torch.float64) else torch.float32
         xl = x.to(cd).movedim(-3, -1)
