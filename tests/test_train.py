@@ -1,0 +1,73 @@
+"Integration tests of the training engine: CLI train + resume, 2-process DDP on gloo, the papermill notebook and a sweep."
+import json, os, subprocess, sys
+from pathlib import Path
+import pytest, torch
+from sdr2log.synth import synthesize
+from sdr2log.train import load_checkpoint
+
+BIN = Path(sys.executable).parent
+QUICK = ['training.max_steps_per_epoch=3', 'training.progress=false', 'data.batch_size=2',
+         'data.augment.train_crop_size=48', 'data.sdr_from=naive', 'training.epochs=1']
+
+
+@pytest.fixture(scope='module')
+def data(tmp_path_factory):
+    root = tmp_path_factory.mktemp('synth') / 'data'
+    synthesize(root, sequences=5, frames=4, size=(64, 96), seed=1)
+    return root
+
+
+def run(cmd, cwd, env=None, timeout=600):
+    r = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})})
+    assert r.returncode == 0, f"{cmd}\nSTDOUT:\n{r.stdout[-3000:]}\nSTDERR:\n{r.stderr[-3000:]}"
+    return r
+
+
+def test_cli_train_then_resume_auto(data, tmp_path):
+    sets = [f'data.root={data}', f'training.ckpt_root={tmp_path}/runs', *QUICK]
+    r = run([BIN / 'sdr2log', 'train', 'tiny-linear', '--set', *sets], tmp_path)
+    run_dir = Path(next(l.split(':', 1)[1].strip() for l in r.stdout.splitlines() if l.startswith('run directory:')))
+    assert run_dir.parent == tmp_path / 'runs' and run_dir.name.endswith('-tiny-linear')
+    st = load_checkpoint(run_dir / 'checkpoints' / 'last.pt')
+    assert st['epoch'] == 1 and st['step'] == 3
+    # resume=auto continues the same run directory to more epochs
+    r = run([BIN / 'sdr2log', 'train', 'tiny-linear', '--resume', 'auto', '--set', *sets[:-1], 'training.epochs=2'], tmp_path)
+    assert f'resumed from {run_dir}' in r.stdout
+    assert load_checkpoint(run_dir / 'checkpoints' / 'last.pt')['step'] == 6
+    summary = json.loads((run_dir / 'eval' / 'summary.json').read_text())
+    assert summary['epochs'] == 2 and summary['final']['images'] > 0
+    assert len((run_dir / 'logs' / 'scalars.val.jsonl').read_text().splitlines()) == 2
+
+
+def test_bad_config_key_is_named(data, tmp_path):
+    r = subprocess.run([BIN / 'sdr2log', 'train', 'tiny-cct', '--set', f'data.root={data}', 'training.learning_rate=1'],
+                       cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2 and 'training.learning_rate' in r.stderr
+
+
+def test_ddp_two_cpu_processes_gloo(data, tmp_path):
+    sets = [f'data.root={data}', f'training.ckpt_root={tmp_path}/runs', 'training.exp_name=ddp', *QUICK]
+    r = run([BIN / 'torchrun', '--standalone', '--nproc_per_node=2', str(BIN / 'sdr2log'), 'train', 'tiny-cct',
+             '--set', *sets], tmp_path, env={'OMP_NUM_THREADS': '1'})
+    runs = list((tmp_path / 'runs').glob('*-ddp'))
+    assert len(runs) == 1, runs                                  # rank 0 alone writes one run directory
+    summary = json.loads((runs[0] / 'eval' / 'summary.json').read_text())
+    sums = summary['param_checksums']
+    assert len(sums) == 2 and sums[0] == sums[1]                 # parameters identical across ranks
+    env = json.loads((runs[0] / 'meta' / 'env.json').read_text())
+    assert env['world_size'] == 2
+
+
+def test_papermill_sweep_keeps_notebooks_and_tabulates(data, tmp_path):
+    grid = tmp_path / 'grid.yaml'
+    grid.write_text(f"base: tiny-cct\ndata_root: {data}\nout: {tmp_path}/sweep\nepochs: 1\n"
+                    "fixed: {training.max_steps_per_epoch: 2, data.batch_size: 2, data.augment.train_crop_size: 48,"
+                    " data.sdr_from: naive}\n"
+                    "grid:\n  model.name: [unet-cct, unet-linear]\n  training.lr: [0.001, 'not-a-number']\n")
+    r = subprocess.run([BIN / 'sdr2log', 'sweep', grid], cwd=tmp_path, capture_output=True, text=True, timeout=900)
+    assert r.returncode == 1, r.stdout + r.stderr                # two points fail (bad lr) and are reported ...
+    rows = (tmp_path / 'sweep' / 'results.csv').read_text().splitlines()
+    assert len(rows) == 5 and sum(',ok,' in l for l in rows) == 2 and sum(',failed,' in l for l in rows) == 2
+    for run_dir in (tmp_path / 'sweep' / 'runs').glob('*'):     # ... and the good ones keep their notebook
+        if (run_dir / 'eval' / 'summary.json').exists(): assert (run_dir / 'train.ipynb').exists()
+    assert '| point |' in (tmp_path / 'sweep' / 'results.md').read_text()
