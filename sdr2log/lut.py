@@ -277,12 +277,19 @@ from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 
 _POOL = None
+def _forget_pool():
+    "After fork: the child inherits the executor object but none of its threads; make it start its own."
+    global _POOL
+    _POOL = None
+if hasattr(os, 'register_at_fork'): os.register_at_fork(after_in_child=_forget_pool)
+
 def ocio_apply_parallel(processor, a: np.ndarray, workers: int | None = None) -> np.ndarray:
     "Apply an OpenColorIO CPU `processor` in place to the C-contiguous float32 `(..., 3)` array `a`, over `workers` threads."
     global _POOL
     if a.dtype != np.float32 or not a.flags.c_contiguous: raise ValueError("need a C-contiguous float32 array")
     flat = a.reshape(-1, 3)
-    workers = workers or min(os.cpu_count() or 1, 8)
+    if workers is None:     # one thread per core, but one per DataLoader worker (the workers already fill the cores)
+        workers = 1 if torch.utils.data.get_worker_info() is not None else min(os.cpu_count() or 1, 8)
     if workers <= 1 or flat.shape[0] < 1 << 16: processor.applyRGB(flat); return a
     if _POOL is None or _POOL._max_workers < workers: _POOL = ThreadPoolExecutor(workers, thread_name_prefix='sdr2log-ocio')
     list(_POOL.map(processor.applyRGB, np.array_split(flat, workers)))

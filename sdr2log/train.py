@@ -242,7 +242,7 @@ class EpochSampler(Sampler):
         if self.drop_last: idx = idx[:self.n - self.n % self.world]
         else: idx += idx[:(-len(idx)) % self.world]                    # pad so every rank gets the same count
         return idx[self.rank::self.world]
-    def __iter__(self): return iter(self._indices()[self.skip:])
+    def __iter__(self): return iter([(self.epoch, i) for i in self._indices()[self.skip:]])   # the dataset seeds by both
     def __len__(self): return max(0, len(self._indices()) - self.skip)
 
 def cosine_warmup(step: int, warmup: int, total: int, min_ratio: float) -> float:
@@ -400,13 +400,17 @@ class Trainer:
         if self.main: save_checkpoint(self.run_dir / 'checkpoints' / name, self.state_dict())
 
     # --- the loop ------------------------------------------------------------------------------------------
+    _dl = None
     def _loader(self, epoch: int, skip_batches: int = 0) -> DataLoader:
-        self.train_ds.set_epoch(epoch)
+        "The training loader (built once; workers persist) positioned at `epoch`, after `skip_batches` batches."
         self.sampler.set_epoch(epoch, skip_batches * self.batch_size)
-        d = self.cfg['data']
-        return DataLoader(self.train_ds, batch_size=self.batch_size, sampler=self.sampler, num_workers=d['num_workers'],
-                          collate_fn=collate_pairs, worker_init_fn=worker_init, drop_last=self.sampler.drop_last,
-                          pin_memory=self.device.type == 'cuda', persistent_workers=False)
+        if self._dl is None:
+            d = self.cfg['data']
+            self._dl = DataLoader(self.train_ds, batch_size=self.batch_size, sampler=self.sampler,
+                                  num_workers=d['num_workers'], collate_fn=collate_pairs, worker_init_fn=worker_init,
+                                  drop_last=self.sampler.drop_last, pin_memory=self.device.type == 'cuda',
+                                  persistent_workers=d['num_workers'] > 0)
+        return self._dl
 
     def _forward_loss(self, batch):
         x, y = batch['sdr'].to(self.device, non_blocking=True), batch['hdr'].to(self.device, non_blocking=True)

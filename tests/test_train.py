@@ -25,7 +25,7 @@ def run(cmd, cwd, env=None, timeout=600):
 
 def test_cli_train_then_resume_auto(data, tmp_path):
     sets = [f'data.root={data}', f'training.ckpt_root={tmp_path}/runs', *QUICK]
-    r = run([BIN / 'sdr2log', 'train', 'tiny-linear', '--set', *sets], tmp_path)
+    r = run([BIN / 'sdr2log', 'train', 'tiny-linear', '--set', *sets, 'data.num_workers=2'], tmp_path)   # persistent workers
     run_dir = Path(next(l.split(':', 1)[1].strip() for l in r.stdout.splitlines() if l.startswith('run directory:')))
     assert run_dir.parent == tmp_path / 'runs' and run_dir.name.endswith('-tiny-linear')
     st = load_checkpoint(run_dir / 'checkpoints' / 'last.pt')
