@@ -459,7 +459,7 @@ class Trainer:
                     raise RuntimeError(f"{self.bad_steps} non-finite losses (training.max_bad_steps = {tr['max_bad_steps']}): "
                                        "lower training.lr, enable training.clip_grad_norm, or check the data")
                 continue
-            for k, v in {'loss': float(total), **terms}.items(): logged[k] = logged.get(k, 0.0) + float(v) / accum
+            for k, v in {'loss': float(total.detach()), **terms}.items(): logged[k] = logged.get(k, 0.0) + float(v) / accum
             if not last_micro: continue
             self.scaler.unscale_(self.opt)
             gnorm = nn.utils.clip_grad_norm_(self.model.parameters(), tr['clip_grad_norm'] or float('inf'))
