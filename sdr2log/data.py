@@ -38,7 +38,7 @@ DATA_DEFAULTS = {
     'clip_len': 5,               # frames per clip in mode='vid'
     'degradations': {},          # applied to the SDR signal: bits (None|8|10), jpeg_quality (None|1..100), noise_sigma
     'augment': {
-        'train_crop_size': 256,      # int or [h, w]; random paired crop (train only)
+        'train_crop_size': 256,      # int or [h, w]; random paired crop (train only); None: full frames
         'hflip': True,               # random horizontal flip, p = 0.5 (train only)
         'exposure_stops': [-1.0, 1.0],  # uniform exposure shift in stops, scene-linear, before rendering; None = off
     },
@@ -94,7 +94,7 @@ _SCHEMA = {
     'split_cache': _opt(_path), 'split_stale': _choice('raise', 'rebuild'), 'sdr_from': _choice(*SDR_METHODS),
     'sdr_lut_path': _opt(_path), 'sdr_options': _dict, 'space_in': _space, 'space_out': _space, 'clip_len': _int(1),
     'degradations': _opt(_dict), 'val_crop_size': _opt(_size), 'seed': _int(0), 'skip_bad': _bool,
-    'augment': {'train_crop_size': _size, 'hflip': _bool, 'exposure_stops': _opt(_range2)},
+    'augment': {'train_crop_size': _opt(_size), 'hflip': _bool, 'exposure_stops': _opt(_range2)},
 }
 
 # %% ../nbs/05_data.ipynb #c008
