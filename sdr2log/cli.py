@@ -14,7 +14,7 @@ from .io import read_image, write_tiff, write_exr, write_png
 from .synth import synth_parser, synth_main
 
 # %% auto #0
-__all__ = ['demo_frame', 'demo', 'convert_file', 'main']
+__all__ = ['DEMO_PRESETS', 'demo_frame', 'colour_demo', 'demo', 'convert_file', 'main']
 
 # %% ../nbs/14_cli.ipynb #c005
 def demo_frame(h: int = 270, w: int = 480) -> np.ndarray:
@@ -34,24 +34,24 @@ def demo_frame(h: int = 270, w: int = 480) -> np.ndarray:
 def _show(ax, img, title):
     ax.imshow(np.clip(img, 0, 1)); ax.set_title(title, fontsize=9); ax.axis('off')
 
-def demo(out: str | Path = 'demo_out', size: tuple = (270, 480)) -> dict:
-    "Run the colour demo: write a LogC3 TIFF, convert it, save `demo.png` and `transfer_curves.png` under `out`."
+def colour_demo(out: str | Path = 'demo_out/colour', size: tuple = (270, 480)) -> dict:
+    "The colour part of the demo: write a LogC3 TIFF, convert it, save `demo.png` and `transfer_curves.png` under `out`."
     import matplotlib; matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    print(f'[1/4] synthesising a {size[1]}x{size[0]} scene-linear AWG3 frame')
+    print(f'    (colour 1/4) synthesising a {size[1]}x{size[0]} scene-linear AWG3 frame')
     lin = demo_frame(*size)
-    print('[2/4] encoding LogC3 (EI 800) and writing a 16-bit TIFF, as camera originals come')
+    print('    (colour 2/4) encoding LogC3 (EI 800) and writing a 16-bit TIFF, as camera originals come')
     write_tiff(out / 'frame_logc3.tif', convert_space(lin, 'AWG3', 'LogC3', clip=True), bits=16)
     logc3 = read_image(out / 'frame_logc3.tif')
-    print('[3/4] converting: LogC3 -> ACEScct (target), LogC3 -> naive SDR Rec.709 (input)')
+    print('    (colour 3/4) converting: LogC3 -> ACEScct (target), LogC3 -> naive SDR Rec.709 (input)')
     cct = convert_space(logc3, 'LogC3', 'ACEScct')
     sdr = convert_space(convert_space(logc3, 'LogC3', 'Rec709-linear'), 'Rec709-linear', 'Rec1886', clip=True)
     back = convert_space(cct, 'ACEScct', 'LogC3')
     write_exr(out / 'frame_aces.exr', convert_space(logc3, 'LogC3', 'ACES2065-1'))
     write_png(out / 'frame_sdr.png', sdr)
-    print('[4/4] writing figures')
+    print('    (colour 4/4) writing figures')
     fig, axs = plt.subplots(1, 3, figsize=(12, 2.8), dpi=100)
     _show(axs[0], logc3, 'LogC3/AWG3 signal (camera original)')
     _show(axs[1], cct, 'ACEScct (reconstruction target)')
@@ -68,6 +68,60 @@ def demo(out: str | Path = 'demo_out', size: tuple = (270, 480)) -> dict:
     return stats
 
 # %% ../nbs/14_cli.ipynb #c008
+DEMO_PRESETS = {
+    'tiny': {'synth': {'sequences': 5, 'frames': 3, 'size': (64, 96)}, 'model': {'width': 8, 'depth': 2},
+             'train': {'training.epochs': 1, 'training.max_steps_per_epoch': 2, 'data.batch_size': 2,
+                       'data.augment.train_crop_size': 48, 'data.num_workers': 0, 'training.val_every': 1},
+             'eval': {'erm_k': 2, 'figures': 1, 'max_images': None, 'fit_samples': 4}},
+    'default': {'synth': {'sequences': 6, 'frames': 8, 'size': (270, 480)}, 'model': {'width': 16, 'depth': 3},
+                'train': {'training.epochs': 16, 'data.batch_size': 4, 'data.augment.train_crop_size': 128,
+                          'data.num_workers': 2, 'training.val_every': 8, 'training.val_max_batches': 2,
+                          'training.warmup_steps': 20, 'training.lr': 0.001},
+                'eval': {'erm_k': 3, 'figures': 2, 'max_images': 8, 'fit_samples': 16}},
+    'long': {'synth': {'sequences': 12, 'frames': 12, 'size': (540, 960)}, 'model': {'width': 32, 'depth': 4},
+             'train': {'training.epochs': 40, 'data.batch_size': 8, 'data.augment.train_crop_size': 256,
+                       'data.num_workers': 2, 'training.val_every': 10, 'training.val_max_batches': 4,
+                       'training.warmup_steps': 100, 'training.lr': 0.0005},
+             'eval': {'erm_k': 8, 'figures': 3, 'max_images': None, 'fit_samples': 48}},
+}
+
+def demo(out: str | Path = 'demo_out', preset: str = 'default', seed: int = 0) -> dict:
+    "Synthesise data, train both U-Nets, run both baselines, evaluate on the test split and write the report."
+    import json as _json
+    from sdr2log.synth import synthesize
+    from sdr2log.train import train
+    from sdr2log.evaluate import evaluate, summary_markdown
+    if preset not in DEMO_PRESETS: raise ValueError(f"demo preset {preset!r}; accepted: {', '.join(DEMO_PRESETS)}")
+    P, out, t0, times = DEMO_PRESETS[preset], Path(out), time.perf_counter(), {}
+    def step(i, text): print(f'[{i}/5] {text} ({time.perf_counter() - t0:.0f} s)', flush=True)
+    step(1, 'colour demo: transfer curves and one synthetic frame through the colour pipeline')
+    colour_demo(out / 'colour', size=(135, 240) if preset == 'tiny' else (270, 480))
+    step(2, f"synthesising {P['synth']['sequences']} sequences x {P['synth']['frames']} frames "
+            f"{P['synth']['size'][0]}x{P['synth']['size'][1]} (16-bit LogC3/AWG3 TIFF)")
+    synthesize(out / 'data', seed=seed, overwrite=True, **P['synth'])
+    runs = {}
+    for i, name in ((3, 'unet-cct'), (4, 'unet-linear')):
+        step(i, f'training {name} (ACES 2.0 SDR input -> ACEScct)')
+        sets = {'data.root': str(out / 'data'), 'training.ckpt_root': str(out / 'runs'), 'training.exp_name': name,
+                'seed': seed, 'training.amp': False, **{f'model.{k}': v for k, v in P['model'].items()}, **P['train']}
+        t = time.perf_counter()
+        runs[name] = train(name, [f'{k}={_json.dumps(v)}' for k, v in sets.items()])['run_dir']
+        times[f'train_{name}_s'] = round(time.perf_counter() - t, 1)
+    step(5, 'evaluating inverse, inverse-highlight and both U-Nets on the held-out test sequences')
+    t = time.perf_counter()
+    summary = evaluate(['inverse', 'inverse-highlight', f"unet-cct={runs['unet-cct']}", f"unet-linear={runs['unet-linear']}"],
+                       out / 'data', 'test', out / 'eval', **P['eval'])
+    times['evaluate_s'] = round(time.perf_counter() - t, 1)
+    names = ['inverse', 'inverse-highlight', 'unet-cct', 'unet-linear']
+    table = summary_markdown(summary, names, ['psnr_acescct', 'ssim_acescct', 'delta_e_itp', 'pu21_psnr', 'erm'], 'inverse')
+    res = {'preset': preset, 'seed': seed, 'runs': runs, 'report': str(out / 'eval' / 'report.md'), **times,
+           'total_s': round(time.perf_counter() - t0, 1), 'table': summary['table']}
+    (out / 'demo.json').write_text(_json.dumps(res, indent=1, default=str))
+    (out / 'results.md').write_text(table + '\n')
+    print(f"\n{table}\n\ndone in {res['total_s']:.0f} s: report {out / 'eval' / 'report.md'}", flush=True)
+    return res
+
+# %% ../nbs/14_cli.ipynb #c011
 def convert_file(src_path, dst_path, src: str, dst: str, bits: int | None = None, **options) -> Path:
     "Read `src_path` in space `src`, convert to `dst`, write `dst_path` (format from its extension)."
     img = read_image(src_path)
@@ -86,12 +140,16 @@ def convert_file(src_path, dst_path, src: str, dst: str, bits: int | None = None
     if ext == '.png': return write_png(dst_path, out, bits=bits or 8)
     raise ValueError(f"cannot write {dst_path}: unknown extension {ext!r}; accepted: .tif, .tiff, .exr, .png")
 
-# %% ../nbs/14_cli.ipynb #c011
+# %% ../nbs/14_cli.ipynb #c014
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog='sdr2log', description='sdr2log: scene-referred log from SDR renders.')
     sub = p.add_subparsers(dest='cmd', required=True)
-    d = sub.add_parser('demo', help='run the demo (writes figures and a JSON summary)')
+    d = sub.add_parser('demo', help='synthesise data, train both U-Nets, run the baselines, evaluate, write the report')
     d.add_argument('--out', default='demo_out', help='output folder (default: demo_out)')
+    g = d.add_mutually_exclusive_group()
+    g.add_argument('--long', action='store_true', help='a bigger dataset and model, trained longer (about an hour on CPU)')
+    g.add_argument('--tiny', action='store_true', help='seconds-long version (what the tests run)')
+    d.add_argument('--seed', type=int, default=0)
     c = sub.add_parser('convert', help='convert an image file between colour spaces')
     c.add_argument('src_path'); c.add_argument('dst_path')
     c.add_argument('--src', required=True, help='source colour space (see `sdr2log spaces`)')
@@ -120,7 +178,7 @@ def main(argv: list | None = None) -> int:
     a = _parser().parse_args(argv)
     if a.cmd == 'synth': return synth_main(argv[1:])
     try:
-        if a.cmd == 'demo': demo(a.out)
+        if a.cmd == 'demo': demo(a.out, 'long' if a.long else 'tiny' if a.tiny else 'default', a.seed)
         elif a.cmd == 'convert':
             ei = int(a.ei) if float(a.ei).is_integer() else a.ei
             p = convert_file(a.src_path, a.dst_path, a.src, a.dst, bits=a.bits, clip=a.clip, ei=ei,

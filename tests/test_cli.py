@@ -14,12 +14,17 @@ def run(*args, cwd=None):
 
 
 def test_demo_end_to_end(tmp_path):
-    r = run('demo', '--out', tmp_path / 'out')
+    r = run('demo', '--tiny', '--out', tmp_path / 'out')
     assert r.returncode == 0, r.stderr
-    stats = json.loads((tmp_path / 'out' / 'demo.json').read_text())
-    for f in stats['files']: assert (tmp_path / 'out' / f).stat().st_size > 0, f
+    out = tmp_path / 'out'
+    stats = json.loads((out / 'colour' / 'demo.json').read_text())
+    for f in stats['files']: assert (out / 'colour' / f).stat().st_size > 0, f
     assert stats['logc3_roundtrip_max_err'] < 1e-5
-    assert '[4/4]' in r.stdout                                  # progress is shown
+    res = json.loads((out / 'demo.json').read_text())
+    assert sorted(res['table']) == ['inverse', 'inverse-highlight', 'unet-cct', 'unet-linear']
+    report = (out / 'eval' / 'report.md').read_text()
+    assert '| unet-linear |' in report and (out / 'eval' / 'figures' / 'image_000.png').exists()
+    for i in range(1, 6): assert f'[{i}/5]' in r.stdout                 # progress is shown
 
 
 def test_convert_round_trip(tmp_path):
