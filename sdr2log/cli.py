@@ -168,6 +168,17 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument('name', nargs='?', default=None); c.add_argument('--list', action='store_true', help='list the shipped configs')
     n = sub.add_parser('notebook', help='write the parameterised training notebook (papermill / JupyterLab)')
     n.add_argument('path')
+    e = sub.add_parser('eval', help='evaluate baselines (by name) and trained runs (by run directory) on a split')
+    e.add_argument('methods', nargs='+', help="baseline names (inverse, inverse-highlight), run directories, or NAME=RUN_DIR")
+    e.add_argument('--data', required=True, help='data root (LogC3 frames; e.g. from `sdr2log synth`)')
+    e.add_argument('--split', default='test', choices=['train', 'val', 'test'])
+    e.add_argument('--out', default='eval_out', help='output folder (default: eval_out)')
+    e.add_argument('--reference', default=None, help='method the others are compared with (default: the first)')
+    e.add_argument('--checkpoint', default='best', choices=['best', 'ema', 'last'], help='which weights of a run')
+    e.add_argument('--erm-k', type=int, default=4, help='edit chains per image for ERM (default 4)')
+    e.add_argument('--no-erm', action='store_true', help='skip ERM (faster)')
+    e.add_argument('--max-images', type=int, default=None)
+    e.add_argument('--figures', type=int, default=3, help='images shown in comparison figures (default 3)')
     w = sub.add_parser('sweep', help='run a grid of configs through the training notebook (papermill)')
     w.add_argument('grid', help='grid YAML (base, grid, fixed, epochs, out, data_root)')
     return p
@@ -197,6 +208,14 @@ def main(argv: list | None = None) -> int:
         elif a.cmd == 'notebook':
             from sdr2log.sweep import write_train_notebook
             print(write_train_notebook(a.path))
+        elif a.cmd == 'eval':
+            from sdr2log.evaluate import evaluate, summary_markdown
+            summary = evaluate(a.methods, a.data, a.split, a.out, reference=a.reference, erm=not a.no_erm, erm_k=a.erm_k,
+                               checkpoint=a.checkpoint, figures=a.figures, max_images=a.max_images)
+            names = list(summary['table'])
+            metrics = [k for k in ('psnr_acescct', 'ssim_acescct', 'delta_e_itp', 'pu21_psnr', 'erm') if k in summary['table'][names[0]]]
+            print(summary_markdown(summary, names, metrics, a.reference or names[0]))
+            print(f"report: {Path(a.out) / 'report.md'}")
         elif a.cmd == 'sweep':
             from sdr2log.sweep import sweep
             rows = sweep(a.grid)

@@ -56,3 +56,14 @@ def test_spaces_lists_every_space(capsys):
     assert main(['spaces']) == 0
     out = capsys.readouterr().out
     for name in ('LogC3', 'ACEScct', 'Rec2100-PQ', 'Rec2100-HLG', 'XYZ'): assert name in out
+
+
+def test_eval_command_writes_report(tmp_path):
+    from sdr2log.synth import synthesize
+    synthesize(tmp_path / 'data', sequences=3, frames=2, size=(48, 64), seed=4)
+    r = run('eval', 'inverse', 'hl=inverse-highlight', '--data', tmp_path / 'data', '--out', tmp_path / 'ev',
+            '--erm-k', '2', '--figures', '1')
+    assert r.returncode == 0, r.stderr
+    assert '| hl |' in r.stdout and (tmp_path / 'ev' / 'report.md').exists()
+    r = run('eval', 'no-such', '--data', tmp_path / 'data', '--out', tmp_path / 'ev2')
+    assert r.returncode == 2 and 'inverse' in r.stderr
