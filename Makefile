@@ -20,6 +20,7 @@ demo: install
 	$(BIN)/sdr2log demo --out demo_out
 
 test: install
+	bash tools/install_browser.sh
 	bash tools/check.sh
 
 bench: install

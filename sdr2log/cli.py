@@ -164,6 +164,11 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument('config', help='YAML path or shipped config name (see `sdr2log config --list`)')
     t.add_argument('--set', nargs='+', default=[], metavar='KEY=VALUE', help='overrides, e.g. training.lr=1e-3 data.root=DIR')
     t.add_argument('--resume', default=None, help="'auto' (latest run of training.exp_name), a run directory or a checkpoint")
+    tp = sub.add_parser('train-pipeline', help='train the three Diff-HDRTV stages in order (each fed the previous)')
+    tp.add_argument('data', help='data root'); tp.add_argument('ckpt_root', help='where the three run directories go')
+    tp.add_argument('--mode', default='aces', choices=['aces', 'xyY'], help='stage-3 refiners (default aces)')
+    tp.add_argument('--full', action='store_true', help='the full configs (default: the tiny ones, minutes on CPU)')
+    tp.add_argument('--set', nargs='+', default=[], metavar='KEY=VALUE', help='overrides applied to every stage')
     c = sub.add_parser('config', help='print a shipped config as YAML')
     c.add_argument('name', nargs='?', default=None); c.add_argument('--list', action='store_true', help='list the shipped configs')
     n = sub.add_parser('notebook', help='write the parameterised training notebook (papermill / JupyterLab)')
@@ -200,6 +205,10 @@ def main(argv: list | None = None) -> int:
         elif a.cmd == 'train':
             from sdr2log.train import train
             train(a.config, list(a.set) + ([f'training.resume={a.resume}'] if a.resume else []))
+        elif a.cmd == 'train-pipeline':
+            from sdr2log.models.diffhdrtv import train_pipeline
+            res = train_pipeline(a.data, a.ckpt_root, tiny=not a.full, mode=a.mode, overrides=list(a.set))
+            print(json.dumps({k: v for k, v in res.items() if k != 'summaries'}, indent=1, default=str)[:2000])
         elif a.cmd == 'config':
             import yaml
             from sdr2log.train import SHIPPED_CONFIGS, load_config

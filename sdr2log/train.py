@@ -109,6 +109,10 @@ SHIPPED_CONFIGS = {
 }
 
 # %% ../nbs/10_train.ipynb #c008
+from .models.diffhdrtv import DIFF_HDRTV_CONFIGS   # the three Diff-HDRTV stages, full and tiny
+SHIPPED_CONFIGS.update(DIFF_HDRTV_CONFIGS)
+
+# %% ../nbs/10_train.ipynb #c009
 def _parse_value(s: str):
     "A `--set` value parsed as YAML (numbers, booleans, null, lists, dicts); plain text stays text."
     try: return yaml.safe_load(s)
@@ -171,7 +175,7 @@ def validate_config(cfg: dict) -> dict:
     if out['data'].get('root') is not None: out['data'] = data_config(out)   # fills and checks data.*
     return out
 
-# %% ../nbs/10_train.ipynb #c011
+# %% ../nbs/10_train.ipynb #c012
 def git_commit(path: Path | None = None) -> str | None:
     "The git commit of the checkout holding `path` (the package by default), or None."
     try:
@@ -226,7 +230,7 @@ def _set_rng_state(s: dict):
     random.setstate(tuple(tuple(x) if isinstance(x, list) else x for x in s['python']))
     if s['cuda'] and torch.cuda.is_available(): torch.cuda.set_rng_state_all(s['cuda'])
 
-# %% ../nbs/10_train.ipynb #c014
+# %% ../nbs/10_train.ipynb #c015
 class EpochSampler(Sampler):
     "Seeded per-epoch permutation (or order), split across `world_size` ranks, optionally skipping the first batches."
     def __init__(self, n: int, shuffle: bool = True, seed: int = 0, rank: int = 0, world_size: int = 1,
@@ -260,7 +264,7 @@ def init_distributed() -> tuple[int, int, int]:
         dist.init_process_group('nccl' if torch.cuda.is_available() else 'gloo')
     return dist.get_rank(), int(os.environ.get('LOCAL_RANK', 0)), dist.get_world_size()
 
-# %% ../nbs/10_train.ipynb #c017
+# %% ../nbs/10_train.ipynb #c018
 def _device(name: str, local_rank: int = 0) -> torch.device:
     if name == 'auto': return torch.device(f'cuda:{local_rank}' if torch.cuda.is_available() else 'cpu')
     dev = torch.device(name)
@@ -282,8 +286,11 @@ def seed_everything(seed: int, deterministic: bool = True):
         os.environ.setdefault('CUBLAS_WORKSPACE_CONFIG', ':4096:8')
 
 def find_resume(ckpt_root: str | Path, exp_name: str) -> Path | None:
-    "The newest run directory of `exp_name` under `ckpt_root` that has checkpoints/last.pt."
-    runs = sorted(p for p in Path(ckpt_root).glob(f'*-{exp_name}') if (p / 'checkpoints' / 'last.pt').exists())
+    "The newest run directory `YYYYmmdd-HHMMSS-<exp_name>` under `ckpt_root` that has checkpoints/last.pt."
+    import re
+    pat = re.compile(r'\d{8}-\d{6}-' + re.escape(exp_name))        # exact: 'tiny-x' is not a run of 'x'
+    runs = sorted(p for p in Path(ckpt_root).glob(f'*-{exp_name}')
+                  if pat.fullmatch(p.name) and (p / 'checkpoints' / 'last.pt').exists())
     return runs[-1] if runs else None
 
 def _jsonl(path: Path, rec: dict):
@@ -293,7 +300,7 @@ def _display(x_cct: torch.Tensor, renderer) -> np.ndarray:
     "An ACEScct tensor (3,H,W) as an SDR display image (H,W,3) through `renderer`."
     return renderer(convert_space(x_cct.detach().float().cpu().permute(1, 2, 0).numpy(), 'ACEScct', 'LogC3', clip=True))
 
-# %% ../nbs/10_train.ipynb #c018
+# %% ../nbs/10_train.ipynb #c019
 class Trainer:
     "Build everything a config describes, then `fit()`; rank 0 writes the run directory."
     def __init__(self, cfg, overrides=(), run_dir: str | Path | None = None):
@@ -582,4 +589,7 @@ class Trainer:
 
 def train(cfg, overrides=(), run_dir=None) -> dict:
     "Train from a config (shipped name, YAML path or dict) with `key.path=value` overrides; return the summary."
+    if load_config(cfg, overrides, validate=False).get('model', {}).get('name') == 'diff-hdrtv':
+        from sdr2log.models.diffhdrtv import train_stage     # stages load and freeze earlier ones; stage 2 denoises
+        return train_stage(cfg, overrides, run_dir)
     return Trainer(cfg, overrides, run_dir).fit()

@@ -20,7 +20,7 @@ __all__ = ['MODELS', 'HEADS', 'register_model', 'list_models', 'build_model', 'c
 
 # %% ../../nbs/09_models.core.ipynb #c004
 MODELS: dict[str, Callable] = {}
-_BUILTIN = ('sdr2log.models.unet',)   # modules that register the built-in models when imported
+_BUILTIN = ('sdr2log.models.unet', 'sdr2log.models.diffhdrtv')   # modules that register the built-in models when imported
 
 def register_model(name: str):
     "Decorator: register a model class or factory under `name` (case-insensitive)."

@@ -1,0 +1,63 @@
+"""Integration and bad-input tests of sdr2log.viewer (no browser): folders on disk, run directories, batches,
+the widget update path, and the static figures."""
+import numpy as np, pytest, torch
+import matplotlib; matplotlib.use('Agg')
+from sdr2log.cli import demo_frame
+from sdr2log.color import convert_space
+from sdr2log.io import write_png, write_tiff, write_exr
+from sdr2log.render import render_sdr
+from sdr2log.viewer import (view, ViewerCore, as_images, load_images, plot_comparison, false_color_figure,
+                            exposure_bracket, error_map_figure, display_u8, MODES)
+
+LIN = demo_frame(90, 160)
+CCT = convert_space(LIN, 'AWG3', 'ACEScct')
+
+def test_folder_of_frames(tmp_path):
+    lc = convert_space(LIN, 'AWG3', 'LogC3', clip=True)
+    write_tiff(tmp_path / 'a.tif', lc, bits=16)
+    write_png(tmp_path / 'b.png', render_sdr(lc))
+    write_exr(tmp_path / 'c.exr', LIN, 'AWG3')
+    ims = load_images(tmp_path)
+    assert {k: v[1] for k, v in ims.items()} == {'a': 'LogC3', 'b': 'Rec1886', 'c': 'AWG3'}
+    core = ViewerCore(tmp_path)
+    a, c = (core.display(n).astype(int) for n in ('a', 'c'))
+    assert np.abs(a - c).max() <= 2                     # the same scene from a LogC3 TIFF and a linear EXR
+
+def test_folder_errors(tmp_path):
+    with pytest.raises(ValueError, match='no image files'): load_images(tmp_path)
+    with pytest.raises(FileNotFoundError, match='no such image folder'): view(tmp_path / 'missing')
+    (tmp_path / 'x.png').write_bytes(b'not a png')
+    with pytest.raises(ValueError, match='x.png'): load_images(tmp_path)
+
+def test_batch_and_tensors():
+    b = {'sdr': torch.rand(3, 3, 16, 24), 'hdr': torch.rand(3, 3, 16, 24), 'pred': torch.rand(3, 3, 16, 24), 'meta': [{}] * 3}
+    core = ViewerCore(b, index=2)
+    assert core.names == ['SDR input', 'prediction', 'ground truth']
+    for m in MODES: assert core.render(mode=m, a='prediction', b='ground truth').dtype == np.uint8
+    with pytest.raises(ValueError, match='index 3'): ViewerCore(b, index=3)
+    with pytest.raises(TypeError, match='float'): view(np.zeros((4, 4, 3), np.uint8))
+
+def test_widget_update_path_full_hd():
+    lin = demo_frame(1080, 1920)
+    v = view({'pred': convert_space(np.minimum(lin, 1.44), 'AWG3', 'ACEScct'), 'gt': convert_space(lin, 'AWG3', 'ACEScct')},
+             settle=3600)
+    assert v.renders[-1][0] == 0                          # the first render is full resolution
+    v.w['exposure'].value = 1.5
+    assert v.renders[-1][0] == 1 and v.core.shape(1) == (540, 960)   # a moving slider renders the preview level
+    v.refresh()
+    assert v.renders[-1][0] == 0
+    if v._timer is not None: v._timer.cancel()
+    ref = np.round(np.clip(render_sdr(convert_space(2 ** 1.5 * lin[::60, ::60], 'AWG3', 'LogC3')), 0, 1) * 255)
+    assert np.abs(display_u8(v.core.levels['pred'][0]['logc'][::60, ::60].copy(), 'aces2-sdr', 1.5).astype(int)
+                  - ref).max() <= 255                       # shape and dtype path on strided input
+    assert np.abs(v.core.display('gt')[::60, ::60].astype(int) - ref).max() <= 2
+
+def test_static_figures(tmp_path):
+    pred = convert_space(np.minimum(LIN, 1.44), 'AWG3', 'ACEScct')
+    for fig, n in ((plot_comparison({'pred': pred, 'gt': CCT}, stops=(0, -2, 2)), 6),
+                   (exposure_bracket(CCT, stops=(-1, 0, 1, 2)), 4),
+                   (false_color_figure(torch.from_numpy(CCT).permute(2, 0, 1)), 2),
+                   (error_map_figure(pred, CCT, 'delta_e_itp', path=tmp_path / 'e.png'), 4)):
+        assert len(fig.axes) == n
+    assert (tmp_path / 'e.png').stat().st_size > 1000
+    with pytest.raises(ValueError, match='delta_e_itp'): error_map_figure(pred, CCT, 'psnr')

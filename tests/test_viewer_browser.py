@@ -1,0 +1,122 @@
+"""Browser test of the viewer: a real JupyterLab on 127.0.0.1 driven by headless Chromium through Playwright.
+
+Opens a small notebook that builds a synthetic frame and calls `view(...)`, runs all cells, waits for the widget's
+image, moves the exposure slider with the keyboard and checks that the image bytes changed. Screenshot:
+tests/artifacts/viewer.png. Skips (with the reason) only when chromium, jupyterlab or playwright is missing;
+`tools/install_browser.sh` installs chromium as root.
+"""
+import base64, json, os, shutil, signal, socket, subprocess, sys, tempfile, time, urllib.request
+from pathlib import Path
+import pytest
+
+CHROMIUM = '/usr/bin/chromium'
+CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+                 '--disable-background-networking', '--disable-component-update', '--disable-sync']
+ARTIFACTS = Path(__file__).parent / 'artifacts'
+VENV_BIN = Path(sys.executable).parent
+
+def _missing():
+    if not Path(CHROMIUM).exists(): return f'{CHROMIUM} not installed (run tools/install_browser.sh as root)'
+    try: import playwright.sync_api  # noqa: F401
+    except ImportError: return 'playwright not installed (pip install playwright==1.65.2)'
+    if shutil.which('jupyter-lab', path=str(VENV_BIN)) is None and shutil.which('jupyter-lab') is None:
+        return 'jupyterlab not installed (pip install jupyterlab==4.6.6)'
+    return None
+
+pytestmark = pytest.mark.skipif(_missing() is not None, reason=str(_missing()))
+
+NOTEBOOK_CELLS = [
+    "import numpy as np\n"
+    "from sdr2log.cli import demo_frame\n"
+    "from sdr2log.color import convert_space\n"
+    "from sdr2log.viewer import view\n"
+    "gt = convert_space(demo_frame(180, 320), 'AWG3', 'ACEScct')\n"
+    "pred = convert_space(np.minimum(demo_frame(180, 320), 1.44), 'AWG3', 'ACEScct')",
+    "v = view({'prediction': pred, 'ground truth': gt}, settle=0.2)\nv",
+]
+
+def _notebook(path: Path):
+    cells = [{'cell_type': 'code', 'metadata': {}, 'execution_count': None, 'outputs': [], 'source': s}
+             for s in NOTEBOOK_CELLS]
+    path.write_text(json.dumps({'cells': cells, 'nbformat': 4, 'nbformat_minor': 5, 'metadata': {
+        'kernelspec': {'name': 'python3', 'display_name': 'Python 3', 'language': 'python'}}}))
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
+
+def _wait_http(url, proc, timeout=45):
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        if proc.poll() is not None: raise RuntimeError(f'jupyter-lab exited with {proc.returncode}')
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status == 200: return
+        except Exception: time.sleep(0.3)
+    raise TimeoutError(f'jupyter-lab did not answer at {url} in {timeout} s')
+
+def _img_bytes(page):
+    "The widget image's bytes (its src is a blob: URL), base64."
+    return page.evaluate("""async () => {
+        const img = document.querySelector('.sdr2log-viewer-image');
+        if (!img || !img.src) return null;
+        const b = await (await fetch(img.src)).arrayBuffer();
+        let s = ''; const u = new Uint8Array(b); for (let i = 0; i < u.length; i++) s += String.fromCharCode(u[i]);
+        return btoa(s); }""")
+
+def test_viewer_in_jupyterlab():
+    from playwright.sync_api import sync_playwright
+    ARTIFACTS.mkdir(exist_ok=True)
+    root = Path(tempfile.mkdtemp(prefix='sdr2log-viewer-'))
+    _notebook(root / 'viewer.ipynb')
+    port, token = _free_port(), base64.urlsafe_b64encode(os.urandom(18)).decode()
+    lab = shutil.which('jupyter-lab', path=str(VENV_BIN)) or shutil.which('jupyter-lab')
+    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(root / '.jupyter'), JUPYTER_RUNTIME_DIR=str(root / '.runtime'),
+               PATH=f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    log = open(root / 'lab.log', 'w')
+    proc = subprocess.Popen([lab, '--no-browser', '--allow-root', '--ip=127.0.0.1', f'--port={port}',
+                             f'--IdentityProvider.token={token}', f'--ServerApp.root_dir={root}',
+                             '--ServerApp.open_browser=False', '--LabApp.news_url=', '--LabServerApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate'],
+                            stdout=log, stderr=subprocess.STDOUT, env=env, cwd=root)
+    try:
+        base = f'http://127.0.0.1:{port}'
+        _wait_http(f'{base}/api/status?token={token}', proc)
+        with sync_playwright() as p:
+            browser = p.chromium.launch_persistent_context(str(root / 'chrome'), executable_path=CHROMIUM, headless=True,
+                                                           args=CHROMIUM_ARGS, viewport={'width': 1400, 'height': 1000})
+            try:                                                   # a fresh user-data-dir in the tmp root
+                page = browser.new_page()
+                page.goto(f'{base}/lab/tree/viewer.ipynb?token={token}', timeout=45_000)
+                page.wait_for_selector('.jp-Notebook', timeout=45_000)
+                page.wait_for_selector('.jp-Notebook-ExecutionIndicator[data-status="idle"]', timeout=45_000)
+                page.locator('.jp-Notebook').click()
+                page.keyboard.press('Escape')
+                page.evaluate("async () => { await window.jupyterapp.commands.execute('notebook:run-all-cells'); }") \
+                    if page.evaluate("() => !!window.jupyterapp") else _run_all_by_menu(page)
+                page.wait_for_selector('.sdr2log-viewer-image[src^="blob:"]', timeout=60_000)
+                first = _img_bytes(page)
+                assert first, 'the viewer image has no bytes'
+                handle = page.locator('.sdr2log-viewer .widget-slider:has(label:text-is("exposure")) .noUi-handle').first
+                handle.focus()
+                for _ in range(10): page.keyboard.press('ArrowRight')            # +1 stop (step 0.1)
+                readout = page.locator('.sdr2log-viewer .widget-slider:has(label:text-is("exposure")) .widget-readout').first
+                page.wait_for_function("(el) => el.textContent.trim() !== '+0.0'", arg=readout.element_handle(), timeout=10_000)
+                t0 = time.time(); after = first
+                while time.time() - t0 < 20 and after == first:
+                    time.sleep(0.3); after = _img_bytes(page)
+                page.locator('.sdr2log-viewer').first.screenshot(path=str(ARTIFACTS / 'viewer.png'))
+                assert after != first, 'the image did not change after moving the exposure slider'
+                assert readout.text_content().strip().startswith('+'), readout.text_content()
+            finally:
+                browser.close()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try: proc.wait(10)
+        except subprocess.TimeoutExpired: proc.kill(); proc.wait(5)
+        log.close()
+        shutil.rmtree(root, ignore_errors=True)
+
+def _run_all_by_menu(page):
+    "Run all cells through the Run menu (when the app object is not exposed on window)."
+    page.get_by_role('menuitem', name='Run', exact=True).click()
+    page.get_by_role('menuitem', name='Run All Cells', exact=True).click()
