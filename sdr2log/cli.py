@@ -184,6 +184,10 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument('--no-erm', action='store_true', help='skip ERM (faster)')
     e.add_argument('--max-images', type=int, default=None)
     e.add_argument('--figures', type=int, default=3, help='images shown in comparison figures (default 3)')
+    e.add_argument('--video', action='store_true', help='also score whole sequences over time (temporal metrics)')
+    e.add_argument('--strengths', type=float, nargs='*', default=[0, 0.3, 0.6, 0.9], help='TemporalBlend strengths')
+    e.add_argument('--blend-on', default='best', help="method the temporal blend wraps (default: the best by PSNR)")
+    e.add_argument('--deflicker', type=float, default=0.0, help='TemporalBlend deflicker strength')
     w = sub.add_parser('sweep', help='run a grid of configs through the training notebook (papermill)')
     w.add_argument('grid', help='grid YAML (base, grid, fixed, epochs, out, data_root)')
     return p
@@ -220,10 +224,15 @@ def main(argv: list | None = None) -> int:
         elif a.cmd == 'eval':
             from sdr2log.evaluate import evaluate, summary_markdown
             summary = evaluate(a.methods, a.data, a.split, a.out, reference=a.reference, erm=not a.no_erm, erm_k=a.erm_k,
-                               checkpoint=a.checkpoint, figures=a.figures, max_images=a.max_images)
+                               checkpoint=a.checkpoint, figures=a.figures, max_images=a.max_images, video=a.video,
+                               video_options={'strengths': a.strengths, 'blend_on': a.blend_on,
+                                              'blend_options': {'deflicker': a.deflicker}})
             names = list(summary['table'])
             metrics = [k for k in ('psnr_acescct', 'ssim_acescct', 'delta_e_itp', 'pu21_psnr', 'erm') if k in summary['table'][names[0]]]
             print(summary_markdown(summary, names, metrics, a.reference or names[0]))
+            if a.video:
+                from sdr2log.video import video_markdown
+                print(Path(a.out, 'video', 'video_report.md').read_text()[:4000])
             print(f"report: {Path(a.out) / 'report.md'}")
         elif a.cmd == 'sweep':
             from sdr2log.sweep import sweep

@@ -102,12 +102,14 @@ def resolve_method(spec: str, data_cfg: dict, device='cpu', checkpoint: str = 'b
 
 # %% ../nbs/12_evaluate.ipynb #c009
 HIGHER_IS_BETTER = {'psnr_acescct': True, 'ssim_acescct': True, 'mae_acescct': False, 'psnr_log2': True,
-                    'pu21_psnr': True, 'delta_e_itp': False, 'erm': False, 'erm_ratio': False, 'cvvdp': True}
+                    'pu21_psnr': True, 'delta_e_itp': False, 'erm': False, 'erm_ratio': False, 'cvvdp': True,
+                    'warping_error': False, 'warping_error_gt': False, 'warping_error_excess': False, 'flicker': False}
 
 def evaluate(methods: list[str], data_root: str | Path, split: str = 'test', out: str | Path = 'eval_out',
              reference: str | None = None, erm: bool = True, erm_k: int = 4, checkpoint: str = 'best',
              figures: int = 3, max_images: int | None = None, device: str = 'auto', data_overrides: dict | None = None,
-             tile: int = 512, fit_samples: int | None = 16, progress: bool = True) -> dict:
+             tile: int = 512, fit_samples: int | None = 16, progress: bool = True, video: bool = False,
+             video_options: dict | None = None) -> dict:
     "Evaluate `methods` on `split` of `data_root`; write metrics CSV, summary (CIs), paired differences and a report."
     t0 = time.perf_counter()
     if not methods: raise ValueError("give at least one method (a baseline name or a run directory)")
@@ -144,6 +146,11 @@ def evaluate(methods: list[str], data_root: str | Path, split: str = 'test', out
                                                   **summary, 'wall_s': round(time.perf_counter() - t0, 1)}, indent=1))
     figs = [save_comparison_figure(out / 'figures' / f'image_{i:03d}.png', x, y, preds, ds.renderer, data['space_in'])
             for i, x, y, preds in fig_items]
+    if video:                                   # whole sequences over time: temporal metrics and the blending baseline
+        from sdr2log.video import evaluate_video
+        summary['video'] = evaluate_video(methods, data_root, split, out / 'video', data_overrides=data_overrides,
+                                          checkpoint=checkpoint, tile=tile, fit_samples=fit_samples, device=str(dev),
+                                          **(video_options or {}))
     write_report(out, summary, names, metrics, reference, split, n, figs)
     return summary
 
@@ -246,6 +253,9 @@ def write_report(out: Path, summary, names, metrics, reference, split, n, figs):
           'Rows: exposure -2, 0, +2 stops (applied in scene-linear) through the ACES 2.0 SDR display; last row: '
           'ACEScct absolute error.', '']
     md += [f'![image {i}](figures/{p.name})' for i, p in enumerate(figs)]
+    if (out / 'video' / 'video_report.md').exists():
+        md += ['', '## Video', '', 'Temporal metrics over whole sequences and the temporal-blending baseline: '
+               '[video/video_report.md](video/video_report.md)', '', '![trade-off](video/figures/video_tradeoff.png)']
     text = '\n'.join(md) + '\n'
     (out / 'report.md').write_text(text)
     (out / 'report.html').write_text(_html(text))

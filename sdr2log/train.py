@@ -53,6 +53,7 @@ TRAINING_DEFAULTS = {
     'max_steps_per_epoch': None,  # cap optimizer steps per epoch (quick runs, tests)
     'val_max_batches': None,      # cap validation batches
     'val_metrics_erm': False,     # also compute ERM during validation (slower)
+    'data_mode': 'img',           # 'img': frame samples; 'vid': clips of data.clip_len frames, flattened to frame batches
     'device': 'auto',             # 'auto' | 'cpu' | 'cuda' | 'cuda:N'
     'deterministic': True,        # deterministic algorithms where torch has them
     'tensorboard': True,
@@ -69,7 +70,7 @@ _TRAINING_TYPES = {
     'clip_grad_norm': _t(type(None), float, int), 'main_metric': _t(str), 'main_metric_mode': _t(str),
     'ema': _t(bool), 'ema_beta': _t(float), 'ema_update_after_step': _t(int), 'max_bad_steps': _t(int),
     'val_every': _t(int), 'save_every_steps': _t(int), 'log_every': _t(int), 'num_samples': _t(int),
-    'max_steps_per_epoch': _t(type(None), int), 'val_max_batches': _t(type(None), int), 'val_metrics_erm': _t(bool),
+    'max_steps_per_epoch': _t(type(None), int), 'val_max_batches': _t(type(None), int), 'val_metrics_erm': _t(bool), 'data_mode': _t(str),
     'device': _t(str), 'deterministic': _t(bool), 'tensorboard': _t(bool), 'progress': _t(bool),
 }
 
@@ -167,6 +168,7 @@ def validate_config(cfg: dict) -> dict:
     for k in ('epochs', 'grad_accum_steps', 'log_every', 'val_every'):
         if tr[k] < 1: raise ValueError(f"training.{k}: must be >= 1, got {tr[k]}")
     if tr['amp'] not in (True, False, 'bf16', 'fp16'): raise ValueError(f"training.amp: expected false, true, 'bf16' or 'fp16'; got {tr['amp']!r}")
+    if tr['data_mode'] not in ('img', 'vid'): raise ValueError(f"training.data_mode: 'img' or 'vid', got {tr['data_mode']!r}")
     if tr['main_metric_mode'] not in ('max', 'min'): raise ValueError(f"training.main_metric_mode: 'max' or 'min', got {tr['main_metric_mode']!r}")
     if not isinstance(out['model'], dict) or 'name' not in out['model']: raise ValueError("model.name: required")
     from sdr2log.losses import build_loss
@@ -313,7 +315,7 @@ class Trainer:
         seed_everything(cfg['seed'], tr['deterministic'])
         self.amp_dtype = _amp_dtype(tr['amp'], self.device)
         # data: one renderer shared by both splits
-        self.train_ds = PairDataset(cfg, 'train', 'img')
+        self.train_ds = PairDataset(cfg, 'train', tr['data_mode'])
         self.val_ds = PairDataset(cfg, 'val', 'img', renderer=self.train_ds.renderer)
         self.renderer = self.train_ds.renderer
         d = cfg['data']
@@ -420,7 +422,9 @@ class Trainer:
         return self._dl
 
     def _forward_loss(self, batch):
-        x, y = batch['sdr'].to(self.device, non_blocking=True), batch['hdr'].to(self.device, non_blocking=True)
+        from sdr2log.video import frame_batch          # clips (vid mode) become frame batches for frame models
+        x, y, _ = frame_batch(batch)
+        x, y = x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
         net = self.ddp or self.model
         ctx = torch.autocast(self.device.type, dtype=self.amp_dtype) if self.amp_dtype else nullcontext()
         with ctx:
@@ -456,7 +460,7 @@ class Trainer:
                 total, terms = self._forward_loss(batch)
                 finite = self._finite_everywhere(total)
                 if finite: self.scaler.scale(total / accum).backward()
-            micro += 1; seen += batch['sdr'].shape[0] * self.world
+            micro += 1; seen += len(batch['meta']) * self.train_ds.T * self.world     # frames
             if not finite:
                 self.bad_steps += 1
                 self.opt.zero_grad(set_to_none=True); micro = 0

@@ -67,3 +67,14 @@ def test_eval_command_writes_report(tmp_path):
     assert '| hl |' in r.stdout and (tmp_path / 'ev' / 'report.md').exists()
     r = run('eval', 'no-such', '--data', tmp_path / 'data', '--out', tmp_path / 'ev2')
     assert r.returncode == 2 and 'inverse' in r.stderr
+
+
+def test_eval_video_reports_temporal_metrics(tmp_path):
+    from sdr2log.synth import synthesize
+    synthesize(tmp_path / 'data', sequences=5, frames=4, size=(48, 80), seed=5)
+    r = run('eval', 'inverse', '--data', tmp_path / 'data', '--out', tmp_path / 'ev', '--no-erm', '--figures', '1',
+            '--video', '--strengths', '0', '0.5')
+    assert r.returncode == 0, r.stderr
+    assert 'flicker' in r.stdout and 'warping_error' in r.stdout
+    assert (tmp_path / 'ev' / 'video' / 'per_sequence.csv').exists()
+    assert '## Video' in (tmp_path / 'ev' / 'report.md').read_text()

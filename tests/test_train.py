@@ -71,3 +71,13 @@ def test_papermill_sweep_keeps_notebooks_and_tabulates(data, tmp_path):
     for run_dir in (tmp_path / 'sweep' / 'runs').glob('*'):     # ... and the good ones keep their notebook
         if (run_dir / 'eval' / 'summary.json').exists(): assert (run_dir / 'train.ipynb').exists()
     assert '| point |' in (tmp_path / 'sweep' / 'results.md').read_text()
+
+
+def test_train_on_clips_vid_mode(data, tmp_path):
+    from sdr2log.train import train
+    s = train('tiny-cct', [f'data.root={data}', f'training.ckpt_root={tmp_path}/runs', *QUICK, 'training.data_mode=vid',
+                           'data.clip_len=2'])
+    run_dir = Path(s['run_dir'])
+    log = [json.loads(l) for l in (run_dir / 'logs' / 'scalars.train.jsonl').read_text().splitlines()]
+    assert s['steps'] == 3 and all(r['images_per_s'] > 0 for r in log)
+    assert json.loads((run_dir / 'meta' / 'env.json').read_text())['train_samples'] > 0
