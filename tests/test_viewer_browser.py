@@ -93,7 +93,7 @@ def test_viewer_in_jupyterlab():
                 page.keyboard.press('Escape')
                 page.evaluate("async () => { await window.jupyterapp.commands.execute('notebook:run-all-cells'); }") \
                     if page.evaluate("() => !!window.jupyterapp") else _run_all_by_menu(page)
-                page.wait_for_selector('.sdr2log-viewer-image[src^="blob:"]', timeout=60_000)
+                page.wait_for_selector('.sdr2log-viewer-image[src^="blob:"]', timeout=150_000)
                 first = _img_bytes(page)
                 assert first, 'the viewer image has no bytes'
                 handle = page.locator('.sdr2log-viewer .widget-slider:has(label:text-is("exposure")) .noUi-handle').first

@@ -26,5 +26,6 @@ $BIN/python tools/readme.py --check
 echo "== 4/5 nbdev_test over all notebooks"
 $BIN/nbdev_test --n_workers 2 --timing
 
-echo "== 5/5 pytest tests/"
-$BIN/python -m pytest -q -n 2 tests/
+echo "== 5/5 pytest tests/ (the browser test runs alone afterwards: it drives a real JupyterLab and Chromium)"
+$BIN/python -m pytest -q -n 2 tests/ --ignore=tests/test_viewer_browser.py
+$BIN/python -m pytest -q tests/test_viewer_browser.py
