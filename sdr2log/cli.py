@@ -74,14 +74,14 @@ DEMO_PRESETS = {
                        'data.augment.train_crop_size': 48, 'data.num_workers': 0, 'training.val_every': 1},
              'eval': {'erm_k': 2, 'figures': 1, 'max_images': None, 'fit_samples': 4}},
     'default': {'synth': {'sequences': 6, 'frames': 8, 'size': (270, 480)}, 'model': {'width': 16, 'depth': 3},
-                'train': {'training.epochs': 16, 'data.batch_size': 4, 'data.augment.train_crop_size': 128,
-                          'data.num_workers': 2, 'training.val_every': 8, 'training.val_max_batches': 2,
-                          'training.warmup_steps': 20, 'training.lr': 0.001},
+                'train': {'training.epochs': 30, 'data.batch_size': 4, 'data.augment.train_crop_size': 128,
+                          'data.num_workers': 2, 'training.val_every': 15, 'training.val_max_batches': 2,
+                          'training.warmup_steps': 20, 'training.lr': 0.002, 'data.degradations': {'bits': 8}},
                 'eval': {'erm_k': 3, 'figures': 2, 'max_images': 8, 'fit_samples': 16}},
     'long': {'synth': {'sequences': 12, 'frames': 12, 'size': (540, 960)}, 'model': {'width': 32, 'depth': 4},
              'train': {'training.epochs': 40, 'data.batch_size': 8, 'data.augment.train_crop_size': 256,
                        'data.num_workers': 2, 'training.val_every': 10, 'training.val_max_batches': 4,
-                       'training.warmup_steps': 100, 'training.lr': 0.0005},
+                       'training.warmup_steps': 100, 'training.lr': 0.0005, 'data.degradations': {'bits': 8}},
              'eval': {'erm_k': 8, 'figures': 3, 'max_images': None, 'fit_samples': 48}},
 }
 
