@@ -196,26 +196,35 @@ def summarise(rows: list[dict], names: list[str], metrics: list[str], reference:
 
 # %% ../nbs/12_evaluate.ipynb #c011
 def save_comparison_figure(path, x, y, preds: dict, renderer, space_in: str, stops=(-2, 0, 2)) -> Path:
-    "Input, each prediction and the ground truth at several exposures, plus ACEScct error maps; saved to `path`."
+    "SDR input, ground truth and each prediction at several exposures, in false colour, and as ACEScct error maps."
     import matplotlib; matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     from sdr2log.edits import exposure
+    from sdr2log.viewer import false_color, FALSE_COLOR_BANDS
     def disp(cct, ev): return renderer(convert_space(exposure(cct.permute(1, 2, 0).numpy(), ev), 'ACEScct', 'LogC3', clip=True))
     sdr = np.clip(convert_space(x.permute(1, 2, 0).numpy(), space_in, renderer.output_space), 0, 1)
     cols = [('ground truth', y)] + list(preds.items())
-    fig, axs = plt.subplots(len(stops) + 1, len(cols) + 1, figsize=(2.6 * (len(cols) + 1), 1.7 * (len(stops) + 1)),
-                            dpi=100, squeeze=False)
+    rows = len(stops) + 2
+    fig, axs = plt.subplots(rows, len(cols) + 1, figsize=(2.6 * (len(cols) + 1), 1.7 * rows), dpi=100, squeeze=False)
     for r, ev in enumerate(stops):
-        axs[r, 0].imshow(sdr if ev == 0 else np.zeros_like(sdr)); axs[r, 0].set_ylabel(f'{ev:+g} stops', fontsize=8)
+        if ev == 0: axs[r, 0].imshow(sdr)
+        axs[r, 0].set_ylabel(f'{ev:+g} stops', fontsize=8)
         for c, (name, img) in enumerate(cols, 1):
             axs[r, c].imshow(disp(img, ev))
             if r == 0: axs[r, c].set_title(name, fontsize=8)
     axs[0, 0].set_title('SDR input', fontsize=8)
+    fc = len(stops)
+    axs[fc, 0].set_ylabel('false colour', fontsize=8)
+    axs[fc, 0].imshow(false_color(x.permute(1, 2, 0).numpy(), space_in))
+    for c, (name, img) in enumerate(cols, 1): axs[fc, c].imshow(false_color(img.permute(1, 2, 0).numpy(), 'ACEScct'))
     for c, (name, img) in enumerate(cols, 1):
         err = (img - y).abs().mean(0).numpy()
         im = axs[-1, c].imshow(err, cmap='magma', vmin=0, vmax=0.1)
     axs[-1, 0].set_ylabel('|ACEScct error|', fontsize=8)
     fig.colorbar(im, ax=axs[-1, :].tolist(), fraction=0.02)
+    handles = [matplotlib.patches.Patch(color=rgb, label=lab) for _, lab, rgb in FALSE_COLOR_BANDS]
+    fig.legend(handles=handles, loc='lower center', ncol=len(handles), fontsize=6, title='false colour: stops from middle grey',
+               title_fontsize=7, bbox_to_anchor=(0.5, -0.02))
     for a in axs.flat: a.set_xticks([]); a.set_yticks([])
     fig.savefig(path, bbox_inches='tight'); plt.close(fig)
     return Path(path)
@@ -250,7 +259,8 @@ def write_report(out: Path, summary, names, metrics, reference, split, n, figs):
           'confidence interval over images. ERM: edit-robustness metric (mean display ΔE-ITP after random grading '
           'edits); erm_ratio: ERM over the unedited distance.', '',
           summary_markdown(summary, names, metrics, reference), '', '## Comparisons', '',
-          'Rows: exposure -2, 0, +2 stops (applied in scene-linear) through the ACES 2.0 SDR display; last row: '
+          'Rows: exposure -2, 0, +2 stops (applied in scene-linear) through the ACES 2.0 SDR display; false colour '
+          '(stops of scene luminance from middle grey; the input column decodes the SDR as its network input); '
           'ACEScct absolute error.', '']
     md += [f'![image {i}](figures/{p.name})' for i, p in enumerate(figs)]
     if (out / 'video' / 'video_report.md').exists():
