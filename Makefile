@@ -26,6 +26,11 @@ test: install
 bench: install
 	$(BIN)/python bench/bench_color.py
 	$(BIN)/python bench/bench_lut.py
+	$(BIN)/python bench/bench_io.py
+	$(BIN)/python bench/bench_data.py
+	$(BIN)/python bench/bench_train.py
+	$(BIN)/python bench/bench_viewer.py
+	$(BIN)/python bench/bench_diffhdrtv.py
 
 clean-venv:
 	rm -rf $(VENV)
