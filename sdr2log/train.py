@@ -56,6 +56,7 @@ TRAINING_DEFAULTS = {
     'data_mode': 'img',           # 'img': frame samples; 'vid': clips of data.clip_len frames, flattened to frame batches
     'device': 'auto',             # 'auto' | 'cpu' | 'cuda' | 'cuda:N'
     'deterministic': True,        # deterministic algorithms where torch has them
+    'channels_last': True,        # NHWC memory format for convolutions (measured 1.2x faster on CPU, bench/results/train.md)
     'tensorboard': True,
     'progress': True,             # tqdm progress bars (rank 0)
 }
@@ -71,7 +72,7 @@ _TRAINING_TYPES = {
     'ema': _t(bool), 'ema_beta': _t(float), 'ema_update_after_step': _t(int), 'max_bad_steps': _t(int),
     'val_every': _t(int), 'save_every_steps': _t(int), 'log_every': _t(int), 'num_samples': _t(int),
     'max_steps_per_epoch': _t(type(None), int), 'val_max_batches': _t(type(None), int), 'val_metrics_erm': _t(bool), 'data_mode': _t(str),
-    'device': _t(str), 'deterministic': _t(bool), 'tensorboard': _t(bool), 'progress': _t(bool),
+    'device': _t(str), 'deterministic': _t(bool), 'channels_last': _t(bool), 'tensorboard': _t(bool), 'progress': _t(bool),
 }
 
 # %% ../nbs/10_train.ipynb #c007
@@ -325,6 +326,8 @@ class Trainer:
         # model, objective, optimiser, schedule, EMA, scaler
         from sdr2log.losses import build_loss
         self.model = build_model(**cfg['model']).to(self.device)
+        self.mem_format = torch.channels_last if tr['channels_last'] else torch.contiguous_format
+        self.model = self.model.to(memory_format=self.mem_format)
         self.loss_fn = build_loss(cfg['loss']).to(self.device)
         self.ddp = None
         if self.world > 1:
@@ -424,7 +427,8 @@ class Trainer:
     def _forward_loss(self, batch):
         from sdr2log.video import frame_batch          # clips (vid mode) become frame batches for frame models
         x, y, _ = frame_batch(batch)
-        x, y = x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
+        x = x.to(self.device, non_blocking=True).contiguous(memory_format=self.mem_format)
+        y = y.to(self.device, non_blocking=True)
         net = self.ddp or self.model
         ctx = torch.autocast(self.device.type, dtype=self.amp_dtype) if self.amp_dtype else nullcontext()
         with ctx:
