@@ -592,6 +592,9 @@ class Trainer:
             summary['final'] = self.evaluate_model(max_batches=self.tr['val_max_batches'])
             (self.run_dir / 'eval' / 'summary.json').write_text(json.dumps(summary, indent=1))
             if self.tb: self.tb.close()
+        if self.world > 1:                      # leave the process group cleanly (gloo aborts at exit otherwise)
+            import torch.distributed as dist
+            dist.barrier(); dist.destroy_process_group()
         if len(set(sums)) > 1: raise RuntimeError(f"DDP ranks ended with different parameters: {sums}")
         return summary
 
