@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from .color import convert_space, list_spaces, get_space, transfer_curve_figure
-from .io import read_image, write_tiff, write_exr, write_png
+from .io import read_image, write_tiff, write_exr, write_png, EXR_CHROMATICITIES
 from .synth import synth_parser, synth_main
 
 # %% auto #0
@@ -131,12 +131,10 @@ def convert_file(src_path, dst_path, src: str, dst: str, bits: int | None = None
     if ext in ('.tif', '.tiff'):
         return write_tiff(dst_path, out, bits=bits or (32 if linear else 16))
     if ext == '.exr':
-        cs = {'ACES2065-1': 'ACES2065-1', 'ACEScg': 'ACEScg', 'Rec709-linear': 'Rec709-linear',
-              'Rec2020-linear': 'Rec2020-linear', 'AWG3': 'AWG3', 'AWG4': 'AWG4', 'P3-D65-linear': 'P3-D65-linear'}
-        name = get_space(dst).name
-        if name not in cs: raise ValueError(f"EXR holds linear light; {name!r} is not linear: "
-                                            f"choose one of {', '.join(cs)} or write a TIFF")
-        return write_exr(dst_path, out, colorspace=cs[name])
+        name = get_space(dst).name                  # EXR holds linear light with its container's chromaticities
+        if name not in EXR_CHROMATICITIES: raise ValueError(f"EXR holds linear light; {name!r} is not linear: "
+                                                            f"choose one of {', '.join(EXR_CHROMATICITIES)} or write a TIFF")
+        return write_exr(dst_path, out, colorspace=name)
     if ext == '.png': return write_png(dst_path, out, bits=bits or 8)
     raise ValueError(f"cannot write {dst_path}: unknown extension {ext!r}; accepted: .tif, .tiff, .exr, .png")
 
