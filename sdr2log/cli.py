@@ -172,7 +172,8 @@ def _parser() -> argparse.ArgumentParser:
     n = sub.add_parser('notebook', help='write the parameterised training notebook (papermill / JupyterLab)')
     n.add_argument('path')
     e = sub.add_parser('eval', help='evaluate baselines (by name) and trained runs (by run directory) on a split')
-    e.add_argument('methods', nargs='+', help="baseline names (inverse, inverse-highlight), run directories, or NAME=RUN_DIR")
+    e.add_argument("methods", nargs="+", help="baseline names (inverse, inverse-highlight), run directories, NAME=RUN_DIR, "
+                   "or NAME=RUN_DIR[key=value,...] to change model options at inference (ablations: use_prior=false, prior_steps=5)")
     e.add_argument('--data', required=True, help='data root (LogC3 frames; e.g. from `sdr2log synth`)')
     e.add_argument('--split', default='test', choices=['train', 'val', 'test'])
     e.add_argument('--out', default='eval_out', help='output folder (default: eval_out)')

@@ -23,12 +23,14 @@ __all__ = ['HIGHER_IS_BETTER', 'load_run', 'predict_tiled', 'Method', 'resolve_m
            'save_comparison_figure', 'summary_markdown', 'write_report']
 
 # %% ../nbs/12_evaluate.ipynb #c005
-def load_run(run_dir: str | Path, checkpoint: str = 'best', device='cpu') -> tuple[nn.Module, dict]:
-    "Model and resolved config of a training run; `checkpoint` is 'best' (best@metric, EMA weights), 'ema' or 'last'."
+def load_run(run_dir: str | Path, checkpoint: str = 'best', device='cpu',
+             model_overrides: dict | None = None) -> tuple[nn.Module, dict]:
+    "Model and resolved config of a run; `checkpoint`: 'best' (best@metric, EMA weights), 'ema' or 'last'."
     run_dir = Path(run_dir)
     cfg_path = run_dir / 'config' / 'config.yaml'
     if not cfg_path.exists(): raise FileNotFoundError(f"{run_dir} is not a run directory (no config/config.yaml)")
     cfg = yaml.safe_load(cfg_path.read_text())
+    cfg['model'].update(model_overrides or {})      # inference-time options (ablations), e.g. use_prior, prior_steps
     model = build_model(**cfg['model'])
     ck = run_dir / 'checkpoints'
     if checkpoint == 'best':
@@ -72,6 +74,16 @@ def predict_tiled(model, x: torch.Tensor, tile: int = 512, overlap: int = 32) ->
     return out / wsum
 
 # %% ../nbs/12_evaluate.ipynb #c007
+def _split_overrides(target: str) -> tuple[str, dict]:
+    "`path[key=value,...]` -> (path, {key: value}) with YAML-parsed values (model options changed at inference)."
+    if not target.endswith(']') or '[' not in target: return target, {}
+    path, _, inner = target[:-1].partition('[')
+    out = {}
+    for kv in filter(None, (x.strip() for x in inner.split(','))):
+        if '=' not in kv: raise ValueError(f"model override {kv!r} in {target!r} must look like key=value")
+        k, v = kv.split('=', 1); out[k.strip()] = yaml.safe_load(v)
+    return path, out
+
 class Method:
     "A named predictor: ACEScct from the network input `[N,3,H,W]` (a baseline or a trained model)."
     def __init__(self, name: str, fn, kind: str, info: dict | None = None):
@@ -81,13 +93,16 @@ class Method:
 
 def resolve_method(spec: str, data_cfg: dict, device='cpu', checkpoint: str = 'best', tile: int = 512,
                    fit_samples: int | None = 16) -> Method:
-    "A method from a baseline name or a run directory (`path` or `name=path` to rename it)."
-    name, _, target = spec.partition('=') if '=' in spec else (None, None, spec)
+    "A method from a baseline name or a run directory (`path`, `name=path`, `name=path[key=value,...]` for ablations)."
+    name, _, target = spec.partition('=') if ('=' in spec and spec.index('=') < spec.find('[') % (len(spec) + 1)) \
+        else (None, None, spec)
+    target, overrides = _split_overrides(target)
     p = Path(target)
     if p.is_dir():
-        model, cfg = load_run(p, checkpoint, device)
+        model, cfg = load_run(p, checkpoint, device, overrides)
         fn = lambda x: predict_tiled(model, x.to(device), tile)
-        return Method(name or p.name, fn, 'run', {'run_dir': str(p), 'checkpoint': checkpoint, 'model': cfg['model']})
+        return Method(name or p.name, fn, 'run', {'run_dir': str(p), 'checkpoint': checkpoint, 'model': cfg['model'],
+                                                   'model_overrides': overrides})
     from sdr2log.baselines import baseline_from_data, BASELINES
     if target not in BASELINES:
         raise ValueError(f"{target!r} is neither a run directory nor a baseline; baselines: {', '.join(BASELINES)}")
