@@ -470,7 +470,7 @@ def _trainer_class():
             gen = torch.Generator().manual_seed(self.cfg['seed'] * 1_000_003 + self.step)   # per step: resumable
             ctx = torch.autocast(self.device.type, dtype=self.amp_dtype) if self.amp_dtype else nullcontext()
             with ctx: loss = net(x, target=y, generator=gen)
-            return loss.float(), {'denoise_mse': float(loss)}
+            return loss.float(), {'denoise_mse': float(loss.detach())}
 
     _TRAINER = DiffHDRTVTrainer
     return _TRAINER
