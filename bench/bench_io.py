@@ -12,6 +12,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 import numpy as np, tifffile, imagecodecs, OpenEXR, PIL
 from sdr2log.io import read_image, write_tiff, write_exr
+from sdr2log.color import convert_space
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import timeit, machine as _machine
+
+def machine(): return _machine(('numpy', 'tifffile', 'imagecodecs', 'openexr', 'pillow'))
 
 
 def logc3_frame(h=1080, w=1920, seed=0):
@@ -20,25 +25,10 @@ def logc3_frame(h=1080, w=1920, seed=0):
     y, x = np.mgrid[0:h, 0:w].astype(np.float32)
     lin = np.stack([0.002 * 2 ** (12 * x / w), 0.18 * (1 + np.sin(y / 50)), 0.01 + 4 * (x * y) / (h * w)], -1)
     lin *= 1 + 0.02 * rng.standard_normal(lin.shape, np.float32)
-    cut, a, b, c, d, e, f = 0.010591, 5.555556, 0.052272, 0.247190, 0.385537, 5.367655, 0.092809
-    enc = np.where(lin > cut, c * np.log10(np.maximum(a * lin + b, 1e-9)) + d, e * lin + f).astype(np.float32)
-    enc = np.clip(enc, 0, 1)
+    enc = convert_space(lin.astype(np.float32), 'AWG3', 'LogC3', clip=True)      # LogC3 EI 800, as cameras write
     return enc, np.rint(enc * 65535).astype(np.uint16), lin.astype(np.float32)
 
 
-def timeit(fn, repeats):
-    fn()   # warm up (page cache, lazy imports)
-    ts = []
-    for _ in range(repeats):
-        t0 = time.perf_counter(); fn(); ts.append(time.perf_counter() - t0)
-    return statistics.median(ts)
-
-
-def machine():
-    cpu = next((l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.startswith('model name')), platform.processor())
-    return (f"nproc {os.cpu_count()}, CPU {cpu}, Python {platform.python_version()}, numpy {np.__version__}, "
-            f"tifffile {tifffile.__version__}, imagecodecs {imagecodecs.__version__}, OpenEXR {OpenEXR.__version__}, "
-            f"Pillow {PIL.__version__}")
 
 
 def main(repeats):

@@ -7,6 +7,9 @@ from pathlib import Path
 import numpy as np, torch, colour
 import PyOpenColorIO as ocio
 from sdr2log.lut import apply_lut, identity_lut, write_cube
+import sys
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import timeit, machine
 
 
 NOTE = ("Note: the 2 cores are shared and timings swing by 2x between runs; compare only ratios from one run. "
@@ -35,19 +38,6 @@ def frames(h=1080, w=1920):
     return {'random': np.ascontiguousarray(rand), 'smooth': np.ascontiguousarray(smooth)}
 
 
-def timeit(fn, repeats):
-    fn()   # warm-up
-    ts = []
-    for _ in range(repeats):
-        t = time.perf_counter(); fn(); ts.append(time.perf_counter() - t)
-    return statistics.median(ts)
-
-
-def machine():
-    cpu = next((l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.startswith('model name')), platform.processor())
-    return (f"{os.cpu_count()} CPU cores (`nproc` = {subprocess.run(['nproc'], capture_output=True, text=True).stdout.strip()}), "
-            f"{cpu}; torch {torch.__version__} ({torch.get_num_threads()} threads), numpy {np.__version__}, "
-            f"colour-science {colour.__version__}, OpenColorIO {ocio.__version__}, Python {platform.python_version()}")
 
 
 def main():
