@@ -13,7 +13,7 @@ from torch import nn
 
 from .color import convert_space, get_space
 from .lut import CubeLUT, bake_lut, write_cube
-from .render import Renderer, get_renderer
+from .render import Renderer, get_renderer, _to_numpy_last
 
 # %% auto #0
 __all__ = ['HIGHLIGHT_DEFAULTS', 'MASK_CHANNELS', 'HIGHLIGHT_GRID', 'TRUNCATE', 'BASELINES', 'Baseline', 'InverseBaseline',
@@ -22,16 +22,8 @@ __all__ = ['HIGHLIGHT_DEFAULTS', 'MASK_CHANNELS', 'HIGHLIGHT_GRID', 'TRUNCATE', 
 # %% ../nbs/11_baselines.ipynb #c005
 def _to_last(x):
     "(float32 numpy channel-last array, restore fn) for numpy `(..., 3)` or torch `(..., 3, H, W)` input."
-    if isinstance(x, torch.Tensor):
-        if x.ndim < 3 or x.shape[-3] != 3: raise ValueError(f"torch input must be (N, 3, H, W) or (3, H, W); got {tuple(x.shape)}")
-        if not x.is_floating_point(): raise TypeError(f"input must be a float tensor, got {x.dtype}")
-        dev, dt = x.device, x.dtype
-        a = x.detach().movedim(-3, -1).to('cpu', torch.float32).numpy()
-        return a, lambda r: torch.from_numpy(np.ascontiguousarray(r, np.float32)).movedim(-1, -3).to(dev, dt)
-    a = np.asarray(x)
-    if a.ndim < 1 or a.shape[-1] != 3: raise ValueError(f"numpy input must be channel-last (..., 3); got {a.shape}")
-    if not np.issubdtype(a.dtype, np.floating): raise TypeError(f"input must be float, got {a.dtype}")
-    return a.astype(np.float32, copy=False), lambda r: np.asarray(r).astype(a.dtype, copy=False)
+    a, restore = _to_numpy_last(x)          # the renderers' layout helper: one place for the checks and the restore
+    return a.astype(np.float32, copy=False), restore
 
 def _make_renderer(renderer, sdr_lut_path, sdr_options, ei) -> Renderer:
     "The renderer to invert, from data-config style options (or a ready `Renderer`)."

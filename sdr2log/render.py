@@ -62,6 +62,7 @@ def _to_numpy_last(x):
     "(array channel-last, restore fn) for numpy or torch channel-first input."
     if isinstance(x, torch.Tensor):
         if x.ndim < 3 or x.shape[-3] != 3: raise ValueError(f"torch input must be (..., 3, H, W); got {tuple(x.shape)}")
+        if not x.is_floating_point(): raise TypeError(f"input must be a float tensor, got {x.dtype}")
         dev, dt = x.device, x.dtype
         return (x.detach().movedim(-3, -1).float().cpu().numpy(),
                 lambda a: torch.from_numpy(np.ascontiguousarray(a)).movedim(-1, -3).to(dev, dt))
