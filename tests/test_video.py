@@ -114,7 +114,9 @@ def test_evaluate_video_end_to_end(root, tmp_path):
     names = ['inverse', 'noisy-identity', 'inverse+blend0', 'inverse+blend0.5']
     assert sorted(s['table']) == sorted(names)
     for k in ('psnr_acescct', 'delta_e_itp', 'warping_error', 'flicker'):
-        assert s['table']['inverse+blend0'][k] == s['table']['inverse'][k]
+        # strength 0 is the per-frame method: same values up to float rounding of the per-sequence aggregation
+        # (an exact == failed once on the last bit of a bootstrap bound)
+        assert s['table']['inverse+blend0'][k] == pytest.approx(s['table']['inverse'][k], rel=1e-9, abs=1e-12)
         t = s['table']['inverse'][k]; assert t['lo'] <= t['mean'] <= t['hi'] and t['n'] == 3
     rows = list(csv.DictReader(open(s['files']['per_sequence'])))
     assert len(rows) == 3 * 4 and {r['method'] for r in rows} == set(names)
