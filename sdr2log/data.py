@@ -14,9 +14,9 @@ from .io import read_image, write_tiff
 from .render import get_renderer, degrade, check_degradations
 
 # %% auto #0
-__all__ = ['DATA_DEFAULTS', 'INPUT_ENCODINGS', 'SDR_METHODS', 'SPLITS', 'MODES', 'SPLIT_FORMAT', 'data_config',
+__all__ = ['DATA_DEFAULTS', 'INPUT_ENCODINGS', 'SDR_METHODS', 'SPLITS', 'MODES', 'COLOUR_ON', 'SPLIT_FORMAT', 'data_config',
            'discover_sequences', 'split_counts', 'split_sequences', 'load_split', 'frame_header', 'make_pair',
-           'PairDataset', 'collate_pairs', 'worker_init', 'EpochSampler', 'build_dataloader']
+           'PairDataset', 'collate_pairs', 'worker_init', 'EpochSampler', 'DeviceColourLoader', 'build_dataloader']
 
 # %% ../nbs/05_data.ipynb #c005
 DATA_DEFAULTS = {
@@ -45,11 +45,14 @@ DATA_DEFAULTS = {
     'val_crop_size': None,       # val/test: None -> full frames, int or [h, w] -> centre crop
     'seed': 0,                   # base seed of the per-sample generators (augmentation, degradations)
     'skip_bad': False,           # True: unreadable/odd-size files are skipped with a warning and listed in .skipped
+    'colour_on': 'worker',       # 'worker': colour work in the loader workers; 'device': workers ship the stored codes
+                                 # and the colour work runs batched on the training device (see DeviceColourLoader)
 }
 
 INPUT_ENCODINGS = {'LogC3': ('.tif', '.tiff'), 'AWG3-linear': ('.exr', '.tif', '.tiff')}  # encoding -> file suffixes
 SDR_METHODS = ('aces2-sdr', 'lut', 'naive')
 SPLITS, MODES = ('train', 'val', 'test'), ('img', 'vid')
+COLOUR_ON = ('worker', 'device')
 
 # %% ../nbs/05_data.ipynb #c007
 def _tn(v): return f"{v!r}" if isinstance(v, str) else f"{type(v).__name__} {v!r}"
@@ -94,6 +97,7 @@ _SCHEMA = {
     'split_cache': _opt(_path), 'split_stale': _choice('raise', 'rebuild'), 'sdr_from': _choice(*SDR_METHODS),
     'sdr_lut_path': _opt(_path), 'sdr_options': _dict, 'space_in': _space, 'space_out': _space, 'clip_len': _int(1),
     'degradations': _opt(_dict), 'val_crop_size': _opt(_size), 'seed': _int(0), 'skip_bad': _bool,
+    'colour_on': _choice(*COLOUR_ON),
     'augment': {'train_crop_size': _opt(_size), 'hflip': _bool, 'exposure_stops': _opt(_range2)},
 }
 
@@ -127,7 +131,14 @@ def data_config(cfg: dict,  # full config with a "data" section, or the data sec
         raise ValueError("data.sdr_lut_path: required when data.sdr_from is 'lut' (a LogC3 -> SDR .cube file)")
     try: out['degradations'] = check_degradations(out['degradations'])
     except ValueError as e: raise ValueError(f"data.degradations: {e}") from None
+    if out['colour_on'] == 'device': _check_deferrable(out['degradations'])
     return out
+
+def _check_deferrable(deg: dict):
+    "Degradations the batched device path can apply: quantisation only (JPEG and noise run per image on the CPU)."
+    bad = [k for k in ('jpeg_quality', 'noise_sigma') if deg.get(k) not in (None, 0, 0.0)]
+    if bad: raise ValueError(f"data.colour_on='device' applies degradations.bits only; data.degradations.{bad[0]}="
+                             f"{deg[bad[0]]!r} needs data.colour_on='worker' (JPEG and noise run per image on the CPU)")
 
 # %% ../nbs/05_data.ipynb #c011
 _FRAME_RE = re.compile(r'^(.*?)[_\-. ]?(\d+)$')
@@ -299,10 +310,13 @@ class PairDataset(Dataset):
     def __init__(self, cfg: dict,  # full config (with "data") or its data section; see DATA_DEFAULTS
                  split: str = 'train',  # 'train', 'val' or 'test'
                  mode: str = 'img',  # 'img': single frames; 'vid': clips of data.clip_len frames
-                 renderer=None):  # a ready sdr2log.render Renderer; None -> built from data.sdr_from
+                 renderer=None,  # a ready sdr2log.render Renderer; None -> built from data.sdr_from
+                 defer: bool = False):  # samples are {'raw', 'meta'}: stored codes for `finish` (the device path)
         if split not in SPLITS: raise ValueError(f"split={split!r}; accepted: {SPLITS}")
         if mode not in MODES: raise ValueError(f"mode={mode!r}; accepted: {MODES}")
         self.cfg = d = data_config(cfg)
+        self.defer = bool(defer)
+        if self.defer: _check_deferrable(d['degradations'])
         self.split, self.mode, self.epoch, self.skipped = split, mode, 0, []
         self.root = Path(d['root'])
         seqs = discover_sequences(self.root, d['input_encoding'])
@@ -394,18 +408,34 @@ class PairDataset(Dataset):
         frames = self.sequences[name][s:s + self.T]
         box, flip, ev = self._draw(name, rng)
         full = box[2:] == self.sizes[name]
-        x = np.stack([read_image(p, crop=None if full else box) for _, p in frames])
-        if flip: x = np.ascontiguousarray(x[:, :, ::-1])
-        sdr, hdr, recs = make_pair(x, self.renderer, input_encoding=d['input_encoding'], ev=ev, ei=d['ei'],
-                                   space_in=d['space_in'], space_out=d['space_out'], degradations=d['degradations'],
-                                   rng=rng)
-        sdr = torch.from_numpy(np.ascontiguousarray(sdr.transpose(0, 3, 1, 2)))
-        hdr = torch.from_numpy(np.ascontiguousarray(hdr.transpose(0, 3, 1, 2)))
+        raws = [read_image(p, crop=None if full else box, normalise=False, return_meta=True) for _, p in frames]
+        scales = {m['scale'] for _, m in raws}
+        if self.defer and len(scales) == 1 and raws[0][0].dtype != np.float32:     # ship the stored codes
+            x, scale = np.empty((len(raws), 3) + raws[0][0].shape[:2], raws[0][0].dtype), scales.pop()
+            for t, (a, _) in enumerate(raws): x[t] = (a[:, ::-1] if flip else a).transpose(2, 0, 1)
+        else:                                   # float32 [0, 1] codes (or scene values), flipped in the same pass
+            x, scale = np.empty((len(raws),) + raws[0][0].shape, np.float32), 1.0
+            for t, (a, m) in enumerate(raws):
+                a = a[:, ::-1] if flip else a
+                if a.dtype == np.float32: x[t] = a
+                else: np.divide(a, np.float32(m['scale']), out=x[t])
+            if self.defer: x = x.transpose(0, 3, 1, 2)
+        if self.defer: sdr = hdr = recs = None
+        else:
+            sdr, hdr, recs = make_pair(x, self.renderer, input_encoding=d['input_encoding'], ev=ev, ei=d['ei'],
+                                       space_in=d['space_in'], space_out=d['space_out'], degradations=d['degradations'],
+                                       rng=rng)
+            sdr = torch.from_numpy(np.ascontiguousarray(sdr.transpose(0, 3, 1, 2)))
+            hdr = torch.from_numpy(np.ascontiguousarray(hdr.transpose(0, 3, 1, 2)))
         meta = dict(video_id=name, frame_start=frames[0][0], frames=[f for f, _ in frames], clip_len=self.T,
                     paths=[str(p) for _, p in frames], split=self.split, index=int(i), seed=seed,
                     spaces={'in': d['space_in'], 'out': d['space_out'], 'input_encoding': d['input_encoding']},
                     renderer=self.renderer.config, degradations=recs if self.mode == 'vid' else (recs[0] if recs else {}),
                     crop=list(box), flip=flip, exposure_stops=ev, skipped=[])
+        if self.defer:
+            meta.update(scale=scale, degradations=None)      # finish() fills in what it applied
+            raw = torch.from_numpy(np.ascontiguousarray(x))
+            return {'raw': raw[0] if self.mode == 'img' else raw, 'meta': meta}
         if self.mode == 'img': return {'sdr': sdr[0], 'hdr': hdr[0], 'meta': meta}
         return {'sdr_clip': sdr, 'hdr_clip': hdr, 'meta': meta}
 
@@ -425,6 +455,35 @@ class PairDataset(Dataset):
                 warnings.warn(f"skipping sample {j} ({self.items[j][0]}): {e}", stacklevel=2)
         raise ValueError(f"skip_bad: {len(skipped)} consecutive samples failed from index {i}; last: {skipped[-1]}")
 
+    @torch.no_grad()
+    def finish(self, batch: dict,  # a batch of deferred samples ({'raw', 'meta'}), or an already finished one
+               device=None,  # where the colour work runs; None: where `batch['raw']` is
+              ) -> dict:  # {'sdr', 'hdr', 'meta'} ('img') or {'sdr_clip', 'hdr_clip', 'meta'} ('vid') on `device`
+        "The colour work of `make_pair` for a whole batch of stored codes, in torch on `device`."
+        if 'raw' not in batch: return batch
+        d, metas = self.cfg, batch['meta']
+        raw = batch['raw'].to(device if device is not None else batch['raw'].device, non_blocking=True)
+        dev, shape = raw.device, (raw.shape[0],) + (1,) * (raw.ndim - 1)
+        per = lambda vals: torch.tensor(vals, dtype=torch.float32).view(shape).to(dev, non_blocking=True)
+        x = raw.float() / per([m['scale'] for m in metas]) if not raw.is_floating_point() else raw.float()
+        evs = [m['exposure_stops'] for m in metas]
+        if d['input_encoding'] == 'LogC3' and not any(evs):
+            logc, hdr = x, convert_space(x, 'LogC3', d['space_out'], ei=d['ei'])
+        else:
+            lin = convert_space(x, 'LogC3', 'AWG3', ei=d['ei']) if d['input_encoding'] == 'LogC3' else x
+            if any(evs): lin = lin * per([np.float32(2.0 ** ev) for ev in evs])
+            logc, hdr = convert_space(lin, 'AWG3', 'LogC3', ei=d['ei']), convert_space(lin, 'AWG3', d['space_out'])
+        sdr = self.renderer(logc)
+        deg, applied = d['degradations'], []
+        if deg['bits'] is not None:
+            s = float(2 ** deg['bits'] - 1)
+            sdr = torch.round(sdr.clamp(0, 1) * s) / s; applied.append(f"quantise{deg['bits']}")
+        rec = dict(deg, applied=applied) if applied else {}
+        for m in metas: m['degradations'] = ([dict(rec) for _ in range(self.T)] if applied else []) if self.mode == 'vid' else rec
+        sdr = convert_space(sdr, self.renderer.output_space, d['space_in'])
+        if self.mode == 'img': return {'sdr': sdr, 'hdr': hdr, 'meta': metas}
+        return {'sdr_clip': sdr, 'hdr_clip': hdr, 'meta': metas}
+
     def __repr__(self):
         return (f"PairDataset({self.root}, split={self.split!r}, mode={self.mode!r}, {len(self.sequences)} sequences, "
                 f"{len(self)} samples, crop={self.crop}, renderer={self.renderer.name}, skipped={len(self.skipped)})")
@@ -433,6 +492,8 @@ class PairDataset(Dataset):
 def collate_pairs(batch: list[dict]) -> dict:
     "Stack the tensors of a list of samples; keep `meta` as a list of dicts."
     out = {}
+    if 'raw' in batch[0] and len({b['raw'].dtype for b in batch}) > 1:    # e.g. 8- and 16-bit files in one batch
+        batch = [dict(b, raw=b['raw'].float() / b['meta']['scale'], meta=dict(b['meta'], scale=1.0)) for b in batch]
     for k in batch[0]:
         if k == 'meta': out[k] = [b['meta'] for b in batch]; continue
         shapes = {tuple(b[k].shape) for b in batch}
@@ -460,17 +521,34 @@ class EpochSampler(torch.utils.data.Sampler):
         order = torch.randperm(self.n, generator=self.g).tolist() if self.shuffle else range(self.n)
         return iter([(e, i) for i in order])
 
+class DeviceColourLoader:
+    "A DataLoader of deferred samples whose batches come out finished (`PairDataset.finish`) on `device`."
+    def __init__(self, loader: DataLoader, device):
+        self.loader, self.device = loader, torch.device(device)
+    def __iter__(self):
+        ds = self.loader.dataset
+        for b in self.loader: yield ds.finish(b, self.device)
+    def __len__(self): return len(self.loader)
+    def __getattr__(self, k):                                    # dataset, sampler, batch_size, num_workers, ...
+        if k == 'loader': raise AttributeError(k)
+        return getattr(self.loader, k)
+    def __repr__(self): return f"DeviceColourLoader({self.loader.dataset!r}, device={self.device})"
+
 def build_dataloader(cfg: dict,  # full config with a "data" section (see DATA_DEFAULTS)
                      split: str = 'train',  # 'train' (shuffled, random aug, drop_last) | 'val' | 'test'
                      mode: str = 'img',  # 'img': {'sdr','hdr','meta'}; 'vid': {'sdr_clip','hdr_clip','meta'}
                      *, renderer=None,  # reuse a Renderer across loaders (else one is built per dataset)
-                    ) -> DataLoader:
+                     device=None,  # data.colour_on='device': where batches are finished; None: CUDA if present, else CPU
+                    ) -> DataLoader | DeviceColourLoader:
     "Data loader of paired SDR/target crops for one split; batches are dicts of stacked tensors + a list of meta."
-    ds = PairDataset(cfg, split, mode, renderer)
+    defer = data_config(cfg)['colour_on'] == 'device'
+    ds = PairDataset(cfg, split, mode, renderer, defer=defer)
     d = ds.cfg
     g = torch.Generator(); g.manual_seed(d['seed'])
     train = split == 'train'
-    return DataLoader(ds, batch_size=d['batch_size'], sampler=EpochSampler(len(ds), train, d['seed']),
-                      drop_last=train and len(ds) >= d['batch_size'], num_workers=d['num_workers'],
-                      collate_fn=collate_pairs, worker_init_fn=worker_init, generator=g,
-                      persistent_workers=d['num_workers'] > 0)
+    if device is None: device = 'cuda' if torch.cuda.is_available() else 'cpu'
+    dl = DataLoader(ds, batch_size=d['batch_size'], sampler=EpochSampler(len(ds), train, d['seed']),
+                    drop_last=train and len(ds) >= d['batch_size'], num_workers=d['num_workers'],
+                    collate_fn=collate_pairs, worker_init_fn=worker_init, generator=g,
+                    persistent_workers=d['num_workers'] > 0, pin_memory=defer and torch.device(device).type == 'cuda')
+    return DeviceColourLoader(dl, device) if defer else dl

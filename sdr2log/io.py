@@ -36,6 +36,13 @@ def _nonfinite(a):
     return int(a.size - np.count_nonzero(np.isfinite(a)))  # the sum can also overflow on legal huge values
 
 # %% ../nbs/02_io.ipynb #c008
+def _to_int3(a):
+    "Integer `a` (H,W) or (H,W,C<=4) -> a new (H,W,3) array of the same dtype: grey repeated, alpha dropped."
+    if a.ndim == 2: a = a[..., None]
+    out = np.empty(a.shape[:2] + (3,), a.dtype)
+    out[...] = a[..., :1] if a.shape[-1] in (1, 2) else a[..., :3]
+    return out
+
 def _to_float3(path, a, maxval=None, nan='raise'):
     "`a` (H,W), (H,W,C<=4) or a tuple of 1 or 3 2-D channels -> float32 (H,W,3): grey repeated, alpha dropped, ints divided by `maxval`; returns (img, nonfinite)."
     if isinstance(a, tuple):   # EXR channels, float
@@ -160,6 +167,7 @@ def read_image(path: str | os.PathLike,  # .tif/.tiff, .png or .exr file (case-i
                nan: str = 'raise',  # NaN/Inf in float files: 'raise' (ValueError), 'keep', or 'zero' (replace by 0)
                crop: tuple | None = None,  # (y, x, h, w) region to return, in pixels of the stored image
                return_meta: bool = False,  # also return a dict: format, bits, dtype, shape, compression, ...
+               normalise: bool = True,  # False: integer files come back as stored (uint8/uint16); divide by meta['scale']
               ) -> np.ndarray | tuple[np.ndarray, dict]:  # float32 (H, W, 3); ints in [0, 1], floats as stored
     "Read a TIFF/PNG/EXR frame as float32 `(H, W, 3)`, normalised by its declared bit depth."
     if nan not in NAN_POLICIES: raise ValueError(f"nan={nan!r}; accepted: {NAN_POLICIES}")
@@ -177,7 +185,8 @@ def read_image(path: str | os.PathLike,  # .tif/.tiff, .png or .exr file (case-i
         raise _fail(p, f"cannot read as {fmt} (truncated, corrupt or unsupported): {e}") from e
     except Exception as e:
         raise _fail(p, f"cannot read as {fmt} (truncated, corrupt or unsupported): {type(e).__name__}: {e}") from e
-    img, bad = _to_float3(p, a, maxval, nan)
+    if not normalise and maxval is not None: img, bad = _to_int3(a), 0
+    else: img, bad = _to_float3(p, a, maxval, nan)
     if not return_meta: return img
     meta.update(path=str(p), scale=float(maxval) if maxval is not None else 1.0, nonfinite=bad)
     return img, meta

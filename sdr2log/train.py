@@ -16,7 +16,7 @@ from torch.utils.data import DataLoader, Sampler
 
 import sdr2log
 from .color import convert_space
-from .data import PairDataset, collate_pairs, worker_init, data_config
+from .data import PairDataset, DeviceColourLoader, collate_pairs, worker_init, data_config
 from .io import write_png
 from .models.core import build_model, count_params
 from .render import get_renderer
@@ -316,7 +316,8 @@ class Trainer:
         seed_everything(cfg['seed'], tr['deterministic'])
         self.amp_dtype = _amp_dtype(tr['amp'], self.device)
         # data: one renderer shared by both splits
-        self.train_ds = PairDataset(cfg, 'train', tr['data_mode'])
+        # data.colour_on='device': workers ship stored codes, the colour work runs batched on self.device
+        self.train_ds = PairDataset(cfg, 'train', tr['data_mode'], defer=cfg['data'].get('colour_on') == 'device')
         self.val_ds = PairDataset(cfg, 'val', 'img', renderer=self.train_ds.renderer)
         self.renderer = self.train_ds.renderer
         d = cfg['data']
@@ -422,6 +423,7 @@ class Trainer:
                                   num_workers=d['num_workers'], collate_fn=collate_pairs, worker_init_fn=worker_init,
                                   drop_last=self.sampler.drop_last, pin_memory=self.device.type == 'cuda',
                                   persistent_workers=d['num_workers'] > 0)
+            if self.train_ds.defer: self._dl = DeviceColourLoader(self._dl, self.device)
         return self._dl
 
     def _forward_loss(self, batch):

@@ -275,6 +275,29 @@ def test_two_worker_loader(tmp_path):
     assert len({m['np_global'] for m in metas}) == len(metas)     # numpy global RNG differs per worker
 
 
+def test_device_colour_path_two_workers_matches_worker_path(tmp_path):
+    "colour_on='device': 2 workers ship uint16 codes, the batch is finished in torch; same batches as the worker path."
+    root = make_tree(tmp_path, n_seq=3, n_frames=6, h=40, w=48)
+    cfg = cfg_for(root, sdr_from='aces2-sdr', degradations={'bits': 10}, augment={'train_crop_size': 32})
+    ref = epoch_of(build_dataloader(cfg, 'train'))
+    cfg['data'].update(colour_on='device', num_workers=2)
+    dl = build_dataloader(cfg, 'train', device='cpu')
+    assert type(dl).__name__ == 'DeviceColourLoader' and dl.num_workers == 2 and len(dl) == len(ref)
+    got = epoch_of(dl)
+    assert len(got) == len(ref) == 3
+    for (ta, ma), (tb, mb) in zip(got, ref): assert torch.equal(ta, tb) and ma == mb
+    # the next epoch draws new augmentations on both paths alike
+    assert [m for _, m in epoch_of(dl)] != [m for _, m in got]
+
+
+@pytest.mark.parametrize('deg,key', [({'jpeg_quality': 80}, 'jpeg_quality'), ({'noise_sigma': 0.01}, 'noise_sigma')])
+def test_device_colour_path_refuses_cpu_degradations(tree, deg, key):
+    with pytest.raises(ValueError, match=rf"data.degradations.{key}=.* needs data.colour_on='worker'"):
+        build_dataloader(cfg_for(tree, colour_on='device', degradations=deg), 'train')
+    with pytest.raises(ValueError, match=key):          # the dataset refuses deferring them too
+        PairDataset(cfg_for(tree, degradations=deg), 'train', defer=True)
+
+
 # ---------------------------------------------------------------- bad inputs
 def test_missing_and_empty_root(tmp_path):
     with pytest.raises(FileNotFoundError, match="nope: no such folder"): PairDataset(cfg_for(tmp_path / 'nope'))

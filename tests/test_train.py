@@ -81,3 +81,17 @@ def test_train_on_clips_vid_mode(data, tmp_path):
     log = [json.loads(l) for l in (run_dir / 'logs' / 'scalars.train.jsonl').read_text().splitlines()]
     assert s['steps'] == 3 and all(r['images_per_s'] > 0 for r in log)
     assert json.loads((run_dir / 'meta' / 'env.json').read_text())['train_samples'] > 0
+
+
+def test_device_colour_path_trains_like_the_worker_path(data, tmp_path):
+    "data.colour_on='device' finishes the same batches in the trainer, so training ends at the same weights."
+    from sdr2log.train import Trainer
+    weights = {}
+    for where in ('worker', 'device'):
+        t = Trainer('tiny-linear', [f'data.root={data}', f'training.ckpt_root={tmp_path}/{where}', *QUICK,
+                                    f'data.colour_on={where}', 'data.degradations.bits=8'])
+        assert t.train_ds.defer == (where == 'device')
+        t.fit()
+        assert t.step == 3
+        weights[where] = {k: v.detach().clone() for k, v in t.model.state_dict().items()}
+    assert all(torch.equal(weights['worker'][k], weights['device'][k]) for k in weights['worker'])
