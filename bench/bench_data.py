@@ -2,12 +2,19 @@
 
 16 frames of 1920x1080 16-bit LogC3/AWG3 (4 sequences x 4 frames, uncompressed, then deflate) are written to a temp
 folder. Ours: `build_dataloader` with 512x512 random training crops, hflip, exposure shift in [-1, 1] stops, the
-default ACES 2.0 SDR renderer (baked 65^3 LUT), ACEScct on both sides, batch 4, 2 workers, timed over several
-epochs (worker start-up included: the loader does not keep workers between epochs). The peer, measured in the same
-run: `tifffile.imread` of the same files, full frames, one process (the limit the loader is held to: >= 0.7x).
-Then a single-thread profile of one sample, step by step, says where the time goes.
+default ACES 2.0 SDR renderer (baked 65^3 LUT), ACEScct on both sides, 8-bit quantisation, batch 4, 2 workers
+(persistent), timed over whole epochs for at least `--seconds` after a warm-up epoch. Both colour paths:
 
-usage: python bench/bench_data.py [--epochs N] [--workers N]
+- `colour_on='worker'`: the workers do the colour work (numpy/OpenColorIO, one thread each);
+- `colour_on='device'`: the workers read, crop and flip and ship uint16 codes; `PairDataset.finish` does the colour
+  work per batch in torch on the device. Timed as the loader stage alone (what the workers deliver: the rate a
+  training GPU is fed while `finish` costs it less than the loader takes), end to end with `finish` on this
+  machine's CPU in the main process (all torch threads), and, when CUDA is present, end to end on the GPU.
+
+The peers, measured in the same run: `tifffile.imread` of the same files, full frames, in one process (the limit the
+loader is held to: >= 0.7x) and in as many processes as the loader has workers. Then a single-thread profile of one sample, step by step, says where the time goes.
+
+usage: python bench/bench_data.py [--seconds S] [--workers N]
 """
 import argparse, os, platform, statistics, sys, tempfile, time
 from pathlib import Path
@@ -50,16 +57,36 @@ def raw_rate(paths, seconds=3.0):
     return n / (time.perf_counter() - t0)
 
 
-def loader_rate(root, workers, epochs, crop=512, bs=4):
+def _raw_worker(args):
+    paths, seconds = args
+    return raw_rate(paths, seconds) * seconds
+
+
+def raw_rate_procs(paths, procs, seconds=3.0):
+    "Full-frame tifffile.imread frames/s summed over `procs` processes reading the files concurrently."
+    import multiprocessing as mp
+    with mp.get_context('fork').Pool(procs) as pool:
+        t0 = time.perf_counter()
+        n = sum(pool.map(_raw_worker, [(paths, seconds)] * procs))
+        return n / (time.perf_counter() - t0)
+
+
+def loader_rate(root, workers, seconds, colour_on='worker', stage='end-to-end', device='cpu', crop=512, bs=4):
+    "Samples/s over whole epochs (at least `seconds`, after a warm-up epoch) and the dataset build time."
     cfg = {'data': {'root': str(root), 'train_ratio': 1.0, 'val_ratio': 0.0, 'batch_size': bs, 'num_workers': workers,
+                    'colour_on': colour_on, 'degradations': {'bits': 8},
                     'augment': {'train_crop_size': crop, 'hflip': True, 'exposure_stops': [-1.0, 1.0]}}}
     t_build = time.perf_counter()
-    dl = build_dataloader(cfg, 'train')
+    dl = build_dataloader(cfg, 'train', device=device)
     t_build = time.perf_counter() - t_build
-    for _ in dl: pass                    # warm-up epoch (page cache, lazy imports)
+    it = dl.loader if stage == 'loader' else dl            # the loader stage: the shipped batches, not finished
+    sync = torch.cuda.synchronize if device == 'cuda' else (lambda: None)
+    for _ in it: pass                    # warm-up epoch (page cache, lazy imports, worker start-up)
+    sync()
     n, t0 = 0, time.perf_counter()
-    for _ in range(epochs):
-        for b in dl: n += b['sdr'].shape[0]
+    while time.perf_counter() - t0 < seconds:
+        for b in it: n += len(b['meta'])
+        sync()
     return n / (time.perf_counter() - t0), t_build
 
 
@@ -94,22 +121,43 @@ def profile(path, crop=512):
     return rows, total
 
 
-def main(epochs, workers):
-    rows, notes = [], []
+def finish_profile(root, bs=4, crop=512):
+    "Median ms of `PairDataset.finish` on one shipped batch, per device (CPU: all torch threads)."
+    cfg = {'data': {'root': str(root), 'train_ratio': 1.0, 'val_ratio': 0.0, 'batch_size': bs, 'colour_on': 'device',
+                    'degradations': {'bits': 8}, 'augment': {'train_crop_size': crop}}}
+    dl = build_dataloader(cfg, 'train', device='cpu')
+    shipped = next(iter(dl.loader))
+    out = {}
+    for dev in ['cpu'] + (['cuda'] if torch.cuda.is_available() else []):
+        b = dict(shipped, raw=shipped['raw'].to(dev))
+        sync = torch.cuda.synchronize if dev == 'cuda' else (lambda: None)
+        out[dev] = med(lambda: (dl.dataset.finish(dict(b, meta=[dict(m) for m in b['meta']]), dev), sync())) * 1e3
+    return out
+
+
+def main(seconds, workers):
+    rows = []
+    variants = [('worker', 'end-to-end', 'cpu'), ('device', 'loader', 'cpu'), ('device', 'end-to-end', 'cpu')]
+    if torch.cuda.is_available(): variants.append(('device', 'end-to-end', 'cuda'))
     with tempfile.TemporaryDirectory() as d:
         for comp in (None, 'deflate'):
             root = Path(d) / (comp or 'none')
             paths = make_frames(root, comp)
-            raw = raw_rate(paths)
-            ours, t_build = loader_rate(root, workers, epochs)
-            rows.append((comp or 'none', ours, raw, ours / raw, t_build))
-            if comp is None: prof, total = profile(paths[0])
-    lines = ['| TIFF compression | ours: samples/s (512x512 train crops, %d workers) | peer: tifffile.imread full frames/s (1 process) | ratio | dataset build s |' % workers,
-             '| --- | ---: | ---: | ---: | ---: |']
-    lines += [f'| {c} | {o:.1f} | {p:.1f} | {o / p:.2f}x | {b:.2f} |' for c, o, p, _, b in rows]
+            raw, raw_n = raw_rate(paths), raw_rate_procs(paths, workers)
+            for colour_on, stage, dev in variants:
+                ours, t_build = loader_rate(root, workers, seconds, colour_on, stage, dev)
+                what = (f"colour_on='{colour_on}'" + (', loader stage (shipped uint16)' if stage == 'loader' else
+                        f', finished on {dev}' if colour_on == 'device' else ''))
+                rows.append((comp or 'none', what, ours, raw, ours / raw, raw_n, t_build))
+            if comp is None: prof, total = profile(paths[0]); fin = finish_profile(root)
+    lines = ['| TIFF compression | ours | samples/s (512x512 train crops, %d workers) | peer: tifffile.imread full frames/s (1 process) | ratio | peer: %d processes | ratio | dataset build s |' % (workers, workers),
+             '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |']
+    lines += [f'| {c} | {w} | {o:.1f} | {p:.1f} | {o / p:.2f}x | {pn:.1f} | {o / pn:.2f}x | {b:.2f} |' for c, w, o, p, _, pn, b in rows]
     table = '\n'.join(lines)
     plines = ['| step (one 512x512 sample, 1 thread) | ms |', '| --- | ---: |'] + [f'| {n} | {t:.1f} |' for n, t in prof]
     plines.append(f'| make_pair total (exposure, target, render, input; no read) | {total:.1f} |')
+    plines += [f'| PairDataset.finish, one batch of 4 on {dev} ({"all torch threads" if dev == "cpu" else "synchronised"}), per sample | {t / 4:.2f} |'
+               for dev, t in fin.items()]
     ptable = '\n'.join(plines)
     desc = machine(('numpy', 'torch', 'tifffile', 'imagecodecs', 'opencolorio'))
     print(desc); print(table); print(); print(ptable)
@@ -118,15 +166,16 @@ def main(epochs, workers):
 
 if __name__ == '__main__':
     ap = argparse.ArgumentParser()
-    ap.add_argument('--epochs', type=int, default=4)
+    ap.add_argument('--seconds', type=float, default=6.0)
     ap.add_argument('--workers', type=int, default=2)
     ap.add_argument('--out', default=str(ROOT / 'bench' / 'results' / 'data.md'))
     a = ap.parse_args()
-    desc, table, ptable, rows = main(a.epochs, a.workers)
+    desc, table, ptable, rows = main(a.seconds, a.workers)
     Path(a.out).write_text(
         f"# data loader: 512x512 training samples/s vs raw TIFF decode\n\n{desc}\n\n"
-        f"Command: `.venv/bin/python bench/bench_data.py --epochs {a.epochs} --workers {a.workers}`. 16 frames 1920x1080 "
-        f"16-bit LogC3 (4 sequences x 4), page cache warm; ours = `build_dataloader` (train: random crop, hflip, "
-        f"exposure shift, ACES 2.0 SDR baked LUT, ACEScct in/out, batch 4), {a.epochs} epochs after a warm-up epoch, "
-        f"worker start-up included; peer = `tifffile.imread` full frames in one process. Target: ratio >= 0.7x.\n\n"
+        f"Command: `.venv/bin/python bench/bench_data.py --seconds {a.seconds:g} --workers {a.workers}`. 16 frames "
+        f"1920x1080 16-bit LogC3 (4 sequences x 4), page cache warm; ours = `build_dataloader` (train: random crop, "
+        f"hflip, exposure shift, ACES 2.0 SDR baked LUT, 8-bit quantisation, ACEScct in/out, batch 4, persistent "
+        f"workers), whole epochs for at least {a.seconds:g} s after a warm-up epoch; peer = `tifffile.imread` full "
+        f"frames in one process. Target: ratio >= 0.7x.\n\n"
         f"{table}\n\nWhere the time of one sample goes (main process, torch 1 thread, as in a worker):\n\n{ptable}\n")

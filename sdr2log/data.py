@@ -410,16 +410,15 @@ class PairDataset(Dataset):
         full = box[2:] == self.sizes[name]
         raws = [read_image(p, crop=None if full else box, normalise=False, return_meta=True) for _, p in frames]
         scales = {m['scale'] for _, m in raws}
-        if self.defer and len(scales) == 1 and raws[0][0].dtype != np.float32:     # ship the stored codes
-            x, scale = np.empty((len(raws), 3) + raws[0][0].shape[:2], raws[0][0].dtype), scales.pop()
-            for t, (a, _) in enumerate(raws): x[t] = (a[:, ::-1] if flip else a).transpose(2, 0, 1)
+        if self.defer and len(scales) == 1 and raws[0][0].dtype != np.float32:
+            # ship the stored codes as read: (T, h, w, 3), not flipped; finish() flips and goes channel-first
+            x, scale = raws[0][0][None] if len(raws) == 1 else np.stack([a for a, _ in raws]), scales.pop()
         else:                                   # float32 [0, 1] codes (or scene values), flipped in the same pass
             x, scale = np.empty((len(raws),) + raws[0][0].shape, np.float32), 1.0
             for t, (a, m) in enumerate(raws):
-                a = a[:, ::-1] if flip else a
+                a = a[:, ::-1] if flip and not self.defer else a
                 if a.dtype == np.float32: x[t] = a
                 else: np.divide(a, np.float32(m['scale']), out=x[t])
-            if self.defer: x = x.transpose(0, 3, 1, 2)
         if self.defer: sdr = hdr = recs = None
         else:
             sdr, hdr, recs = make_pair(x, self.renderer, input_encoding=d['input_encoding'], ev=ev, ei=d['ei'],
@@ -434,7 +433,7 @@ class PairDataset(Dataset):
                     crop=list(box), flip=flip, exposure_stops=ev, skipped=[])
         if self.defer:
             meta.update(scale=scale, degradations=None)      # finish() fills in what it applied
-            raw = torch.from_numpy(np.ascontiguousarray(x))
+            raw = torch.from_numpy(x)
             return {'raw': raw[0] if self.mode == 'img' else raw, 'meta': meta}
         if self.mode == 'img': return {'sdr': sdr[0], 'hdr': hdr[0], 'meta': meta}
         return {'sdr_clip': sdr, 'hdr_clip': hdr, 'meta': meta}
@@ -466,6 +465,9 @@ class PairDataset(Dataset):
         dev, shape = raw.device, (raw.shape[0],) + (1,) * (raw.ndim - 1)
         per = lambda vals: torch.tensor(vals, dtype=torch.float32).view(shape).to(dev, non_blocking=True)
         x = raw.float() / per([m['scale'] for m in metas]) if not raw.is_floating_point() else raw.float()
+        flip = [i for i, m in enumerate(metas) if m['flip']]
+        if flip: x[flip] = x[flip].flip(-2)                     # stored layout (B, [T,] h, w, 3): -2 is the width
+        x = x.movedim(-1, -3).contiguous()
         evs = [m['exposure_stops'] for m in metas]
         if d['input_encoding'] == 'LogC3' and not any(evs):
             logc, hdr = x, convert_space(x, 'LogC3', d['space_out'], ei=d['ei'])
@@ -501,7 +503,12 @@ def collate_pairs(batch: list[dict]) -> dict:
             ids = [b['meta']['video_id'] for b in batch]
             raise ValueError(f"cannot batch {k} of different shapes {sorted(shapes)} (sequences {ids}); set "
                              f"data.val_crop_size or data.batch_size 1 for full frames of different sizes")
-        out[k] = torch.stack([b[k] for b in batch])
+        ts = [b[k] for b in batch]
+        dst = None
+        if torch.utils.data.get_worker_info() is not None:       # in a worker: stack straight into shared memory
+            storage = ts[0]._typed_storage()._new_shared(sum(t.numel() for t in ts), device=ts[0].device)
+            dst = ts[0].new(storage).resize_(len(ts), *ts[0].shape)
+        out[k] = torch.stack(ts, out=dst)
     return out
 
 def worker_init(worker_id: int):

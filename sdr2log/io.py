@@ -100,8 +100,10 @@ def _read_tiff(path, crop):
         if getattr(p, 'imagedepth', 1) > 1: raise _fail(path, f"volumetric TIFF (depth {p.imagedepth}); {accepted}")
         ys, xs = _check_crop(path, crop, meta['shape'][0], meta['shape'][1])
         a = None
-        if crop is not None and p.is_memmappable:
-            try: a = tifffile.memmap(path, page=p.index, mode='r')  # crop without reading the whole frame
+        if crop is not None and p.is_memmappable and p.dtype is not None:
+            # map the page's data without reading the whole frame (what tifffile.memmap does, without parsing the
+            # file a second time)
+            try: a = np.memmap(path, np.dtype(tif.byteorder + p.dtype.char), 'r', p.dataoffsets[0], p.shape, 'C')
             except Exception: a = None
         if a is None: a = p.asarray()
     axes = p.axes
