@@ -69,6 +69,29 @@ def _to_float3(path, a, maxval=None, nan='raise'):
     if bad: np.nan_to_num(out, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
     return out, bad
 
+# %% ../nbs/02_io.ipynb #c010b
+def _decode_segments(tif, page, ys: slice, xs: slice):
+    "The crop `[ys, xs]` of a chunky strip/tile-organised `page`, decoding only its segments; None when not possible."
+    offs, counts = page.dataoffsets, page.databytecounts
+    if int(page.planarconfig) != 1 or len(offs) < 2 or 'jpeg' in str(page.compression).lower() or not all(counts):
+        return None
+    H, W = int(page.imagelength), int(page.imagewidth)
+    th, tw = (int(page.tilelength), int(page.tilewidth)) if page.is_tiled else (min(int(page.rowsperstrip), H), W)
+    across = -(-W // tw)
+    decode, fh, out = page.decode, tif.filehandle, None
+    for r in range(ys.start // th, (ys.stop - 1) // th + 1):
+        for c in range(xs.start // tw, (xs.stop - 1) // tw + 1):
+            k = r * across + c
+            fh.seek(offs[k])
+            seg, idx, _ = decode(fh.read(counts[k]), k)
+            seg = seg.reshape(seg.shape[-3:])                   # (rows, cols, samples)
+            y0, x0 = int(idx[-3]), int(idx[-2])
+            if out is None: out = np.empty((ys.stop - ys.start, xs.stop - xs.start, seg.shape[-1]), seg.dtype)
+            y1, y2 = max(ys.start, y0), min(ys.stop, y0 + seg.shape[0])
+            x1, x2 = max(xs.start, x0), min(xs.stop, x0 + seg.shape[1])
+            out[y1 - ys.start:y2 - ys.start, x1 - xs.start:x2 - xs.start] = seg[y1 - y0:y2 - y0, x1 - x0:x2 - x0]
+    return out
+
 # %% ../nbs/02_io.ipynb #c011
 _TIFF_PHOTOMETRIC = {1: 'minisblack', 2: 'rgb'}  # accepted TIFF photometric interpretations (YCbCr only when JPEG)
 
@@ -105,6 +128,9 @@ def _read_tiff(path, crop):
             # file a second time)
             try: a = np.memmap(path, np.dtype(tif.byteorder + p.dtype.char), 'r', p.dataoffsets[0], p.shape, 'C')
             except Exception: a = None
+        if a is None and crop is not None and p.axes in ('YX', 'YXS'):
+            a = _decode_segments(tif, p, ys, xs)            # compressed: only the strips/tiles of the crop
+            if a is not None: ys = xs = slice(None)
         if a is None: a = p.asarray()
     axes = p.axes
     if axes.startswith('S'): a = np.moveaxis(a, 0, -1)   # planar config 'separate': SYX -> YXS
