@@ -103,12 +103,14 @@ def profile(path, crop=512):
     r = get_renderer('aces2-sdr')
     box = (200, 600, crop, crop)
     x = read_image(path, crop=box)
+    codes = read_image(path, crop=box, normalise=False)
     lin = convert_space(x, 'LogC3', 'AWG3') * np.float32(2 ** 0.4)
     logc = convert_space(lin, 'AWG3', 'LogC3')
     sdr = r(logc)
     steps = [
-        ('read_image(crop=) 512x512', lambda: read_image(path, crop=box)),
-        ('hflip (copy)', lambda: np.ascontiguousarray(x[:, ::-1])),
+        ('read_image(crop=, normalise=False) 512x512 uint16 (all the device path does per sample)',
+         lambda: read_image(path, crop=box, normalise=False)),
+        ('hflip + normalise to float32 (one pass)', lambda: np.divide(codes[:, ::-1], np.float32(65535), dtype=np.float32)),
         ('LogC3 -> AWG3 (exposure)', lambda: convert_space(x, 'LogC3', 'AWG3')),
         ('AWG3 -> LogC3', lambda: convert_space(lin, 'AWG3', 'LogC3')),
         ('AWG3 -> ACEScct (target)', lambda: convert_space(lin, 'AWG3', 'ACEScct')),
