@@ -309,6 +309,10 @@ class Trainer:
     def __init__(self, cfg, overrides=(), run_dir: str | Path | None = None):
         self.cfg = cfg = load_config(cfg, overrides)
         if cfg['data'].get('root') is None: raise ValueError("data.root: required (a folder of LogC3 frames, e.g. from `sdr2log synth`)")
+        m, d = cfg['model'], cfg['data']
+        if m.get('prior') is not None and (m['prior'], m.get('prior_ei', 800)) != (d['sdr_from'], d['ei']):
+            raise ValueError(f"model.prior={m['prior']!r} (prior_ei {m.get('prior_ei', 800)}) must invert the renderer the data "
+                             f"is made with: data.sdr_from={d['sdr_from']!r}, data.ei={d['ei']}")
         self.tr = tr = cfg['training']
         self.rank, self.local_rank, self.world = init_distributed()
         self.main = self.rank == 0

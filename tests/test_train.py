@@ -95,3 +95,13 @@ def test_device_colour_path_trains_like_the_worker_path(data, tmp_path):
         assert t.step == 3
         weights[where] = {k: v.detach().clone() for k, v in t.model.state_dict().items()}
     assert all(torch.equal(weights['worker'][k], weights['device'][k]) for k in weights['worker'])
+
+
+def test_model_prior_must_invert_the_data_renderer(data, tmp_path):
+    "model.prior is the renderer's inverse held by the model: a prior for other data is refused before training."
+    from sdr2log.train import Trainer
+    with pytest.raises(ValueError, match=r"model.prior='aces2-sdr' .* data.sdr_from='naive'"):
+        Trainer('tiny-cct', [f'data.root={data}', f'training.ckpt_root={tmp_path}', *QUICK, 'model.prior=aces2-sdr'])
+    t = Trainer('tiny-cct', [f'data.root={data}', f'training.ckpt_root={tmp_path}', *QUICK, 'model.prior=naive'])
+    t.fit()                                                   # trains from the inverse (a fresh model is the baseline)
+    assert t.step == 3 and t.model.prior is not None

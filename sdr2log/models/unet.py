@@ -8,10 +8,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..color import convert_space
 from .core import register_model, pad_to_multiple, crop_to, HEADS
 
 # %% auto #0
-__all__ = ['ResBlock', 'AttentionGate', 'UNet', 'unet_cct', 'unet_linear', 'attention_unet']
+__all__ = ['PRIORS', 'ResBlock', 'AttentionGate', 'InversePrior', 'UNet', 'unet_cct', 'unet_linear', 'attention_unet']
 
 # %% ../../nbs/09a_models.unet.ipynb #c004
 def _norm(ch: int) -> nn.GroupNorm: return nn.GroupNorm(min(8, ch), ch)
@@ -35,6 +36,24 @@ class AttentionGate(nn.Module):
     def forward(self, x, g):
         return x * self.psi(self.wx(x) + self.wg(g))
 
+PRIORS = ('aces2-sdr', 'naive')   # renderers whose inverse a model can hold (no file: models take no paths)
+
+class InversePrior(nn.Module):
+    "The inverse of the renderer that made the SDR, as a fixed first guess (no parameters): ACEScct input -> ACEScct."
+    def __init__(self, renderer: str = 'aces2-sdr', ei: float = 800):
+        super().__init__()
+        if renderer not in PRIORS:
+            raise ValueError(f"prior {renderer!r}: accepted {list(PRIORS)} (a user .cube renderer needs its file: use the "
+                             f"'inverse' baseline for it)")
+        from sdr2log.render import get_renderer
+        self.renderer, self.ei = get_renderer(renderer, ei=ei), ei
+    @torch.no_grad()
+    def forward(self, x):  # (N, 3, H, W) ACEScct-decoded SDR, the network input
+        with torch.autocast(x.device.type, enabled=False):
+            y = convert_space(x.float(), 'ACEScct', self.renderer.output_space).clamp(0, 1)
+            return convert_space(self.renderer.inverse(y), 'LogC3', 'ACEScct', ei=self.ei).to(x.dtype)
+    def extra_repr(self): return f"renderer={self.renderer.name!r}, ei={self.ei}"
+
 class UNet(nn.Module):
     "U-Net from ACEScct input `[N,3,H,W]` to ACEScct output of the same size, through `head` ('cct' or 'linear')."
     def __init__(self,
@@ -43,8 +62,12 @@ class UNet(nn.Module):
                  attention: bool = False, # attention gates on the skip connections
                  head: str = 'cct',       # 'cct': ACEScct directly; 'linear': positive ACEScg then the ACEScct curve
                  residual: bool = True,   # predict a residual on the input (identity at initialisation)
-                 in_ch: int = 3, max_width: int = 512):
+                 in_ch: int = 3, max_width: int = 512,
+                 prior: str | None = None,  # 'aces2-sdr' | 'naive': see the input and its inverse, residual on the inverse
+                 prior_ei: float = 800):  # LogC3 exposure index of the prior's renderer
         super().__init__()
+        self.prior = None if prior is None else InversePrior(prior, prior_ei)
+        if self.prior is not None: in_ch = 2 * in_ch
         if head not in HEADS: raise ValueError(f"head {head!r} not in {sorted(HEADS)}")
         if not (1 <= depth <= 8) or width < 4: raise ValueError(f"need 1 <= depth <= 8 and width >= 4; got {depth}, {width}")
         chs = [min(width * 2 ** i, max_width) for i in range(depth + 1)]
@@ -62,7 +85,8 @@ class UNet(nn.Module):
         self.head = HEADS[head](residual)
 
     def forward(self, x):
-        xp, hw = pad_to_multiple(x, 2 ** self.depth)
+        base = x if self.prior is None else self.prior(x)          # what the residual head adds to
+        xp, hw = pad_to_multiple(x if self.prior is None else torch.cat([x, base], -3), 2 ** self.depth)
         h = self.stem(xp)
         skips = []
         for enc, down in zip(self.enc, self.down):
@@ -72,17 +96,19 @@ class UNet(nn.Module):
             h = up(F.interpolate(h, size=s.shape[-2:], mode='bilinear', align_corners=False))
             s = gate(s, h) if self.attention else s
             h = dec(torch.cat([s, h], 1))
-        return crop_to(self.head(self.out(h), xp), hw)
+        return crop_to(self.head(self.out(h), xp[..., -3:, :, :]), hw)
 
 @register_model('unet-cct')
-def unet_cct(width: int = 32, depth: int = 4, attention: bool = False, residual: bool = True) -> UNet:
-    "U-Net predicting ACEScct directly."
-    return UNet(width, depth, attention, 'cct', residual)
+def unet_cct(width: int = 32, depth: int = 4, attention: bool = False, residual: bool = True,
+             prior: str | None = None, prior_ei: float = 800) -> UNet:
+    "U-Net predicting ACEScct directly (with `prior`: a residual on the renderer's inverse)."
+    return UNet(width, depth, attention, 'cct', residual, prior=prior, prior_ei=prior_ei)
 
 @register_model('unet-linear')
-def unet_linear(width: int = 32, depth: int = 4, attention: bool = False, residual: bool = True) -> UNet:
-    "U-Net predicting positive linear ACEScg, then the ACEScct curve."
-    return UNet(width, depth, attention, 'linear', residual)
+def unet_linear(width: int = 32, depth: int = 4, attention: bool = False, residual: bool = True,
+                prior: str | None = None, prior_ei: float = 800) -> UNet:
+    "U-Net predicting positive linear ACEScg, then the ACEScct curve (with `prior`: a residual on the inverse)."
+    return UNet(width, depth, attention, 'linear', residual, prior=prior, prior_ei=prior_ei)
 
 @register_model('attention-unet')
 def attention_unet(width: int = 32, depth: int = 4, head: str = 'cct', residual: bool = True) -> UNet:
