@@ -86,33 +86,35 @@ DEMO_PRESETS = {
 }
 
 def demo(out: str | Path = 'demo_out', preset: str = 'default', seed: int = 0) -> dict:
-    "Synthesise data, train both U-Nets, run both baselines, evaluate on the test split and write the report."
+    "Synthesise data, train the U-Nets (and one on the inverse prior), run both baselines, evaluate on the test split, report."
     import json as _json
     from sdr2log.synth import synthesize
     from sdr2log.train import train
     from sdr2log.evaluate import evaluate, summary_markdown
     if preset not in DEMO_PRESETS: raise ValueError(f"demo preset {preset!r}; accepted: {', '.join(DEMO_PRESETS)}")
     P, out, t0, times = DEMO_PRESETS[preset], Path(out), time.perf_counter(), {}
-    def step(i, text): print(f'[{i}/5] {text} ({time.perf_counter() - t0:.0f} s)', flush=True)
+    def step(i, text): print(f'[{i}/6] {text} ({time.perf_counter() - t0:.0f} s)', flush=True)
     step(1, 'colour demo: transfer curves and one synthetic frame through the colour pipeline')
     colour_demo(out / 'colour', size=(135, 240) if preset == 'tiny' else (270, 480))
     step(2, f"synthesising {P['synth']['sequences']} sequences x {P['synth']['frames']} frames "
             f"{P['synth']['size'][0]}x{P['synth']['size'][1]} (16-bit LogC3/AWG3 TIFF)")
     synthesize(out / 'data', seed=seed, overwrite=True, **P['synth'])
     runs = {}
-    for i, name in ((3, 'unet-cct'), (4, 'unet-linear')):
-        step(i, f'training {name} (ACES 2.0 SDR input -> ACEScct)')
+    for i, name, model, extra in ((3, 'unet-cct', 'unet-cct', {}), (4, 'unet-linear', 'unet-linear', {}),
+                                  (5, 'unet-linear+prior', 'unet-linear', {'model.prior': 'aces2-sdr'})):
+        step(i, f'training {name} (ACES 2.0 SDR input{" and its inverse" if extra else ""} -> ACEScct)')
         sets = {'data.root': str(out / 'data'), 'training.ckpt_root': str(out / 'runs'), 'training.exp_name': name,
-                'seed': seed, 'training.amp': False, **{f'model.{k}': v for k, v in P['model'].items()}, **P['train']}
+                'seed': seed, 'training.amp': False, **{f'model.{k}': v for k, v in P['model'].items()}, **P['train'],
+                **extra}
         t = time.perf_counter()
-        runs[name] = train(name, [f'{k}={_json.dumps(v)}' for k, v in sets.items()])['run_dir']
+        runs[name] = train(model, [f'{k}={_json.dumps(v)}' for k, v in sets.items()])['run_dir']
         times[f'train_{name}_s'] = round(time.perf_counter() - t, 1)
-    step(5, 'evaluating inverse, inverse-highlight and both U-Nets on the held-out test sequences')
+    step(6, 'evaluating inverse, inverse-highlight and the U-Nets on the held-out test sequences')
     t = time.perf_counter()
-    summary = evaluate(['inverse', 'inverse-highlight', f"unet-cct={runs['unet-cct']}", f"unet-linear={runs['unet-linear']}"],
+    summary = evaluate(['inverse', 'inverse-highlight', *(f'{k}={v}' for k, v in runs.items())],
                        out / 'data', 'test', out / 'eval', **P['eval'])
     times['evaluate_s'] = round(time.perf_counter() - t, 1)
-    names = ['inverse', 'inverse-highlight', 'unet-cct', 'unet-linear']
+    names = ['inverse', 'inverse-highlight', *runs]
     table = summary_markdown(summary, names, ['psnr_acescct', 'ssim_acescct', 'delta_e_itp', 'pu21_psnr', 'erm'], 'inverse')
     res = {'preset': preset, 'seed': seed, 'runs': runs, 'report': str(out / 'eval' / 'report.md'), **times,
            'total_s': round(time.perf_counter() - t0, 1), 'table': summary['table']}

@@ -21,10 +21,11 @@ def test_demo_end_to_end(tmp_path):
     for f in stats['files']: assert (out / 'colour' / f).stat().st_size > 0, f
     assert stats['logc3_roundtrip_max_err'] < 1e-5
     res = json.loads((out / 'demo.json').read_text())
-    assert sorted(res['table']) == ['inverse', 'inverse-highlight', 'unet-cct', 'unet-linear']
+    assert sorted(res['table']) == ['inverse', 'inverse-highlight', 'unet-cct', 'unet-linear', 'unet-linear+prior']
     report = (out / 'eval' / 'report.md').read_text()
-    assert '| unet-linear |' in report and (out / 'eval' / 'figures' / 'image_000.png').exists()
-    for i in range(1, 6): assert f'[{i}/5]' in r.stdout                 # progress is shown
+    assert '| unet-linear |' in report and '| unet-linear+prior |' in report
+    assert (out / 'eval' / 'figures' / 'image_000.png').exists()
+    for i in range(1, 7): assert f'[{i}/6]' in r.stdout                 # progress is shown
 
 
 def test_convert_round_trip(tmp_path):
