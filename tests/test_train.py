@@ -45,8 +45,10 @@ def test_bad_config_key_is_named(data, tmp_path):
     assert r.returncode == 2 and 'training.learning_rate' in r.stderr
 
 
-def test_ddp_two_cpu_processes_gloo(data, tmp_path):
-    sets = [f'data.root={data}', f'training.ckpt_root={tmp_path}/runs', 'training.exp_name=ddp', *QUICK]
+@pytest.mark.parametrize('colour_on', ['worker', 'device'])
+def test_ddp_two_cpu_processes_gloo(data, tmp_path, colour_on):
+    sets = [f'data.root={data}', f'training.ckpt_root={tmp_path}/runs', 'training.exp_name=ddp', *QUICK,
+            f'data.colour_on={colour_on}']
     r = run([BIN / 'torchrun', '--standalone', '--nproc_per_node=2', str(BIN / 'sdr2log'), 'train', 'tiny-cct',
              '--set', *sets], tmp_path, env={'OMP_NUM_THREADS': '1'})
     runs = list((tmp_path / 'runs').glob('*-ddp'))
