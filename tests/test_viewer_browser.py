@@ -91,8 +91,7 @@ def test_viewer_in_jupyterlab():
                 page.wait_for_selector('.jp-Notebook-ExecutionIndicator[data-status="idle"]', timeout=45_000)
                 page.locator('.jp-Notebook').click()
                 page.keyboard.press('Escape')
-                page.evaluate("async () => { await window.jupyterapp.commands.execute('notebook:run-all-cells'); }") \
-                    if page.evaluate("() => !!window.jupyterapp") else _run_all_by_menu(page)
+                _run_all(page)
                 page.wait_for_selector('.sdr2log-viewer-image[src^="blob:"]', timeout=150_000)
                 first = _img_bytes(page)
                 assert first, 'the viewer image has no bytes'
@@ -115,6 +114,17 @@ def test_viewer_in_jupyterlab():
         except subprocess.TimeoutExpired: proc.kill(); proc.wait(5)
         log.close()
         shutil.rmtree(root, ignore_errors=True)
+
+def _run_all(page, tries=4):
+    "Run all cells, again if JupyterLab ignored the command (it can, right after the kernel reports idle)."
+    started = "() => [...document.querySelectorAll('.jp-InputPrompt')].some(e => /\\[(\\*|\\d+)\\]/.test(e.textContent))"
+    for _ in range(tries):
+        page.evaluate("async () => { await window.jupyterapp.commands.execute('notebook:run-all-cells'); }") \
+            if page.evaluate("() => !!window.jupyterapp") else _run_all_by_menu(page)
+        try:
+            page.wait_for_function(started, timeout=15_000); return
+        except Exception: time.sleep(1)
+    raise AssertionError(f'JupyterLab did not start running the cells ({tries} run-all commands ignored)')
 
 def _run_all_by_menu(page):
     "Run all cells through the Run menu (when the app object is not exposed on window)."
