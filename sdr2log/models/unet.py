@@ -111,6 +111,7 @@ def unet_linear(width: int = 32, depth: int = 4, attention: bool = False, residu
     return UNet(width, depth, attention, 'linear', residual, prior=prior, prior_ei=prior_ei)
 
 @register_model('attention-unet')
-def attention_unet(width: int = 32, depth: int = 4, head: str = 'cct', residual: bool = True) -> UNet:
+def attention_unet(width: int = 32, depth: int = 4, head: str = 'cct', residual: bool = True,
+                   prior: str | None = None, prior_ei: float = 800) -> UNet:
     "The attention U-Net of the original baselines (attention gates on every skip)."
-    return UNet(width, depth, True, head, residual)
+    return UNet(width, depth, True, head, residual, prior=prior, prior_ei=prior_ei)
