@@ -464,7 +464,8 @@ class PairDataset(Dataset):
         raw = batch['raw'].to(device if device is not None else batch['raw'].device, non_blocking=True)
         dev, shape = raw.device, (raw.shape[0],) + (1,) * (raw.ndim - 1)
         per = lambda vals: torch.tensor(vals, dtype=torch.float32).view(shape).to(dev, non_blocking=True)
-        x = raw.float() / per([m['scale'] for m in metas]) if not raw.is_floating_point() else raw.float()
+        x = raw.float() / per([m['scale'] for m in metas]) if not raw.is_floating_point() else \
+            raw.to(torch.float32, copy=True)                     # a copy: the flip below must not touch the batch
         flip = [i for i, m in enumerate(metas) if m['flip']]
         if flip: x[flip] = x[flip].flip(-2)                     # stored layout (B, [T,] h, w, 3): -2 is the width
         x = x.movedim(-1, -3).contiguous()
