@@ -11,7 +11,7 @@ import numpy as np, torch, tifffile, OpenEXR
 from torch.utils.data import Dataset, DataLoader
 from .color import convert_space, get_space
 from .io import read_image, write_tiff
-from .render import get_renderer, degrade, check_degradations
+from .render import get_renderer, degrade, check_degradations, quantise
 
 # %% auto #0
 __all__ = ['DATA_DEFAULTS', 'INPUT_ENCODINGS', 'SDR_METHODS', 'SPLITS', 'MODES', 'COLOUR_ON', 'SPLIT_FORMAT', 'data_config',
@@ -273,6 +273,13 @@ def frame_header(path: str | os.PathLike,  # a .tif/.tiff or .exr frame
         raise ValueError(f"{p}: cannot read the header ({type(e).__name__}: {e})") from e
 
 # %% ../nbs/05_data.ipynb #c023
+def _logc_and_target(x, k, input_encoding: str, ei: float, space_out: str):
+    "(LogC3 to render, target in `space_out`) of frames `x` (numpy or torch); `k`: exposure factor, None for no shift."
+    if input_encoding == 'LogC3' and k is None: return x, convert_space(x, 'LogC3', space_out, ei=ei)
+    lin = convert_space(x, 'LogC3', 'AWG3', ei=ei) if input_encoding == 'LogC3' else x
+    if k is not None: lin = lin * k
+    return convert_space(lin, 'AWG3', 'LogC3', ei=ei), convert_space(lin, 'AWG3', space_out)
+
 def make_pair(x: np.ndarray,  # (..., h, w, 3) float32 frame crop(s) in `input_encoding`
               renderer,  # an sdr2log.render Renderer (LogC3 -> display signal in [0, 1])
               *,
@@ -284,12 +291,7 @@ def make_pair(x: np.ndarray,  # (..., h, w, 3) float32 frame crop(s) in `input_e
               rng: np.random.Generator | None = None,  # for the degradations (one child per frame)
              ) -> tuple[np.ndarray, np.ndarray, list]:  # (sdr in space_in, hdr in space_out, [degrade records])
     "Colour work of one sample: exposure shift, target conversion, SDR render, degradations, input conversion."
-    if input_encoding == 'LogC3' and ev == 0:
-        logc, hdr = x, convert_space(x, 'LogC3', space_out, ei=ei)
-    else:
-        lin = convert_space(x, 'LogC3', 'AWG3', ei=ei) if input_encoding == 'LogC3' else x
-        if ev != 0: lin = lin * np.float32(2.0 ** ev)
-        logc, hdr = convert_space(lin, 'AWG3', 'LogC3', ei=ei), convert_space(lin, 'AWG3', space_out)
+    logc, hdr = _logc_and_target(x, np.float32(2.0 ** ev) if ev != 0 else None, input_encoding, ei, space_out)
     sdr = renderer(logc)
     recs = []
     if degradations and any(v not in (None, 0, 0.0) for k, v in degradations.items() if k != 'jpeg_subsampling'):
@@ -470,17 +472,11 @@ class PairDataset(Dataset):
         if flip: x[flip] = x[flip].flip(-2)                     # stored layout (B, [T,] h, w, 3): -2 is the width
         x = x.movedim(-1, -3).contiguous()
         evs = [m['exposure_stops'] for m in metas]
-        if d['input_encoding'] == 'LogC3' and not any(evs):
-            logc, hdr = x, convert_space(x, 'LogC3', d['space_out'], ei=d['ei'])
-        else:
-            lin = convert_space(x, 'LogC3', 'AWG3', ei=d['ei']) if d['input_encoding'] == 'LogC3' else x
-            if any(evs): lin = lin * per([np.float32(2.0 ** ev) for ev in evs])
-            logc, hdr = convert_space(lin, 'AWG3', 'LogC3', ei=d['ei']), convert_space(lin, 'AWG3', d['space_out'])
+        k = per([np.float32(2.0 ** ev) for ev in evs]) if any(evs) else None    # per sample, as make_pair's scalar
+        logc, hdr = _logc_and_target(x, k, d['input_encoding'], d['ei'], d['space_out'])
         sdr = self.renderer(logc)
         deg, applied = d['degradations'], []
-        if deg['bits'] is not None:
-            s = float(2 ** deg['bits'] - 1)
-            sdr = torch.round(sdr.clamp(0, 1) * s) / s; applied.append(f"quantise{deg['bits']}")
+        if deg['bits'] is not None: sdr = quantise(sdr, deg['bits']); applied.append(f"quantise{deg['bits']}")
         rec = dict(deg, applied=applied) if applied else {}
         for m in metas: m['degradations'] = ([dict(rec) for _ in range(self.T)] if applied else []) if self.mode == 'vid' else rec
         sdr = convert_space(sdr, self.renderer.output_space, d['space_in'])

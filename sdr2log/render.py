@@ -18,7 +18,7 @@ from .lut import CubeLUT, apply_lut, bake_lut, invert_lut, read_cube, ocio_apply
 # %% auto #0
 __all__ = ['ACES_CONFIG', 'ACES_DISPLAY', 'ACES_VIEW', 'OCIO_LOGC3', 'RENDERERS', 'DEGRADATION_KEYS', 'ocio_display_processor',
            'ocio_apply', 'Renderer', 'NaiveRenderer', 'baked_display_lut', 'OCIORenderer', 'LUTRenderer',
-           'get_renderer', 'render_sdr', 'inverse_sdr', 'baked_error', 'check_degradations', 'degrade',
+           'get_renderer', 'render_sdr', 'inverse_sdr', 'baked_error', 'check_degradations', 'quantise', 'degrade',
            'render_comparison_figure']
 
 # %% ../nbs/03_render.ipynb #c005
@@ -216,6 +216,11 @@ def _jpeg(a: np.ndarray, quality: int, subsampling: str) -> np.ndarray:
     Image.fromarray(np.round(a * 255).astype(np.uint8)).save(buf, 'JPEG', quality=quality, subsampling=subsampling)
     return np.asarray(Image.open(_io.BytesIO(buf.getvalue())).convert('RGB'), np.float32) / 255
 
+def quantise(x, bits: int):
+    "Round an SDR signal (numpy or torch, clipped to [0, 1] first) to the code values of `bits` bits."
+    s = 2 ** bits - 1
+    return (torch.round if isinstance(x, torch.Tensor) else np.round)(_clip01(x) * s) / s
+
 def degrade(sdr, degradations: dict | None = None, rng: np.random.Generator | None = None):
     "Apply noise, quantisation and/or JPEG to the SDR signal `sdr` (in [0, 1]); return `(degraded, record)`."
     d = check_degradations(degradations)
@@ -230,8 +235,7 @@ def degrade(sdr, degradations: dict | None = None, rng: np.random.Generator | No
     if d['jpeg_quality'] is not None:
         a = _jpeg(np.clip(a, 0, 1), d['jpeg_quality'], d['jpeg_subsampling']); applied.append('jpeg')
     elif d['bits'] is not None:
-        s = 2 ** d['bits'] - 1
-        a = np.round(np.clip(a, 0, 1) * s) / s; applied.append(f"quantise{d['bits']}")
+        a = quantise(a, d['bits']); applied.append(f"quantise{d['bits']}")
     return restore(a), dict(d, applied=applied)
 
 # %% ../nbs/03_render.ipynb #c032

@@ -96,7 +96,7 @@ class UNet(nn.Module):
             h = up(F.interpolate(h, size=s.shape[-2:], mode='bilinear', align_corners=False))
             s = gate(s, h) if self.attention else s
             h = dec(torch.cat([s, h], 1))
-        return crop_to(self.head(self.out(h), xp[..., -3:, :, :]), hw)
+        return crop_to(self.head(self.out(h), xp[..., -3:, :, :]), hw)     # the padded base: the last 3 channels
 
 @register_model('unet-cct')
 def unet_cct(width: int = 32, depth: int = 4, attention: bool = False, residual: bool = True,
