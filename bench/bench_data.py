@@ -16,15 +16,15 @@ loader is held to: >= 0.7x) and in as many processes as the loader has workers. 
 
 usage: python bench/bench_data.py [--seconds S] [--workers N]
 """
-import argparse, os, platform, statistics, sys, tempfile, time
+import argparse, statistics, sys, tempfile, time
 from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / 'bench'))
-import numpy as np, torch, tifffile, imagecodecs
+import numpy as np, torch, tifffile
 from _common import machine
 from sdr2log.color import convert_space
 from sdr2log.io import read_image, write_tiff
-from sdr2log.render import get_renderer, degrade
+from sdr2log.render import get_renderer
 from sdr2log.data import build_dataloader, make_pair
 
 

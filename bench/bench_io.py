@@ -7,10 +7,10 @@ Files live in a temp folder (page cache). Prints a table and writes bench/result
 
 usage: python bench/bench_io.py [--repeats N]
 """
-import argparse, os, platform, statistics, sys, tempfile, time
+import argparse, sys, tempfile
 from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
-import numpy as np, tifffile, imagecodecs, OpenEXR, PIL
+import numpy as np, tifffile, OpenEXR
 from sdr2log.io import read_image, write_tiff, write_exr
 from sdr2log.color import convert_space
 sys.path.insert(0, str(Path(__file__).parent))
@@ -64,7 +64,7 @@ def main(repeats):
         rows += [('EXR half zip: write', 'write_exr(float32)', w_ours, 'OpenEXR.File.write(half)', w_raw),
                  ('EXR half zip: read', 'read_image -> float32', r_ours, 'OpenEXR.File -> half RGB', r_raw),
                  ('EXR half zip: read', 'read_image -> float32', r_ours, 'OpenEXR.File + astype(f32)', r_naive)]
-    lines = [f"| case | ours | ms | peer | ms | ratio |", "| --- | --- | ---: | --- | ---: | ---: |"]
+    lines = ["| case | ours | ms | peer | ms | ratio |", "| --- | --- | ---: | --- | ---: | ---: |"]
     for case, on, o, pn, p in rows:
         lines.append(f"| {case} | {on} | {o * 1e3:.1f} | {pn} | {p * 1e3:.1f} | {o / p:.2f} |")
     table = '\n'.join(lines)

@@ -2,7 +2,7 @@
 
 usage: .venv/bin/python bench/bench_lut.py [--repeats 7] [--out bench/results/lut.md]
 """
-import argparse, os, platform, statistics, subprocess, tempfile, time
+import argparse, tempfile
 from pathlib import Path
 import numpy as np, torch, colour
 import PyOpenColorIO as ocio

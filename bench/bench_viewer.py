@@ -6,7 +6,7 @@ Viewer.refresh sends to the browser; the scope and probe are timed separately). 
 the direct route without caches (convert ACEScct -> LogC3, OpenColorIO's ACES 2.0 processor at full resolution,
 PNG encoding), i.e. what re-rendering an image per slider move costs without this design.
 """
-import argparse, os, sys, time
+import argparse, sys, time
 from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 import numpy as np
@@ -78,7 +78,7 @@ def main():
              ('no cache: ACEScct -> linear x 2^EV -> LogC3, render_sdr (baked), JPEG', f'{1000 * t_baked_nocache:.1f}', f'{t_baked_nocache / ours:.2f}x'),
              ('no cache: ACEScct -> LogC3, OpenColorIO ACES 2.0 direct, PNG', f'{1000 * t_direct:.1f}', f'{t_direct / ours:.2f}x')]
     h, w = core.shape(pv)
-    md = [f'# Viewer responsiveness on a 1920x1080 frame (CPU)', '', f'Machine: {machine()}.', '',
+    md = ['# Viewer responsiveness on a 1920x1080 frame (CPU)', '', f'Machine: {machine()}.', '',
           f'Command: `.venv/bin/python bench/bench_viewer.py --repeats {args.repeats}`; median of {args.repeats} runs after a warm-up. '
           f'Side by side shows each image one pyramid level down, so the pair is about one frame wide. Each row is the update path of one control: `ViewerCore.render` at the level, then JPEG encoding (quality 90) '
           f'of the bytes an `ipywidgets.Image` receives. Preview = the {w}x{h} pyramid level used while a slider moves; '

@@ -232,7 +232,6 @@ def main(argv: list | None = None) -> int:
             metrics = [k for k in ('psnr_acescct', 'ssim_acescct', 'delta_e_itp', 'pu21_psnr', 'erm') if k in summary['table'][names[0]]]
             print(summary_markdown(summary, names, metrics, a.reference or names[0]))
             if a.video:
-                from sdr2log.video import video_markdown
                 print(Path(a.out, 'video', 'video_report.md').read_text()[:4000])
             print(f"report: {Path(a.out) / 'report.md'}")
         elif a.cmd == 'sweep':

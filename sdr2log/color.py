@@ -5,7 +5,7 @@
 # %% ../nbs/00_color.ipynb #c001
 from __future__ import annotations
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np, torch, tifffile, OpenEXR
 from torch.utils.data import Dataset, DataLoader
 from .color import convert_space, get_space
-from .io import read_image, write_tiff
+from .io import read_image
 from .render import get_renderer, degrade, check_degradations, quantise
 
 # %% auto #0
@@ -229,7 +229,7 @@ def load_split(root: str | os.PathLike,  # data root
         try:
             c = json.loads(cache.read_text())
             ok = c.get('format') == SPLIT_FORMAT and set(c['splits']) == set(SPLITS)
-        except (ValueError, KeyError, TypeError, AttributeError) as e: ok, c = False, None
+        except (ValueError, KeyError, TypeError, AttributeError): ok, c = False, None
         if not ok: why = "not a sdr2log split cache (unreadable JSON or wrong format)"
         elif c['sequences'] != listing: why = f"the files changed since it was written: {_diff(c['sequences'], listing)}"
         elif {k: c.get(k) for k in params} != params:

@@ -4,16 +4,14 @@
 
 # %% ../nbs/06_edits.ipynb #c001
 from __future__ import annotations
-import json, math
+import math
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Callable
 
 import numpy as np
 import torch
 
-from .color import (_to_compute, acescct_decode, acescct_encode, rgb_to_xyz_matrix, CAT02, D65, ACES_WHITE,
-                           _xy_to_XYZ)
+from .color import (_to_compute, acescct_decode, acescct_encode, rgb_to_xyz_matrix, CAT02, ACES_WHITE)
 
 # %% auto #0
 __all__ = ['AP1_TO_XYZ', 'AP1_LUMINANCE', 'GREY_ACESCCT', 'EDITS', 'EDIT_RANGES', 'EDIT_IDENTITY', 'exposure', 'cct_to_xy',

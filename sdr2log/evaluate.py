@@ -14,9 +14,9 @@ from torch import nn
 
 from .color import convert_space
 from .data import PairDataset, collate_pairs, data_config
-from .metrics import compute_metrics, bootstrap_ci, paired_comparison, METRICS
+from .metrics import compute_metrics, bootstrap_ci, paired_comparison
 from .models.core import build_model
-from .train import load_checkpoint, load_config
+from .train import load_checkpoint
 
 # %% auto #0
 __all__ = ['HIGHER_IS_BETTER', 'load_run', 'predict_tiled', 'Method', 'resolve_method', 'evaluate', 'summarise',

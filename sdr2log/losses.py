@@ -5,9 +5,7 @@
 # %% ../nbs/07_losses.ipynb #c001
 from __future__ import annotations
 import math
-from typing import Callable
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 
 from .color import convert_space, pq_encode
 from .render import Renderer, get_renderer
-from .edits import EditChain, random_edit
+from .edits import random_edit
 
 # %% auto #0
 __all__ = ['REDUCTIONS', 'LOG2_FLOOR', 'LOG2_RANGE', 'PU21_PARAMS', 'PU21_RANGE', 'PU21_PEAK', 'REC2020_Y', 'METRICS', 'SDR_NITS',

@@ -5,7 +5,6 @@
 # %% ../nbs/03_render.ipynb #c001
 from __future__ import annotations
 import io as _io
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 

@@ -12,7 +12,7 @@ import numpy as np, imagecodecs
 
 from . import __version__
 from .color import convert_space, rgb_to_xyz_matrix, logc3_params
-from .io import read_image, write_tiff
+from .io import write_tiff
 
 # %% auto #0
 __all__ = ['GREY', 'PEAK', 'KNEE', 'PHOTOS', 'TEXTURES', 'MANIFEST', 'GENERATOR', 'MIN_SIZE', 'MAX_SIZE', 'luminance',

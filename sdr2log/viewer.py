@@ -127,7 +127,6 @@ def display_u8(logc: np.ndarray,               # LogC3 float32 (H, W, 3), C-cont
                exposure: float = 0.0) -> np.ndarray:  # stops, applied in scene-linear
     "uint8 display image of a LogC3 image in one fused OpenColorIO pass on every core (the viewer's fast path)."
     import PyOpenColorIO as ocio
-    from sdr2log.lut import _POOL
     _check_transform(transform)
     if transform == 'raw': raise ValueError("'raw' shows the source signal: use ViewerCore or display_array")
     x = np.ascontiguousarray(logc, np.float32)

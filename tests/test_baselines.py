@@ -2,8 +2,7 @@
 import json
 import numpy as np, pytest, torch
 import PyOpenColorIO as ocio
-from sdr2log.baselines import (BASELINES, HIGHLIGHT_DEFAULTS, TRUNCATE, HighlightBaseline, InverseBaseline,
-                               baseline_from_data, build_baseline, highlight_mask)
+from sdr2log.baselines import (BASELINES, HIGHLIGHT_DEFAULTS, TRUNCATE, baseline_from_data, build_baseline, highlight_mask)
 from sdr2log.color import convert_space
 from sdr2log.data import PairDataset
 from sdr2log.io import read_image

@@ -10,7 +10,7 @@ import torch
 import yaml
 
 from sdr2log.models.core import build_model, count_params
-from sdr2log.models.diffhdrtv import (DIFF_HDRTV_CONFIGS, REFINER_MODES, DiffHDRTV, checkpoint_weights, load_stage_weights,
+from sdr2log.models.diffhdrtv import (DIFF_HDRTV_CONFIGS, REFINER_MODES, checkpoint_weights, load_stage_weights,
                                       rgb_to_xyY, stage_checkpoint, train_pipeline, train_stage, xyY_to_rgb, XYZ_to_xyY)
 from sdr2log.synth import synthesize
 

@@ -2,7 +2,7 @@
 import json
 import numpy as np, pytest, torch
 import colour
-from sdr2log.color import ACES_WHITE, D65, acescct_decode, acescct_encode, convert_space
+from sdr2log.color import ACES_WHITE, D65, acescct_decode
 from sdr2log.edits import (EDITS, EDIT_RANGES, EDIT_IDENTITY, AP1_LUMINANCE, GREY_ACESCCT, Edit, EditChain,
                            exposure, white_balance, white_balance_matrix, contrast, saturation, composite, cct_to_xy,
                            random_edit, inverse_params, get_edit)

@@ -1,5 +1,4 @@
 "Round trips and bad inputs for sdr2log.io (all files generated in tmp_path)."
-from pathlib import Path
 import numpy as np, pytest, tifffile, imagecodecs, OpenEXR
 from PIL import Image
 import sdr2log.io as sio

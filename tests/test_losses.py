@@ -1,10 +1,10 @@
 "sdr2log.losses: domains, MS-SSIM on small crops, highlight weighting, ECL (consistency and equivariance), build_loss."
 import math
-import numpy as np, pytest, torch
+import pytest, torch
 from torch import nn
 from pytorch_msssim import ssim, ms_ssim
-from sdr2log.color import convert_space, acescct_decode
-from sdr2log.edits import EditChain, random_edit, exposure
+from sdr2log.color import convert_space
+from sdr2log.edits import EditChain
 from sdr2log.losses import (DOMAINS, LOSSES, to_domain, l1_loss, l2_loss, charbonnier_loss, ssim_loss, ms_ssim_loss,
                             ms_ssim_levels, _ms_ssim_n, highlight_weight, DomainLoss, EditConsistencyLoss, build_loss)
 

@@ -123,7 +123,7 @@ def test_resolve_hand_written(tmp_path):
     lines = ['TITLE "Resolve shaper"', '# Resolve writes 1D entries first, then the 3D table', 'LUT_1D_SIZE 4',
              'LUT_1D_INPUT_RANGE 0.0000000000 2.0000000000', 'LUT_3D_SIZE 3', 'LUT_3D_INPUT_RANGE 0.0 1.0', '']
     lines += ['0.0 0.0 0.0', '0.5 0.5 0.5', '0.8 0.8 0.8', '1.0 1.0 1.0', '']
-    n, grid = 3, np.linspace(0, 1, 3)
+    grid = np.linspace(0, 1, 3)
     for b in grid:
         for g in grid:
             for r in grid:   # red fastest

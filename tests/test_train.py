@@ -1,7 +1,7 @@
 "Integration tests of the training engine: CLI train + resume, 2-process DDP on gloo, the papermill notebook and a sweep."
 import json, os, subprocess, sys
 from pathlib import Path
-import pytest, torch
+import pytest
 from sdr2log.synth import synthesize
 from sdr2log.train import load_checkpoint
 from sdr2log.testing import assert_paths_agree
@@ -50,7 +50,7 @@ def test_bad_config_key_is_named(data, tmp_path):
 def test_ddp_two_cpu_processes_gloo(data, tmp_path, colour_on):
     sets = [f'data.root={data}', f'training.ckpt_root={tmp_path}/runs', 'training.exp_name=ddp', *QUICK,
             f'data.colour_on={colour_on}']
-    r = run([BIN / 'torchrun', '--standalone', '--nproc_per_node=2', str(BIN / 'sdr2log'), 'train', 'tiny-cct',
+    run([BIN / 'torchrun', '--standalone', '--nproc_per_node=2', str(BIN / 'sdr2log'), 'train', 'tiny-cct',
              '--set', *sets], tmp_path, env={'OMP_NUM_THREADS': '1'})
     runs = list((tmp_path / 'runs').glob('*-ddp'))
     assert len(runs) == 1, runs                                  # rank 0 alone writes one run directory

@@ -6,7 +6,7 @@ from sdr2log.cli import demo_frame
 from sdr2log.color import convert_space
 from sdr2log.io import write_png, write_tiff, write_exr
 from sdr2log.render import render_sdr
-from sdr2log.viewer import (view, ViewerCore, as_images, load_images, plot_comparison, false_color_figure,
+from sdr2log.viewer import (view, ViewerCore, load_images, plot_comparison, false_color_figure,
                             exposure_bracket, error_map_figure, display_u8, MODES)
 
 LIN = demo_frame(90, 160)

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..color import get_space, get_gamut, get_transfer_function, rgb_to_xyz_matrix, apply_matrix
-from .core import register_model, pad_to_multiple, crop_to, count_params
+from .core import register_model, pad_to_multiple, crop_to
 
 # %% auto #0
 __all__ = ['REFINER_MODES', 'PREDICTION_TYPES', 'COND_OPTIONS', 'PRIOR_STARTS', 'STAGE_EXP', 'DIFF_HDRTV_CONFIGS', 'ResBlockNoBN',
