@@ -48,6 +48,7 @@ def test_inverse_naive_exact(logc):
     np.testing.assert_allclose(p[ok], convert_space(logc, 'LogC3', 'ACEScct')[ok], atol=2e-4)
 
 
+@pytest.mark.paths
 def test_inverse_lut_renderer(tmp_path, logc):
     # a smooth monotone LogC3 -> SDR LUT (no clipping inside the range used), inverted with invert_lut
     smooth = lambda g: np.clip(g, 0, 1) ** 0.8 @ np.array([[0.9, 0.05, 0.05], [0.05, 0.9, 0.05], [0.05, 0.05, 0.9]]).T
@@ -144,6 +145,7 @@ def _ocio_file(path):
     return ocio.Config.CreateRaw().getProcessor(t).getDefaultCPUProcessor()
 
 
+@pytest.mark.paths
 @pytest.mark.parametrize('name,renderer', [('inverse', 'aces2-sdr'), ('inverse-highlight', 'naive')])
 def test_cube_round_trip_through_ocio(tmp_path, logc, name, renderer):
     b = build_baseline(name, renderer=renderer, **({'params': {'threshold': 0.9, 'stops': 2.0, 'sigma': 2.0}}

@@ -48,6 +48,7 @@ def tree(tmp_path): return make_tree(tmp_path / 'data')
 
 
 # ---------------------------------------------------------------- pairs are right
+@pytest.mark.paths
 @pytest.mark.parametrize('method', ['naive', 'aces2-sdr'])
 @pytest.mark.parametrize('space_in,space_out', [('ACEScct', 'ACEScct'), ('ACEScg', 'AWG3')])
 def test_pair_matches_conversion_and_renderer(tree, method, space_in, space_out):
@@ -65,6 +66,7 @@ def test_pair_matches_conversion_and_renderer(tree, method, space_in, space_out)
         json.dumps(m)   # meta is JSON-able
 
 
+@pytest.mark.paths
 def test_exr_scene_linear_input(tmp_path):
     rng = np.random.default_rng(1)
     for s in range(3):

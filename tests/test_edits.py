@@ -7,6 +7,8 @@ from sdr2log.edits import (EDITS, EDIT_RANGES, EDIT_IDENTITY, AP1_LUMINANCE, GRE
                            exposure, white_balance, white_balance_matrix, contrast, saturation, composite, cct_to_xy,
                            random_edit, inverse_params, get_edit)
 
+pytestmark = pytest.mark.paths     # our numpy/torch code against the library oracles: rerun under each ATEN_CPU_CAPABILITY
+
 RNG = np.random.default_rng(11)
 X64 = RNG.uniform(0.05, 0.9, (2, 6, 7, 3))                     # ACEScct, channel-last, float64
 XT64 = torch.from_numpy(X64).permute(0, 3, 1, 2).contiguous()  # channel-first

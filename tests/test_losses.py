@@ -8,6 +8,8 @@ from sdr2log.edits import EditChain
 from sdr2log.losses import (DOMAINS, LOSSES, to_domain, l1_loss, l2_loss, charbonnier_loss, ssim_loss, ms_ssim_loss,
                             ms_ssim_levels, _ms_ssim_n, highlight_weight, DomainLoss, EditConsistencyLoss, build_loss)
 
+pytestmark = pytest.mark.paths     # our numpy/torch code against the library oracles: rerun under each ATEN_CPU_CAPABILITY
+
 G = lambda s: torch.Generator().manual_seed(s)
 Y = torch.rand(2, 3, 40, 40, generator=G(0)) * 0.7 + 0.1                       # ACEScct targets
 P = (Y + 0.03 * torch.randn(Y.shape, generator=G(1))).clamp(0.05, 0.95)        # predictions

@@ -5,6 +5,8 @@ import colour
 import PyOpenColorIO as ocio
 from sdr2log.lut import CubeLUT, read_cube, write_cube, apply_lut, identity_lut, bake_lut, invert_lut, LUT3DModule
 
+pytestmark = pytest.mark.paths     # our numpy/torch code against the library oracles: rerun under each ATEN_CPU_CAPABILITY
+
 TET, TRI = colour.algebra.table_interpolation_tetrahedral, colour.algebra.table_interpolation_trilinear
 RNG = np.random.default_rng(1)
 

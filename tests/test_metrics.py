@@ -10,6 +10,8 @@ from sdr2log.metrics import (METRICS, PU21_PARAMS, DisplayRender, _ratio, bootst
                              delta_e_itp, erm, get_metric, mae, metric_cis, paired_comparison, psnr, psnr_log2,
                              pu21_encode, pu21_psnr, rgb2020_to_ictcp, sample_edit_chains, ssim)
 
+pytestmark = pytest.mark.paths     # our numpy/torch code against the library oracles: rerun under each ATEN_CPU_CAPABILITY
+
 
 def scene(n=2, h=12, w=14, seed=0, hi=1.0):
     "Random ACEScct images (N, 3, H, W) float64 over [0, hi]: ACEScct 1.0 is 222x scene white (highlights)."
