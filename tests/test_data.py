@@ -397,8 +397,8 @@ def test_defaults_and_bad_split_mode(tree):
     with pytest.raises(ValueError, match="mode='video'"): build_dataloader(cfg_for(tree), 'train', 'video')
 
 
-def test_synth_tree_if_available(tmp_path):
-    synth = pytest.importorskip('sdr2log.synth')
+def test_synth_tree_clips(tmp_path):
+    from sdr2log import synth
     synth.synthesize(tmp_path, sequences=3, frames=3, size=(32, 48), seed=0)
     ds = PairDataset(cfg_for(tmp_path, sdr_from='aces2-sdr'), 'train', 'vid')
     b = ds[0]

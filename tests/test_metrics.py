@@ -214,11 +214,30 @@ def test_compute_metrics_identical_and_constant():
     assert rc['psnr_acescct'] == pytest.approx(40.0)
 
 
-def test_compute_metrics_cvvdp_optional():
-    x = scene(1)
-    if cvvdp_available(): pytest.skip('pycvvdp installed here')
-    assert 'cvvdp' not in compute_metrics(x, x)
-    with pytest.raises(ImportError, match='pycvvdp'): compute_metrics(x, x, cvvdp=True)
+def test_compute_metrics_cvvdp_optional(monkeypatch):
+    "Both branches run on every machine: without pycvvdp (hidden) the metric is left out or refused; with it (a stand-in"
+    "that records its inputs) compute_metrics reports its JOD on the PQ rendering of each image."
+    import sys, types
+    x, y = scene(2), scene(2) * 0.9
+    monkeypatch.setitem(sys.modules, 'pycvvdp', None)                  # `import pycvvdp` raises ImportError
+    assert not cvvdp_available()
+    assert 'cvvdp' not in compute_metrics(x, y)
+    with pytest.raises(ImportError, match='pycvvdp'): compute_metrics(x, y, cvvdp=True)
+    seen = []
+    class FakeCVVDP:
+        def __init__(self, display_name, device): self.display = display_name
+        def predict(self, test, ref, dim_order):
+            seen.append((self.display, dim_order, test.clone(), ref.clone()))
+            return (10.0 - float((test - ref).abs().mean()) * 100, None)
+    monkeypatch.setitem(sys.modules, 'pycvvdp', types.SimpleNamespace(cvvdp=FakeCVVDP))
+    assert cvvdp_available()
+    r = compute_metrics(x, y, per_image=True)
+    assert 'cvvdp' in r and len(seen) == 2 and {s[:2] for s in seen} == {('standard_hdr_pq', 'CHW')}
+    pq = convert_space(torch.as_tensor(y[1]).float(), 'ACEScct', 'Rec2100-PQ', white_nits=100.0, clip=True)
+    torch.testing.assert_close(seen[1][3], pq)                           # the reference image, PQ-encoded
+    jod = [10.0 - float((a - b).abs().mean()) * 100 for _, _, a, b in seen]
+    assert r['per_image']['cvvdp'] == pytest.approx(jod) and r['cvvdp'] == pytest.approx(np.mean(jod))
+    assert compute_metrics(x, y, cvvdp=False).get('cvvdp') is None
 
 
 # ------------------------------------------------------------------------------------------- bootstrap

@@ -48,8 +48,15 @@ def test_widget_update_path_full_hd():
     assert v.renders[-1][0] == 0
     if v._timer is not None: v._timer.cancel()
     ref = np.round(np.clip(render_sdr(convert_space(2 ** 1.5 * lin[::60, ::60], 'AWG3', 'LogC3')), 0, 1) * 255)
-    assert np.abs(display_u8(v.core.levels['pred'][0]['logc'][::60, ::60].copy(), 'aces2-sdr', 1.5).astype(int)
-                  - ref).max() <= 255                       # shape and dtype path on strided input
+    # the display of the clipped prediction on strided input: uint8, the right shape, and the renderer's output for
+    # the prediction's own scene (its highlights clipped at 1.44, so it differs from the ground truth's reference)
+    strided = v.core.levels['pred'][0]['logc'][::60, ::60]
+    got = display_u8(strided, 'aces2-sdr', 1.5)
+    ref_pred = np.round(np.clip(render_sdr(convert_space(2 ** 1.5 * np.minimum(lin, 1.44)[::60, ::60], 'AWG3', 'LogC3')), 0, 1) * 255)
+    assert got.dtype == np.uint8 and got.shape == ref_pred.shape == ref.shape
+    assert np.abs(got.astype(int) - ref_pred).max() <= 2
+    assert np.array_equal(got, display_u8(strided.copy(), 'aces2-sdr', 1.5))       # strided input: same path, same bits
+    assert np.abs(got.astype(int) - ref).max() > 2          # the check can tell the prediction from the ground truth
     assert np.abs(v.core.display('gt')[::60, ::60].astype(int) - ref).max() <= 2
 
 def test_static_figures(tmp_path):

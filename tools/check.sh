@@ -32,7 +32,7 @@ $BIN/nbdev_test --n_workers 2 --timing
 
 echo "== 6/8 pytest tests/ (the browser test runs alone afterwards: it drives a real JupyterLab and Chromium)"
 $BIN/python -m pytest -q -n 2 tests/ --ignore=tests/test_viewer_browser.py
-$BIN/python -m pytest -q tests/test_viewer_browser.py
+SDR2LOG_REQUIRE_BROWSER=1 $BIN/python -m pytest -q tests/test_viewer_browser.py
 
 # Two code paths (numpy/torch, worker/device, OpenColorIO/torch) agree to rounding, not to the bit, and the rounding
 # depends on the SIMD kernels torch picks for this CPU. Rerun what compares paths under every kernel set this CPU can
