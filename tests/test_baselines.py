@@ -8,14 +8,10 @@ from sdr2log.data import PairDataset
 from sdr2log.io import read_image
 from sdr2log.lut import bake_lut, write_cube, read_cube, apply_lut
 from sdr2log.render import get_renderer
-from sdr2log.synth import synthesize
 
 
 @pytest.fixture(scope='module')
-def root(tmp_path_factory):
-    r = tmp_path_factory.mktemp('bl') / 'synth'
-    synthesize(r, sequences=5, frames=2, size=(96, 160), seed=0)
-    return r
+def root(synth_data): return synth_data
 
 
 @pytest.fixture(scope='module')
@@ -24,7 +20,7 @@ def logc(root):
 
 
 def cfg(root, **kw):
-    return {'root': str(root), 'train_ratio': 0.6, 'val_ratio': 0.0, 'augment': {'train_crop_size': [96, 160]}, **kw}
+    return {'root': str(root), 'train_ratio': 0.6, 'val_ratio': 0.0, 'augment': {'train_crop_size': [64, 96]}, **kw}
 
 
 def unclipped(y, lo=2e-3, hi=0.98): return (y.min(-1) > lo) & (y.max(-1) < hi)
@@ -67,7 +63,7 @@ def test_space_in_and_types(logc):
     q = build_baseline('inverse').predict(convert_space(y, 'Rec1886', 'ACEScct'))
     np.testing.assert_allclose(p, q, atol=2e-3)
     t = b.predict(torch.from_numpy(y).permute(0, 3, 1, 2).half())
-    assert t.dtype == torch.float16 and t.shape == (2, 3, 96, 160)
+    assert t.dtype == torch.float16 and t.shape == (2, 3, 64, 96)
     assert b(y.astype(np.float64)).dtype == np.float64
 
 

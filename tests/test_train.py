@@ -2,7 +2,6 @@
 import json, os, subprocess, sys
 from pathlib import Path
 import pytest
-from sdr2log.synth import synthesize
 from sdr2log.train import load_checkpoint
 from sdr2log.testing import assert_paths_agree
 
@@ -12,10 +11,7 @@ QUICK = ['training.max_steps_per_epoch=3', 'training.progress=false', 'data.batc
 
 
 @pytest.fixture(scope='module')
-def data(tmp_path_factory):
-    root = tmp_path_factory.mktemp('synth') / 'data'
-    synthesize(root, sequences=5, frames=4, size=(64, 96), seed=1)
-    return root
+def data(synth_data): return synth_data
 
 
 def run(cmd, cwd, env=None, timeout=600):

@@ -3,7 +3,7 @@ import csv, json, math
 import numpy as np, pytest, torch
 from sdr2log.color import convert_space
 from sdr2log.data import build_dataloader
-from sdr2log.synth import synth_sequence, synthesize
+from sdr2log.synth import synth_sequence
 from sdr2log.video import (TEMPORAL_METRICS, NoisyStandIn, TemporalBlend, clip_flows, evaluate_video, flicker,
                            frame_batch, predict_clip, predict_sequence, temporal_metrics, unflatten, warping_error)
 
@@ -20,10 +20,7 @@ def moving(): return cct_clip()
 
 
 @pytest.fixture(scope='module')
-def root(tmp_path_factory):
-    r = tmp_path_factory.mktemp('video') / 'synth'
-    synthesize(r, sequences=4, frames=4, size=(48, 80), seed=1)
-    return r
+def root(synth_data): return synth_data
 
 
 # ------------------------------------------------------------------------------------------- known answers
@@ -109,7 +106,7 @@ def test_evaluate_video_end_to_end(root, tmp_path):
     noisy = NoisyStandIn(lambda x: x.clone(), name='noisy-identity')     # input as prediction, plus flicker
     s = evaluate_video(['inverse', noisy], root, 'test', tmp_path / 'v', strengths=(0, 0.5), blend_on='best',
                        data_overrides={'train_ratio': 0.25, 'val_ratio': 0.0, 'sdr_from': 'naive'}, min_sequences=3)
-    assert (s['n_sequences'], s['n_frames'], s['ci_over']) == (3, 12, 'sequences')
+    assert (s['n_sequences'], s['n_frames'], s['ci_over']) == (4, 16, 'sequences')       # 5 sequences: 1 train, 4 test
     assert s['blend']['on'] == ['inverse'] and s['reference'] == 'inverse+blend0'
     names = ['inverse', 'noisy-identity', 'inverse+blend0', 'inverse+blend0.5']
     assert sorted(s['table']) == sorted(names)
@@ -117,11 +114,11 @@ def test_evaluate_video_end_to_end(root, tmp_path):
         # strength 0 is the per-frame method: same values up to float rounding of the per-sequence aggregation
         # (an exact == failed once on the last bit of a bootstrap bound)
         assert s['table']['inverse+blend0'][k] == pytest.approx(s['table']['inverse'][k], rel=1e-9, abs=1e-12)
-        t = s['table']['inverse'][k]; assert t['lo'] <= t['mean'] <= t['hi'] and t['n'] == 3
+        t = s['table']['inverse'][k]; assert t['lo'] <= t['mean'] <= t['hi'] and t['n'] == 4
     rows = list(csv.DictReader(open(s['files']['per_sequence'])))
-    assert len(rows) == 3 * 4 and {r['method'] for r in rows} == set(names)
+    assert len(rows) == 4 * 4 and {r['method'] for r in rows} == set(names)
     frames = list(csv.DictReader(open(s['files']['per_frame'])))
-    assert len(frames) == 12 * 4 and frames[0]['warping_error'] == 'nan'
+    assert len(frames) == 16 * 4 and frames[0]['warping_error'] == 'nan'
     for k in ('tradeoff', 'strip', 'report', 'summary'):
         p = s['files'][k]; assert open(p, 'rb').read(4)
     assert json.load(open(s['files']['summary']))['ci_over'] == 'sequences'

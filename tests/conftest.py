@@ -1,0 +1,24 @@
+"Shared pytest fixtures: synthetic LogC3/AWG3 datasets, built once per test session (and per xdist worker)."
+from pathlib import Path
+import pytest
+from sdr2log.synth import synthesize
+
+
+@pytest.fixture(scope='session')
+def synth_set(tmp_path_factory):
+    "A factory `synth_set(sequences, frames, size, seed) -> root` that builds each distinct dataset once per session."
+    built: dict[tuple, Path] = {}
+    def make(sequences: int = 5, frames: int = 4, size: tuple = (64, 96), seed: int = 1) -> Path:
+        key = (sequences, frames, tuple(size), seed)
+        if key not in built:
+            root = tmp_path_factory.mktemp(f'synth_{sequences}x{frames}_{size[0]}x{size[1]}_s{seed}') / 'data'
+            synthesize(root, sequences=sequences, frames=frames, size=tuple(size), seed=seed)
+            built[key] = root
+        return built[key]
+    return make
+
+
+@pytest.fixture(scope='session')
+def synth_data(synth_set):
+    "The standard small set: 5 sequences of 4 frames, 64x96, seed 1 (training, video and baseline tests share it)."
+    return synth_set()
