@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo test bench clean-venv
+.PHONY: install demo test bench figures clean-venv
 
 $(STAMP): settings.ini setup.py
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -34,3 +34,8 @@ bench: install
 
 clean-venv:
 	rm -rf $(VENV)
+
+# The documentation pictures under nbs/images/: rewritten only here, never by a test run.
+FIGURE_NBS := 04_synth 08_metrics 13_viewer 15_video
+figures: install
+	cd nbs && for nb in $(FIGURE_NBS); do SDR2LOG_WRITE_IMAGES=1 MPLBACKEND=Agg ../$(BIN)/nbdev_test --path $$nb.ipynb || exit 1; done
