@@ -1,4 +1,5 @@
 "Shared pytest fixtures: synthetic LogC3/AWG3 datasets, built once per test session (and per xdist worker)."
+import shutil
 from pathlib import Path
 import pytest
 from sdr2log.synth import synthesize
@@ -18,7 +19,10 @@ def synth_set(tmp_path_factory):
     return make
 
 
-@pytest.fixture(scope='session')
-def synth_data(synth_set):
-    "The standard small set: 5 sequences of 4 frames, 64x96, seed 1 (training, video and baseline tests share it)."
-    return synth_set()
+@pytest.fixture(scope='module')
+def synth_data(synth_set, tmp_path_factory):
+    """The standard small set (5 sequences of 4 frames, 64x96, seed 1), built once per session and copied for each test
+    module, since a module's split settings write their own split cache into the data root."""
+    dst = tmp_path_factory.mktemp('synth_copy') / 'data'
+    shutil.copytree(synth_set(), dst)
+    return dst
