@@ -184,7 +184,9 @@ def _parser() -> argparse.ArgumentParser:
     t = sub.add_parser('train', help='train a model from a config (works under torchrun for several GPUs)')
     t.add_argument('config', help='YAML path or shipped config name (see `sdr2log config --list`)')
     t.add_argument('--set', nargs='+', default=[], metavar='KEY=VALUE', help='overrides, e.g. training.lr=1e-3 data.root=DIR')
-    t.add_argument('--resume', default=None, help="'auto' (latest run of training.exp_name), a run directory or a checkpoint")
+    t.add_argument('--resume', default=None, help="'auto' (the latest run of training.exp_name, also one killed before its first "
+                   "checkpoint), a run directory, or a checkpoint: RUN/checkpoints/last.pt continues RUN, any other "
+                   "checkpoint (best@...) starts a new run that records its parent in meta/parent.json")
     tp = sub.add_parser('train-pipeline', help='train the three Diff-HDRTV stages in order (each fed the previous)')
     tp.add_argument('data', help='data root'); tp.add_argument('ckpt_root', help='where the three run directories go')
     tp.add_argument('--mode', default='aces', choices=['aces', 'xyY'], help='stage-3 refiners (default aces)')
@@ -267,7 +269,6 @@ def _run(a, argv) -> int:
         metrics = [k for k in ('psnr_acescct', 'ssim_acescct', 'delta_e_itp', 'pu21_psnr', 'erm') if k in summary['table'][names[0]]]
         print(summary_markdown(summary, names, metrics, a.reference or names[0]))
         if a.video:
-            from sdr2log.video import video_markdown
             print(Path(a.out, 'video', 'video_report.md').read_text()[:4000])
         print(f"report: {Path(a.out) / 'report.md'}")
     elif a.cmd == 'sweep':

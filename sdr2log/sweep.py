@@ -4,7 +4,7 @@
 
 # %% ../nbs/10a_sweep.ipynb #c001
 from __future__ import annotations
-import csv, itertools, json, shutil, time, traceback
+import csv, itertools, json, shutil
 from pathlib import Path
 
 import nbformat

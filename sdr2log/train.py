@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_train.ipynb #c001
 from __future__ import annotations
-import copy, datetime, errno, hashlib, json, math, os, platform, random, re, shutil, socket, subprocess, sys, time
+import copy, datetime, errno, hashlib, json, math, os, platform, random, re, shutil, socket, subprocess, time
 from contextlib import nullcontext
 from pathlib import Path
 
@@ -19,7 +19,6 @@ from .color import convert_space
 from .data import PairDataset, DeviceColourLoader, collate_pairs, worker_init, data_config
 from .io import write_png
 from .models.core import build_model, count_params
-from .render import get_renderer
 
 # %% auto #0
 __all__ = ['TRAINING_DEFAULTS', 'CONFIG_DEFAULTS', 'TRAINING_RANGES', 'SHIPPED_CONFIGS', 'range_text', 'check_range',
