@@ -204,6 +204,8 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument('--split', default='test', choices=['train', 'val', 'test'])
     e.add_argument('--out', default='eval_out', help='output folder (default: eval_out)')
     e.add_argument('--overwrite', action='store_true', help='replace an earlier evaluation in --out (its stale files removed)')
+    e.add_argument('--split-cache', default=None, help='JSON file of the sequence split (data.split_cache; default: DATA/splits.json), '
+                   'e.g. for a read-only data root')
     e.add_argument('--reference', default=None, help='method the others are compared with (default: the first)')
     e.add_argument('--checkpoint', default='best', choices=['best', 'ema', 'last'], help='which weights of a run')
     e.add_argument('--erm-k', type=int, default=4, help='edit chains per image for ERM (default 4)')
@@ -262,7 +264,7 @@ def _run(a, argv) -> int:
         from sdr2log.evaluate import evaluate, summary_markdown
         summary = evaluate(a.methods, a.data, a.split, a.out, reference=a.reference, erm=not a.no_erm, erm_k=a.erm_k,
                            checkpoint=a.checkpoint, figures=a.figures, max_images=a.max_images, video=a.video,
-                           overwrite=a.overwrite,
+                           overwrite=a.overwrite, data_overrides={'split_cache': a.split_cache} if a.split_cache else None,
                            video_options={'strengths': a.strengths, 'blend_on': a.blend_on,
                                           'blend_options': {'deflicker': a.deflicker}})
         names = list(summary['table'])

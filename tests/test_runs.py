@@ -253,3 +253,18 @@ def test_cli_failures_are_one_line(data, done_run, tmp_path, capsys):
     (bad / 'config' / 'config.yaml').write_text(yaml.safe_dump(cfg))
     one_line_error(capsys, ['eval', str(bad), '--data', data, '--out', tmp_path / 'e'], 'bad-run', 'config')
     with pytest.raises(ValueError): main(['--debug', 'eval', str(bad), '--data', str(data), '--out', str(tmp_path / 'e')])
+
+
+def test_eval_split_cache_outside_a_read_only_data_root(data, tmp_path, capsys):
+    "`sdr2log eval --split-cache` writes the split where it is told: nothing goes into the data root."
+    import shutil, stat
+    ro = tmp_path / 'ro'; shutil.copytree(data, ro)
+    (ro / 'splits.json').unlink(missing_ok=True)
+    for p in [ro, *ro.rglob('*')]: p.chmod(p.stat().st_mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
+    try:
+        before = snapshot(ro)
+        assert main(['eval', 'inverse', '--data', str(ro), '--out', str(tmp_path / 'ev'), '--no-erm', '--figures', '0',
+                     '--max-images', '1', '--split-cache', str(tmp_path / 'split.json')]) == 0, capsys.readouterr().err
+        assert snapshot(ro) == before and not (ro / 'splits.json').exists() and (tmp_path / 'split.json').exists()
+    finally:
+        for p in [ro, *ro.rglob('*')]: p.chmod(p.stat().st_mode | stat.S_IWUSR)
