@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_train.ipynb #c001
 from __future__ import annotations
-import copy, datetime, errno, hashlib, json, math, os, platform, random, re, shutil, socket, subprocess, time
+import copy, datetime, errno, fcntl, hashlib, json, math, os, platform, random, re, shutil, socket, subprocess, time
 from contextlib import nullcontext
 from pathlib import Path
 
@@ -436,43 +436,47 @@ def find_resume(ckpt_root: str | Path, exp_name: str) -> Path | None:
     runs = run_dirs(ckpt_root, exp_name)
     return runs[-1] if runs else None
 
-def _pid_alive(pid) -> bool:
-    try: os.kill(int(pid), 0)
-    except ProcessLookupError: return False
-    except (PermissionError, OverflowError, ValueError): return True
-    return True
+_HELD = {}   # run directory -> open file descriptor of its .lock, flock'ed by this process
+
+def _lock_record(lock: Path) -> dict:
+    try: rec = json.loads(lock.read_text())
+    except (OSError, ValueError): rec = None
+    return rec if isinstance(rec, dict) else {}
 
 def run_lock_holder(run: str | Path) -> dict | None:
-    "Who holds `run/.lock`: {'pid', 'host'} of another live process, or None (free, stale, or this process)."
-    try: rec = json.loads((Path(run) / '.lock').read_text())
-    except (OSError, ValueError): return None                        # none, or cut short by a kill: stale
-    if not isinstance(rec, dict): return None
-    if rec.get('host') == socket.gethostname() and (rec.get('pid') == os.getpid() or not _pid_alive(rec.get('pid'))): return None
-    return rec
+    "{'pid', 'host'} of the other process that holds `run/.lock`, or None (free, released by a dead process, or ours)."
+    run = Path(run); lock = run / '.lock'
+    if str(run.resolve()) in _HELD: return None
+    try: fd = os.open(lock, os.O_RDONLY)                            # no O_CREAT: checking writes nothing
+    except FileNotFoundError: return None
+    try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError: return _lock_record(lock) or {'pid': '?', 'host': '?'}
+    finally: os.close(fd)                                          # closing drops the probe's lock
+    return None
 
 def check_run_lock(run: str | Path):
     "Raise unless `run` is free for this process."
     h = run_lock_holder(run)
-    if h: raise RuntimeError(f"{run}: in use by process {h.get('pid')} on {h.get('host')} ({run}/.lock); wait for it to end, "
-                             f"or delete {Path(run) / '.lock'} if no process trains in it")
+    if h: raise RuntimeError(f"{run}: in use by process {h.get('pid')} on {h.get('host')} (it holds {Path(run) / '.lock'}); "
+                             "wait for it to end, or train into a new run")
 
 def acquire_run_lock(run: str | Path):
-    "Take `run/.lock` for this process (a stale lock of a dead process is replaced)."
-    check_run_lock(run)
-    lock = Path(run) / '.lock'
-    (Path(run) / f'.lock.{os.getpid()}.old').unlink(missing_ok=True)
-    try: os.replace(lock, Path(run) / f'.lock.{os.getpid()}.old')  # a stale one: set aside (atomic), then created anew
-    except FileNotFoundError: pass
-    (Path(run) / f'.lock.{os.getpid()}.old').unlink(missing_ok=True)
-    fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    with os.fdopen(fd, 'w') as f: f.write(json.dumps({'pid': os.getpid(), 'host': socket.gethostname()}))
+    "Hold `run/.lock` (an exclusive flock, which the kernel drops when the process ends, kill -9 included) until released."
+    run = Path(run); key = str(run.resolve())
+    if key in _HELD: return
+    fd = os.open(run / '.lock', os.O_RDWR | os.O_CREAT, 0o644)
+    try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd); check_run_lock(run)
+        raise RuntimeError(f"{run}: in use by another process (it holds {run / '.lock'})") from None
+    os.ftruncate(fd, 0); os.write(fd, json.dumps({'pid': os.getpid(), 'host': socket.gethostname()}).encode())
+    _HELD[key] = fd
 
 def release_run_lock(run: str | Path):
-    "Remove `run/.lock` if this process holds it."
-    lock = Path(run) / '.lock'
-    try:
-        if json.loads(lock.read_text()).get('pid') == os.getpid(): lock.unlink()
-    except (OSError, ValueError, AttributeError): pass
+    "Release and remove `run/.lock` if this process holds it."
+    run = Path(run); fd = _HELD.pop(str(run.resolve()), None)
+    if fd is None: return
+    (run / '.lock').unlink(missing_ok=True); os.close(fd)
 
 # %% ../nbs/10_train.ipynb #c019
 class Trainer:

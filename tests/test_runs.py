@@ -72,11 +72,24 @@ def test_two_processes_one_name_get_two_directories(data, tmp_path):
         assert (r / 'eval' / 'summary.json').exists() and not (r / '.lock').exists()
 
 
+KILL_SETS = ['training.exp_name=k', 'training.save_every_steps=1', 'training.log_every=1']
+
+
+@pytest.fixture(scope='module')
+def uninterrupted(data, tmp_path_factory):
+    "last.pt of the kill test's run trained without a kill, by the same command."
+    root = tmp_path_factory.mktemp('ref')
+    r = subprocess.run([BIN / 'sdr2log', 'train', 'tiny-cct', '--set', *sets(data, root / 'runs', *KILL_SETS)], cwd=root,
+                       capture_output=True, text=True, timeout=600, env=ENV)
+    assert r.returncode == 0, r.stderr[-2000:]
+    return load_checkpoint(next((root / 'runs').iterdir()) / 'checkpoints' / 'last.pt')
+
+
 @pytest.mark.parametrize('kill_at', [1, 2])
-def test_kill_during_checkpoint_then_resume_auto(data, tmp_path, kill_at):
+def test_kill_during_checkpoint_then_resume_auto(data, tmp_path, kill_at, uninterrupted):
     "kill -9 during the first (or second) checkpoint write; `--resume auto` continues that run to the same weights."
     (tmp_path / 'driver.py').write_text(DRIVER)
-    s = sets(data, tmp_path / 'runs', 'training.exp_name=k', 'training.save_every_steps=1', 'training.log_every=1')
+    s = sets(data, tmp_path / 'runs', *KILL_SETS)
     r = subprocess.run([sys.executable, tmp_path / 'driver.py', str(kill_at), *s], cwd=tmp_path, capture_output=True,
                        text=True, timeout=600, env=ENV)
     assert r.returncode == -signal.SIGKILL, r.stderr[-2000:]
@@ -90,11 +103,7 @@ def test_kill_during_checkpoint_then_resume_auto(data, tmp_path, kill_at):
     assert not list((run / 'checkpoints').glob('.*.tmp')) and not (run / '.lock').exists()
     st = load_checkpoint(run / 'checkpoints' / 'last.pt')
     assert st['step'] == 2 and train_steps(run) == [1, 2]             # every step logged once
-    # the same run uninterrupted (same code path, same seed): the same weights exactly
-    ref = subprocess.run([BIN / 'sdr2log', 'train', 'tiny-cct', '--set', *s, 'training.ckpt_root=' + str(tmp_path / 'ref')],
-                         cwd=tmp_path, capture_output=True, text=True, timeout=600, env=ENV)
-    assert ref.returncode == 0, ref.stderr[-2000:]
-    want = load_checkpoint(next((tmp_path / 'ref').iterdir()) / 'checkpoints' / 'last.pt')['model']
+    want = uninterrupted['model']            # the same run uninterrupted (same code path, same seed): the same weights
     assert all(torch.equal(st['model'][k], want[k]) for k in want)
 
 
@@ -148,9 +157,24 @@ def test_resume_from_best_forks_a_new_run(data, run_copy):
 
 
 def test_resume_of_a_run_in_use_is_refused(data, run_copy):
-    (run_copy / '.lock').write_text(json.dumps({'pid': 1, 'host': os.uname().nodename}))   # pid 1 is alive
-    with pytest.raises(RuntimeError, match='in use by process 1'):
-        Trainer('tiny-cct', sets(data, run_copy.parent, 'training.exp_name=d', 'training.resume=auto'))
+    "A run another process holds (its flock on RUN/.lock) is not resumed; once that process is killed, it is."
+    holder = subprocess.Popen([sys.executable, '-c', textwrap.dedent('''
+        import fcntl, json, os, sys, time
+        fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT); os.write(fd, json.dumps({'pid': os.getpid(), 'host': 'h'}).encode())
+        fcntl.flock(fd, fcntl.LOCK_EX); print('held', flush=True); time.sleep(300)'''), str(run_copy / '.lock')],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == 'held'
+        before = snapshot(run_copy)
+        with pytest.raises(RuntimeError, match=f'in use by process {holder.pid}'):
+            Trainer('tiny-cct', sets(data, run_copy.parent, 'training.exp_name=d', 'training.resume=auto'))
+        assert snapshot(run_copy) == before
+    finally:
+        holder.kill(); holder.wait()
+    t = Trainer('tiny-cct', sets(data, run_copy.parent, 'training.exp_name=d', 'training.resume=auto'))   # kill -9 freed it
+    assert t.run_dir == run_copy and t.step == 2
+    from sdr2log.train import release_run_lock
+    release_run_lock(t.run_dir)
 
 
 def test_resume_in_place_keeps_history(data, run_copy):
