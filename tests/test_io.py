@@ -398,8 +398,11 @@ def _tiny_tiff(w, h, bytecount, data=b''):
 
 def test_huge_declared_tiff_is_refused_before_allocating(tmp_path):
     import tracemalloc
-    p = tmp_path / 'huge.tif'
-    p.write_bytes(_tiny_tiff(100000, 100000, 10 ** 10 % 2 ** 32))      # 122 bytes declaring 10^10 pixels
+    import struct
+    p = tmp_path / 'huge.tif'                      # 86 bytes declaring 100000x100000 16-bit RGB: 56 GiB to allocate
+    tags = [(256, 4, 100000), (257, 4, 100000), (258, 3, 16), (262, 3, 2), (273, 4, 8), (277, 3, 3)]
+    p.write_bytes(b'II*\x00' + struct.pack('<IH', 8, len(tags)) + b''.join(struct.pack('<HHII', t, k, 1, v) for t, k, v in tags)
+                  + struct.pack('<I', 0))
     tracemalloc.start()
     with raises(ValueError, p, '100000x100000', 'max_pixels'): read_image(p)
     peak = tracemalloc.get_traced_memory()[1]; tracemalloc.stop()
