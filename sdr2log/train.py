@@ -156,7 +156,7 @@ SHIPPED_CONFIGS.update(DIFF_HDRTV_CONFIGS)
 # %% ../nbs/10_train.ipynb #c009
 def _parse_value(s: str):
     "A `--set` value parsed as YAML (numbers, booleans, null, lists, dicts); plain text stays text."
-    try: return yaml.safe_load(s)
+    try: return load_yaml(s)
     except yaml.YAMLError: return s
 
 def apply_overrides(cfg: dict, overrides) -> dict:

@@ -292,3 +292,20 @@ def test_eval_split_cache_outside_a_read_only_data_root(data, tmp_path, capsys):
         assert snapshot(ro) == before and not (ro / 'splits.json').exists() and (tmp_path / 'split.json').exists()
     finally:
         for p in [ro, *ro.rglob('*')]: p.chmod(p.stat().st_mode | stat.S_IWUSR)
+
+
+def test_sweep_overwrite_removes_the_earlier_sweep(tmp_path, monkeypatch):
+    "With overwrite the earlier sweep's notebooks, runs and results go; without it nothing is touched."
+    import sdr2log.sweep as sw
+    def fail(nb, **kw): raise RuntimeError('no training in this test')
+    monkeypatch.setattr(sw, 'run_train_notebook', fail)
+    out = tmp_path / 'sw'
+    (tmp_path / 'g.yaml').write_text(f'out: {out}\ngrid: {{training.lr: [0.1, 0.2]}}\n')
+    for f in ('notebooks/g-07.ipynb', 'runs/20260101-000000-g-07/x', 'results.md', 'keep.txt'):
+        (out / f).parent.mkdir(parents=True, exist_ok=True); (out / f).write_text('earlier')
+    with pytest.raises(FileExistsError, match='--overwrite'): sw.sweep(tmp_path / 'g.yaml')
+    assert (out / 'notebooks' / 'g-07.ipynb').exists()
+    rows = sw.sweep(tmp_path / 'g.yaml', overwrite=True)
+    assert [r['status'] for r in rows] == ['failed', 'failed']
+    assert not (out / 'notebooks' / 'g-07.ipynb').exists() and not (out / 'runs').exists()
+    assert (out / 'keep.txt').read_text() == 'earlier' and 'failed' in (out / 'results.md').read_text()
