@@ -226,7 +226,50 @@ def main(argv: list | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     debug = '--debug' in argv; argv = [x for x in argv if x != '--debug']
     a = _parser().parse_args(argv)
-    try: return _run(a, argv)
+    try:
+        if a.cmd == 'synth': return synth_main(argv[1:])
+        if a.cmd == 'demo': demo(a.out, 'long' if a.long else 'tiny' if a.tiny else 'default', a.seed)
+        elif a.cmd == 'convert':
+            ei = int(a.ei) if float(a.ei).is_integer() else a.ei
+            p = convert_file(a.src_path, a.dst_path, a.src, a.dst, bits=a.bits, clip=a.clip, ei=ei,
+                             white_nits=a.white_nits)
+            print(p)
+        elif a.cmd == 'spaces':
+            for n in list_spaces(): print(f'{n:16s} {get_space(n).description}')
+        elif a.cmd == 'train':
+            from sdr2log.train import train
+            train(a.config, list(a.set) + ([f'training.resume={a.resume}'] if a.resume else []))
+        elif a.cmd == 'train-pipeline':
+            from sdr2log.models.diffhdrtv import train_pipeline
+            res = train_pipeline(a.data, a.ckpt_root, tiny=not a.full, mode=a.mode, overrides=list(a.set))
+            print(json.dumps({k: v for k, v in res.items() if k != 'summaries'}, indent=1, default=str)[:2000])
+        elif a.cmd == 'config':
+            import yaml
+            from sdr2log.train import SHIPPED_CONFIGS, load_config
+            if a.list or a.name is None: print('\n'.join(SHIPPED_CONFIGS))
+            else: print(yaml.safe_dump(load_config(a.name, validate=False), sort_keys=False), end='')
+        elif a.cmd == 'notebook':
+            from sdr2log.sweep import write_train_notebook
+            print(write_train_notebook(a.path, overwrite=a.overwrite))
+        elif a.cmd == 'eval':
+            from sdr2log.evaluate import evaluate, summary_markdown
+            summary = evaluate(a.methods, a.data, a.split, a.out, reference=a.reference, erm=not a.no_erm, erm_k=a.erm_k,
+                               checkpoint=a.checkpoint, figures=a.figures, max_images=a.max_images, video=a.video,
+                               overwrite=a.overwrite, data_overrides={'split_cache': a.split_cache} if a.split_cache else None,
+                               video_options={'strengths': a.strengths, 'blend_on': a.blend_on,
+                                              'blend_options': {'deflicker': a.deflicker}})
+            names = list(summary['table'])
+            metrics = [k for k in ('psnr_acescct', 'ssim_acescct', 'delta_e_itp', 'pu21_psnr', 'erm') if k in summary['table'][names[0]]]
+            print(summary_markdown(summary, names, metrics, a.reference or names[0]))
+            if a.video:
+                print(Path(a.out, 'video', 'video_report.md').read_text()[:4000])
+            print(f"report: {Path(a.out) / 'report.md'}")
+        elif a.cmd == 'sweep':
+            from sdr2log.sweep import sweep
+            rows = sweep(a.grid, overwrite=a.overwrite)
+            failed = [r for r in rows if r['status'] != 'ok']
+            print(f"{len(rows) - len(failed)}/{len(rows)} points ok")
+            return 1 if failed else 0
     except KeyboardInterrupt:
         print(f'sdr2log {a.cmd}: interrupted', file=sys.stderr); return 130
     except Exception as e:
@@ -234,49 +277,5 @@ def main(argv: list | None = None) -> int:
         msg = ' '.join(str(e).split()) or type(e).__name__
         if not isinstance(e, (ValueError, TypeError, OSError, RuntimeError)): msg = f'{type(e).__name__}: {msg}'
         print(f'sdr2log {a.cmd}: error: {msg} (--debug shows the traceback)', file=sys.stderr); return 2
-
-def _run(a, argv) -> int:
-    if a.cmd == 'synth': return synth_main(argv[1:])
-    if a.cmd == 'demo': demo(a.out, 'long' if a.long else 'tiny' if a.tiny else 'default', a.seed)
-    elif a.cmd == 'convert':
-        ei = int(a.ei) if float(a.ei).is_integer() else a.ei
-        p = convert_file(a.src_path, a.dst_path, a.src, a.dst, bits=a.bits, clip=a.clip, ei=ei,
-                         white_nits=a.white_nits)
-        print(p)
-    elif a.cmd == 'spaces':
-        for n in list_spaces(): print(f'{n:16s} {get_space(n).description}')
-    elif a.cmd == 'train':
-        from sdr2log.train import train
-        train(a.config, list(a.set) + ([f'training.resume={a.resume}'] if a.resume else []))
-    elif a.cmd == 'train-pipeline':
-        from sdr2log.models.diffhdrtv import train_pipeline
-        res = train_pipeline(a.data, a.ckpt_root, tiny=not a.full, mode=a.mode, overrides=list(a.set))
-        print(json.dumps({k: v for k, v in res.items() if k != 'summaries'}, indent=1, default=str)[:2000])
-    elif a.cmd == 'config':
-        import yaml
-        from sdr2log.train import SHIPPED_CONFIGS, load_config
-        if a.list or a.name is None: print('\n'.join(SHIPPED_CONFIGS))
-        else: print(yaml.safe_dump(load_config(a.name, validate=False), sort_keys=False), end='')
-    elif a.cmd == 'notebook':
-        from sdr2log.sweep import write_train_notebook
-        print(write_train_notebook(a.path, overwrite=a.overwrite))
-    elif a.cmd == 'eval':
-        from sdr2log.evaluate import evaluate, summary_markdown
-        summary = evaluate(a.methods, a.data, a.split, a.out, reference=a.reference, erm=not a.no_erm, erm_k=a.erm_k,
-                           checkpoint=a.checkpoint, figures=a.figures, max_images=a.max_images, video=a.video,
-                           overwrite=a.overwrite, data_overrides={'split_cache': a.split_cache} if a.split_cache else None,
-                           video_options={'strengths': a.strengths, 'blend_on': a.blend_on,
-                                          'blend_options': {'deflicker': a.deflicker}})
-        names = list(summary['table'])
-        metrics = [k for k in ('psnr_acescct', 'ssim_acescct', 'delta_e_itp', 'pu21_psnr', 'erm') if k in summary['table'][names[0]]]
-        print(summary_markdown(summary, names, metrics, a.reference or names[0]))
-        if a.video:
-            print(Path(a.out, 'video', 'video_report.md').read_text()[:4000])
-        print(f"report: {Path(a.out) / 'report.md'}")
-    elif a.cmd == 'sweep':
-        from sdr2log.sweep import sweep
-        rows = sweep(a.grid, overwrite=a.overwrite)
-        failed = [r for r in rows if r['status'] != 'ok']
-        print(f"{len(rows) - len(failed)}/{len(rows)} points ok")
-        return 1 if failed else 0
     return 0
+
