@@ -4,7 +4,7 @@
 
 # %% ../nbs/14_cli.ipynb #c001
 from __future__ import annotations
-import argparse, json, sys, time
+import argparse, json, math, sys, time
 from pathlib import Path
 
 import numpy as np
@@ -93,6 +93,7 @@ def demo(out: str | Path = 'demo_out', preset: str = 'default', seed: int = 0) -
     from sdr2log.evaluate import evaluate, summary_markdown
     if preset not in DEMO_PRESETS: raise ValueError(f"demo preset {preset!r}; accepted: {', '.join(DEMO_PRESETS)}")
     P, out, t0, times = DEMO_PRESETS[preset], Path(out), time.perf_counter(), {}
+    if out.exists() and not out.is_dir(): raise NotADirectoryError(20, f"--out {out}: exists and is not a folder; name a folder", str(out))
     def step(i, text): print(f'[{i}/6] {text} ({time.perf_counter() - t0:.0f} s)', flush=True)
     step(1, 'colour demo: transfer curves and one synthetic frame through the colour pipeline')
     colour_demo(out / 'colour', size=(135, 240) if preset == 'tiny' else (270, 480))
@@ -112,7 +113,7 @@ def demo(out: str | Path = 'demo_out', preset: str = 'default', seed: int = 0) -
     step(6, 'evaluating inverse, inverse-highlight and the U-Nets on the held-out test sequences')
     t = time.perf_counter()
     summary = evaluate(['inverse', 'inverse-highlight', *(f'{k}={v}' for k, v in runs.items())],
-                       out / 'data', 'test', out / 'eval', **P['eval'])
+                       out / 'data', 'test', out / 'eval', overwrite=True, **P['eval'])   # the demo's own folder
     times['evaluate_s'] = round(time.perf_counter() - t, 1)
     names = ['inverse', 'inverse-highlight', *runs]
     table = summary_markdown(summary, names, ['psnr_acescct', 'ssim_acescct', 'delta_e_itp', 'pu21_psnr', 'erm'], 'inverse')
@@ -126,9 +127,18 @@ def demo(out: str | Path = 'demo_out', preset: str = 'default', seed: int = 0) -
 # %% ../nbs/14_cli.ipynb #c011
 def convert_file(src_path, dst_path, src: str, dst: str, bits: int | None = None, **options) -> Path:
     "Read `src_path` in space `src`, convert to `dst`, write `dst_path` (format from its extension)."
+    dst_path = Path(dst_path); ext = dst_path.suffix.lower()
+    if dst_path.is_dir():
+        raise IsADirectoryError(21, f"{dst_path}: is a folder; give the output file's name, e.g. "
+                                    f"{dst_path / Path(src_path).with_suffix('.tif').name}", str(dst_path))
+    for k in ('ei', 'white_nits'):
+        v = options.get(k)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0):
+            raise ValueError(f"{k}={v!r}: expected one finite number > 0")
     img = read_image(src_path)
     out = convert_space(img, src, dst, **options)
-    dst_path = Path(dst_path); ext = dst_path.suffix.lower()
+    if np.isnan(out).any() and not np.isnan(img).any():
+        raise ValueError(f"{src_path}: converting {src} -> {dst} with {options} gave NaN values; check the options")
     linear = get_space(dst).transfer == 'linear'
     if ext in ('.tif', '.tiff'):
         return write_tiff(dst_path, out, bits=bits or (32 if linear else 16))
@@ -141,8 +151,19 @@ def convert_file(src_path, dst_path, src: str, dst: str, bits: int | None = None
     raise ValueError(f"cannot write {dst_path}: unknown extension {ext!r}; accepted: .tif, .tiff, .exr, .png")
 
 # %% ../nbs/14_cli.ipynb #c014
+def _number(kind, lo: float, strict: bool = True):
+    "An argparse type: a finite `kind` > `lo` (>= `lo` unless `strict`)."
+    def parse(s):
+        try: v = kind(s)
+        except ValueError: raise argparse.ArgumentTypeError(f"{s!r} is not {'an integer' if kind is int else 'a number'}") from None
+        if not math.isfinite(v) or (v <= lo if strict else v < lo):
+            raise argparse.ArgumentTypeError(f"{s!r}: must be a finite number {'>' if strict else '>='} {lo}")
+        return v
+    return parse
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog='sdr2log', description='sdr2log: scene-referred log from SDR renders.')
+    p.add_argument('--debug', action='store_true', help='show the traceback of a failure (anywhere on the line)')
     sub = p.add_subparsers(dest='cmd', required=True)
     d = sub.add_parser('demo', help='synthesise data, train both U-Nets, run the baselines, evaluate, write the report')
     d.add_argument('--out', default='demo_out', help='output folder (default: demo_out)')
@@ -154,8 +175,8 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument('src_path'); c.add_argument('dst_path')
     c.add_argument('--src', required=True, help='source colour space (see `sdr2log spaces`)')
     c.add_argument('--dst', required=True, help='destination colour space')
-    c.add_argument('--ei', type=float, default=800, help='LogC3 exposure index (default 800)')
-    c.add_argument('--white-nits', type=float, default=100.0, help='cd/m2 of linear 1.0 for PQ/HLG (default 100)')
+    c.add_argument('--ei', type=_number(float, 0), default=800, help='LogC3 exposure index (default 800)')
+    c.add_argument('--white-nits', type=_number(float, 0), default=100.0, help='cd/m2 of linear 1.0 for PQ/HLG (default 100)')
     c.add_argument('--bits', type=int, default=None, help='bits per sample of TIFF/PNG output')
     c.add_argument('--clip', action='store_true', help='clip the result to its legal range')
     sub.add_parser('spaces', help='list the colour spaces')
@@ -163,7 +184,9 @@ def _parser() -> argparse.ArgumentParser:
     t = sub.add_parser('train', help='train a model from a config (works under torchrun for several GPUs)')
     t.add_argument('config', help='YAML path or shipped config name (see `sdr2log config --list`)')
     t.add_argument('--set', nargs='+', default=[], metavar='KEY=VALUE', help='overrides, e.g. training.lr=1e-3 data.root=DIR')
-    t.add_argument('--resume', default=None, help="'auto' (latest run of training.exp_name), a run directory or a checkpoint")
+    t.add_argument('--resume', default=None, help="'auto' (the latest run of training.exp_name, also one killed before its first "
+                   "checkpoint), a run directory, or a checkpoint: RUN/checkpoints/last.pt continues RUN, any other "
+                   "checkpoint (best@...) starts a new run that records its parent in meta/parent.json")
     tp = sub.add_parser('train-pipeline', help='train the three Diff-HDRTV stages in order (each fed the previous)')
     tp.add_argument('data', help='data root'); tp.add_argument('ckpt_root', help='where the three run directories go')
     tp.add_argument('--mode', default='aces', choices=['aces', 'xyY'], help='stage-3 refiners (default aces)')
@@ -173,17 +196,21 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument('name', nargs='?', default=None); c.add_argument('--list', action='store_true', help='list the shipped configs')
     n = sub.add_parser('notebook', help='write the parameterised training notebook (papermill / JupyterLab)')
     n.add_argument('path')
+    n.add_argument('--overwrite', action='store_true', help='replace an existing file')
     e = sub.add_parser('eval', help='evaluate baselines (by name) and trained runs (by run directory) on a split')
     e.add_argument("methods", nargs="+", help="baseline names (inverse, inverse-highlight), run directories, NAME=RUN_DIR, "
                    "or NAME=RUN_DIR[key=value,...] to change model options at inference (ablations: use_prior=false, prior_steps=5)")
     e.add_argument('--data', required=True, help='data root (LogC3 frames; e.g. from `sdr2log synth`)')
     e.add_argument('--split', default='test', choices=['train', 'val', 'test'])
     e.add_argument('--out', default='eval_out', help='output folder (default: eval_out)')
+    e.add_argument('--overwrite', action='store_true', help='replace an earlier evaluation in --out (its stale files removed)')
+    e.add_argument('--split-cache', default=None, help='JSON file of the sequence split (data.split_cache; default: DATA/splits.json), '
+                   'e.g. for a read-only data root')
     e.add_argument('--reference', default=None, help='method the others are compared with (default: the first)')
     e.add_argument('--checkpoint', default='best', choices=['best', 'ema', 'last'], help='which weights of a run')
     e.add_argument('--erm-k', type=int, default=4, help='edit chains per image for ERM (default 4)')
     e.add_argument('--no-erm', action='store_true', help='skip ERM (faster)')
-    e.add_argument('--max-images', type=int, default=None)
+    e.add_argument('--max-images', type=_number(int, 1, strict=False), default=None, help='at most this many images (>= 1)')
     e.add_argument('--figures', type=int, default=3, help='images shown in comparison figures (default 3)')
     e.add_argument('--video', action='store_true', help='also score whole sequences over time (temporal metrics)')
     e.add_argument('--strengths', type=float, nargs='*', default=[0, 0.3, 0.6, 0.9], help='TemporalBlend strengths')
@@ -191,14 +218,16 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument('--deflicker', type=float, default=0.0, help='TemporalBlend deflicker strength')
     w = sub.add_parser('sweep', help='run a grid of configs through the training notebook (papermill)')
     w.add_argument('grid', help='grid YAML (base, grid, fixed, epochs, out, data_root)')
+    w.add_argument('--overwrite', action='store_true', help="replace an earlier sweep in the grid's out (its runs removed)")
     return p
 
 def main(argv: list | None = None) -> int:
     "Entry point of the `sdr2log` command."
     argv = sys.argv[1:] if argv is None else list(argv)
+    debug = '--debug' in argv; argv = [x for x in argv if x != '--debug']
     a = _parser().parse_args(argv)
-    if a.cmd == 'synth': return synth_main(argv[1:])
     try:
+        if a.cmd == 'synth': return synth_main(argv[1:])
         if a.cmd == 'demo': demo(a.out, 'long' if a.long else 'tiny' if a.tiny else 'default', a.seed)
         elif a.cmd == 'convert':
             ei = int(a.ei) if float(a.ei).is_integer() else a.ei
@@ -221,11 +250,12 @@ def main(argv: list | None = None) -> int:
             else: print(yaml.safe_dump(load_config(a.name, validate=False), sort_keys=False), end='')
         elif a.cmd == 'notebook':
             from sdr2log.sweep import write_train_notebook
-            print(write_train_notebook(a.path))
+            print(write_train_notebook(a.path, overwrite=a.overwrite))
         elif a.cmd == 'eval':
             from sdr2log.evaluate import evaluate, summary_markdown
             summary = evaluate(a.methods, a.data, a.split, a.out, reference=a.reference, erm=not a.no_erm, erm_k=a.erm_k,
                                checkpoint=a.checkpoint, figures=a.figures, max_images=a.max_images, video=a.video,
+                               overwrite=a.overwrite, data_overrides={'split_cache': a.split_cache} if a.split_cache else None,
                                video_options={'strengths': a.strengths, 'blend_on': a.blend_on,
                                               'blend_options': {'deflicker': a.deflicker}})
             names = list(summary['table'])
@@ -236,10 +266,16 @@ def main(argv: list | None = None) -> int:
             print(f"report: {Path(a.out) / 'report.md'}")
         elif a.cmd == 'sweep':
             from sdr2log.sweep import sweep
-            rows = sweep(a.grid)
+            rows = sweep(a.grid, overwrite=a.overwrite)
             failed = [r for r in rows if r['status'] != 'ok']
             print(f"{len(rows) - len(failed)}/{len(rows)} points ok")
             return 1 if failed else 0
-    except (ValueError, TypeError, FileNotFoundError) as e:
-        print(f'sdr2log {a.cmd}: error: {e}', file=sys.stderr); return 2
+    except KeyboardInterrupt:
+        print(f'sdr2log {a.cmd}: interrupted', file=sys.stderr); return 130
+    except Exception as e:
+        if debug: raise
+        msg = ' '.join(str(e).split()) or type(e).__name__
+        if not isinstance(e, (ValueError, TypeError, OSError, RuntimeError)): msg = f'{type(e).__name__}: {msg}'
+        print(f'sdr2log {a.cmd}: error: {msg} (--debug shows the traceback)', file=sys.stderr); return 2
     return 0
+

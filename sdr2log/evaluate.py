@@ -4,7 +4,7 @@
 
 # %% ../nbs/12_evaluate.ipynb #c001
 from __future__ import annotations
-import csv, json, math, time
+import csv, json, math, shutil, time
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +19,7 @@ from .models.core import build_model
 from .train import load_checkpoint
 
 # %% auto #0
-__all__ = ['HIGHER_IS_BETTER', 'load_run', 'predict_tiled', 'Method', 'resolve_method', 'evaluate', 'summarise',
+__all__ = ['HIGHER_IS_BETTER', 'EVAL_OUTPUTS', 'load_run', 'predict_tiled', 'Method', 'resolve_method', 'evaluate', 'summarise',
            'save_comparison_figure', 'summary_markdown', 'write_report']
 
 # %% ../nbs/12_evaluate.ipynb #c005
@@ -44,7 +44,10 @@ def load_run(run_dir: str | Path, checkpoint: str = 'best', device='cpu',
             state = {k[len('ema_model.'):]: v for k, v in st['ema'].items() if k.startswith('ema_model.')}
         else: state = st['model']
     else: raise ValueError(f"checkpoint must be 'best', 'ema' or 'last'; got {checkpoint!r}")
-    model.load_state_dict(state)
+    try: model.load_state_dict(state)
+    except RuntimeError as e:
+        raise ValueError(f"{run_dir}: its config/config.yaml does not build the model its checkpoint holds "
+                         f"({str(e).strip().splitlines()[0][:200]}); restore the run's config or evaluate another run") from None
     return model.to(device).eval(), cfg
 
 def _blend_window(h: int, w: int, overlap: int, device) -> torch.Tensor:
@@ -120,16 +123,29 @@ HIGHER_IS_BETTER = {'psnr_acescct': True, 'ssim_acescct': True, 'mae_acescct': F
                     'pu21_psnr': True, 'delta_e_itp': False, 'erm': False, 'erm_ratio': False, 'cvvdp': True,
                     'warping_error': False, 'warping_error_gt': False, 'warping_error_excess': False, 'flicker': False}
 
+EVAL_OUTPUTS = ('per_image.csv', 'summary.json', 'report.md', 'report.html', 'figures', 'video')   # what evaluate writes
+
+def _check_out(out: Path, overwrite: bool, clear: bool = False):
+    "Refuse an `out` that is a file, or holds an earlier output unless `overwrite`; `clear`: remove that earlier output."
+    if out.exists() and not out.is_dir(): raise NotADirectoryError(20, f"out {out}: exists and is not a folder; name a folder", str(out))
+    old = [n for n in EVAL_OUTPUTS if (out / n).exists()]
+    if old and not overwrite:
+        raise FileExistsError(17, f"out {out}: holds an earlier evaluation ({', '.join(old)}); pass overwrite=True "
+                                  f"(--overwrite) to replace it, or name a new folder", str(out))
+    if clear:
+        for n in old: shutil.rmtree(out / n) if (out / n).is_dir() else (out / n).unlink()
+
 def evaluate(methods: list[str], data_root: str | Path, split: str = 'test', out: str | Path = 'eval_out',
              reference: str | None = None, erm: bool = True, erm_k: int = 4, checkpoint: str = 'best',
              figures: int = 3, max_images: int | None = None, device: str = 'auto', data_overrides: dict | None = None,
              tile: int = 512, fit_samples: int | None = 16, progress: bool = True, video: bool = False,
-             video_options: dict | None = None) -> dict:
+             video_options: dict | None = None, overwrite: bool = False) -> dict:
     "Evaluate `methods` on `split` of `data_root`; write metrics CSV, summary (CIs), paired differences and a report."
     t0 = time.perf_counter()
     if not methods: raise ValueError("give at least one method (a baseline name or a run directory)")
     dev = torch.device('cuda' if device == 'auto' and torch.cuda.is_available() else ('cpu' if device == 'auto' else device))
-    out = Path(out); (out / 'figures').mkdir(parents=True, exist_ok=True)
+    out = Path(out); _check_out(out, overwrite)
+    if max_images is not None and max_images < 1: raise ValueError(f"max_images: must be >= 1 (None: all), got {max_images}")
     data = _common_data_config(methods, data_root, data_overrides)
     ds = PairDataset({'data': data}, split, 'img')
     ms = [resolve_method(m, data, dev, checkpoint, tile, fit_samples) for m in methods]
@@ -137,6 +153,7 @@ def evaluate(methods: list[str], data_root: str | Path, split: str = 'test', out
     if len(set(names)) != len(names): raise ValueError(f"method names must be unique: {names} (use name=path)")
     reference = reference or names[0]
     if reference not in names: raise ValueError(f"reference {reference!r} is not among {names}")
+    _check_out(out, overwrite, clear=True); (out / 'figures').mkdir(parents=True, exist_ok=True)
     n = len(ds) if max_images is None else min(len(ds), max_images)
     rows, fig_items = [], []
     from tqdm.auto import tqdm

@@ -9,12 +9,20 @@ from pathlib import Path
 import numpy as np, tifffile, imagecodecs, OpenEXR
 
 # %% auto #0
-__all__ = ['READ_EXTENSIONS', 'NAN_POLICIES', 'TIFF_COMPRESSIONS', 'EXR_CHROMATICITIES', 'read_image', 'write_tiff', 'write_exr',
-           'write_png']
+__all__ = ['READ_EXTENSIONS', 'NAN_POLICIES', 'MAX_PIXELS', 'TIFF_COMPRESSIONS', 'EXR_CHROMATICITIES', 'read_image', 'write_tiff',
+           'write_exr', 'write_png']
 
 # %% ../nbs/02_io.ipynb #c005
 READ_EXTENSIONS = {'.tif': 'tiff', '.tiff': 'tiff', '.png': 'png', '.exr': 'exr'}  # suffix (lower case) -> format
 NAN_POLICIES = ('raise', 'keep', 'zero')  # what read_image does with NaN/Inf in float files
+MAX_PIXELS = 1 << 27  # read_image refuses a larger declared image before allocating (16384x8192; set here or max_pixels=)
+
+def _check_pixels(path, h, w, max_pixels):
+    "Refuse a declared `h` x `w` image above `max_pixels` (None: MAX_PIXELS), before anything is allocated."
+    lim = MAX_PIXELS if max_pixels is None else int(max_pixels)
+    if int(h) * int(w) > lim:
+        raise _fail(path, f"declares a {w}x{h} image ({int(h) * int(w)} pixels), more than the limit of {lim} pixels; "
+                          f"pass max_pixels= (or set sdr2log.io.MAX_PIXELS) to read larger images")
 
 def _fail(path, msg, exc=ValueError):
     "An error of type `exc` whose message starts with the file name."
@@ -95,7 +103,21 @@ def _decode_segments(tif, page, ys: slice, xs: slice):
 # %% ../nbs/02_io.ipynb #c011
 _TIFF_PHOTOMETRIC = {1: 'minisblack', 2: 'rgb'}  # accepted TIFF photometric interpretations (YCbCr only when JPEG)
 
-def _read_tiff(path, crop):
+def _check_uncompressed(path, p, bits, spp):
+    "An uncompressed page's strips/tiles must hold exactly the bytes its header declares (no more, no less)."
+    H, W = int(p.imagelength), int(p.imagewidth)
+    if p.is_tiled:
+        if bits % 8: return
+        th, tw = int(p.tilelength), int(p.tilewidth)
+        want = -(-H // th) * -(-W // tw) * th * tw * spp * bits // 8
+    elif int(p.planarconfig) == 1: want = H * -(-W * spp * bits // 8)
+    else: want = spp * H * -(-W * bits // 8)
+    got = int(sum(int(c) for c in p.databytecounts))
+    if got != want:
+        raise _fail(path, f"uncompressed {W}x{H}x{spp} {bits}-bit image needs {want} bytes of samples but its strips/tiles "
+                          f"declare {got}; the file is corrupt or not what its header says")
+
+def _read_tiff(path, crop, max_pixels=None):
     "Read one TIFF image: (array (H,W[,C]), maxval or None, meta)."
     accepted = ("accepted TIFF: one image, unsigned int 8-16 bits or float 16/32/64, grey/grey+alpha/RGB/RGBA "
                 "(minisblack or rgb), any compression tifffile decodes")
@@ -121,6 +143,8 @@ def _read_tiff(path, crop):
         if not (photo in _TIFF_PHOTOMETRIC or (photo == 6 and 'jpeg' in comp)):
             raise _fail(path, f"photometric interpretation {p.photometric!r} is not supported; {accepted}")
         if getattr(p, 'imagedepth', 1) > 1: raise _fail(path, f"volumetric TIFF (depth {p.imagedepth}); {accepted}")
+        _check_pixels(path, meta['shape'][0], meta['shape'][1], max_pixels)
+        if comp in ('none', '1'): _check_uncompressed(path, p, bits, spp)
         ys, xs = _check_crop(path, crop, meta['shape'][0], meta['shape'][1])
         a = None
         if crop is not None and p.is_memmappable and p.dtype is not None:
@@ -148,10 +172,11 @@ def _png_header(path, data):
         raise _fail(path, "not a PNG file (bad signature or IHDR); accepted PNG: 1-16 bit grey/RGB/palette, +alpha")
     return data[24], data[25]
 
-def _read_png(path, crop):
+def _read_png(path, crop, max_pixels=None):
     "Read a PNG: (array (H,W[,C]), maxval, meta)."
     data = Path(path).read_bytes()
     bits, ctype = _png_header(path, data)
+    _check_pixels(path, int.from_bytes(data[20:24], 'big'), int.from_bytes(data[16:20], 'big'), max_pixels)
     a = imagecodecs.png_decode(data)   # libpng: palettes expanded to RGB, 1/2/4-bit grey scaled to 8 bits
     meta = dict(format='png', bits=int(bits), dtype=str(a.dtype), shape=a.shape[:2] + (1 if a.ndim == 2 else a.shape[2],),
                 compression='deflate', sample='uint', color_type=int(ctype))
@@ -166,9 +191,13 @@ def _exr_chromaticities_name(chroma):
         if np.allclose(chroma, v, atol=1e-4): return k
     return None
 
-def _read_exr(path, crop):
+def _read_exr(path, crop, max_pixels=None):
     "Read a single-part EXR with R,G,B(,A) or Y(,A) half/float channels: (tuple of 2-D channels, None, meta)."
     accepted = "accepted EXR: single part, half or float channels R,G,B(,A) or Y(,A)"
+    with OpenEXR.File(str(path), header_only=True) as f:          # the size first: nothing allocated yet
+        for part in f.parts:
+            (x0, y0), (x1, y1) = part.header['dataWindow']
+            _check_pixels(path, int(y1) - int(y0) + 1, int(x1) - int(x0) + 1, max_pixels)
     with OpenEXR.File(str(path), separate_channels=True) as f:
         if len(f.parts) != 1: raise _fail(path, f"{len(f.parts)} parts (multi-part EXR); {accepted}")
         hdr = dict(f.header())
@@ -196,6 +225,7 @@ def read_image(path: str | os.PathLike,  # .tif/.tiff, .png or .exr file (case-i
                crop: tuple | None = None,  # (y, x, h, w) region to return, in pixels of the stored image
                return_meta: bool = False,  # also return a dict: format, bits, dtype, shape, compression, ...
                normalise: bool = True,  # False: integer files come back as stored (uint8/uint16); divide by meta['scale']
+               max_pixels: int | None = None,  # refuse a larger declared image before allocating (None: MAX_PIXELS)
               ) -> np.ndarray | tuple[np.ndarray, dict]:  # float32 (H, W, 3); ints in [0, 1], floats as stored
     "Read a TIFF/PNG/EXR frame as float32 `(H, W, 3)`, normalised by its declared bit depth."
     if nan not in NAN_POLICIES: raise ValueError(f"nan={nan!r}; accepted: {NAN_POLICIES}")
@@ -207,7 +237,7 @@ def read_image(path: str | os.PathLike,  # .tif/.tiff, .png or .exr file (case-i
     if fmt is None:
         raise _fail(p, f"unsupported extension {p.suffix!r}; accepted: {sorted(READ_EXTENSIONS)}")
     reader = {'tiff': _read_tiff, 'png': _read_png, 'exr': _read_exr}[fmt]
-    try: a, maxval, meta = reader(p, crop)
+    try: a, maxval, meta = reader(p, crop, max_pixels)
     except ValueError as e:
         if str(e).startswith(str(p)): raise
         raise _fail(p, f"cannot read as {fmt} (truncated, corrupt or unsupported): {e}") from e
@@ -250,6 +280,7 @@ def _atomic_write(path, suffixes, write):
     if p.suffix.lower() not in suffixes:
         raise _fail(p, f"extension {p.suffix!r} does not match the format; accepted: {list(suffixes)}")
     if not p.parent.is_dir(): raise FileNotFoundError(2, f"{p}: folder {p.parent} does not exist", str(p.parent))
+    if p.is_dir(): raise IsADirectoryError(21, f"{p}: is a folder; give a file name to write", str(p))
     tmp = p.with_name(f".{p.stem}.{uuid.uuid4().hex[:8]}.tmp{p.suffix}")
     try:
         write(tmp)

@@ -11,8 +11,8 @@ import nbformat
 import yaml
 
 # %% auto #0
-__all__ = ['PARAMETERS', 'GRID_KEYS', 'train_notebook', 'write_train_notebook', 'run_train_notebook', 'load_grid', 'grid_points',
-           'sweep', 'write_results']
+__all__ = ['PARAMETERS', 'GRID_KEYS', 'SWEEP_OUTPUTS', 'train_notebook', 'write_train_notebook', 'run_train_notebook',
+           'load_grid', 'grid_points', 'sweep', 'write_results']
 
 # %% ../nbs/10a_sweep.ipynb #c004
 PARAMETERS = '''config = 'tiny-cct'        # shipped config name (unet-cct, unet-linear, ...) or a YAML path
@@ -56,10 +56,15 @@ def train_notebook() -> nbformat.NotebookNode:
             nb.cells.append(c)
     return nb
 
-def write_train_notebook(path: str | Path) -> Path:
-    "Write the training notebook to `path` (to open in JupyterLab or run with papermill)."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(train_notebook(), path)
+def write_train_notebook(path: str | Path, overwrite: bool = False) -> Path:
+    "Write the training notebook to `path` (to open in JupyterLab or run with papermill); an existing file needs `overwrite`."
+    path = Path(path)
+    if path.is_dir(): raise IsADirectoryError(21, f"{path}: is a folder; give the notebook's file name, e.g. {path / 'train.ipynb'}", str(path))
+    if path.exists() and not overwrite:
+        raise FileExistsError(17, f"{path}: exists; pass --overwrite (overwrite=True) to replace it, or choose another name", str(path))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f'.{path.name}.tmp')
+    nbformat.write(train_notebook(), tmp); tmp.replace(path)        # atomic: never a half-written notebook
     return path
 
 # %% ../nbs/10a_sweep.ipynb #c007
@@ -68,7 +73,7 @@ def run_train_notebook(out_notebook: str | Path, **parameters) -> dict:
     import papermill as pm
     out_notebook = Path(out_notebook); out_notebook.parent.mkdir(parents=True, exist_ok=True)
     template = out_notebook.with_name(f'.{out_notebook.stem}.template.ipynb')
-    write_train_notebook(template)
+    write_train_notebook(template, overwrite=True)
     try:
         pm.execute_notebook(str(template), str(out_notebook), parameters=parameters, kernel_name='python3',
                             progress_bar=False, cwd=str(Path.cwd()))
@@ -85,16 +90,22 @@ def load_grid(path: str | Path) -> dict:
     "Read and check a sweep grid file (errors name the key)."
     p = Path(path)
     if not p.exists(): raise FileNotFoundError(f"sweep grid {p} does not exist")
-    g = yaml.safe_load(p.read_text()) or {}
+    from sdr2log.train import load_yaml, check_name
+    if p.is_dir(): raise ValueError(f"sweep grid {p}: is a folder; give the grid YAML file")
+    try: g = load_yaml(p.read_text()) or {}
+    except yaml.YAMLError as e: raise ValueError(f"{p}: not valid YAML: {' '.join(str(e).split())}") from None
     if not isinstance(g, dict): raise ValueError(f"{p}: a sweep grid must be a mapping")
     bad = set(g) - GRID_KEYS
     if bad: raise ValueError(f"{p}: unknown key(s) {sorted(bad)}; accepted: {sorted(GRID_KEYS)}")
     grid = g.get('grid') or {}
     if not isinstance(grid, dict) or not grid or not all(isinstance(v, list) and v for v in grid.values()):
         raise ValueError(f"{p}: grid must map dotted config keys to non-empty lists of values")
-    return {'base': g.get('base', 'tiny-cct'), 'data_root': g.get('data_root'), 'epochs': int(g.get('epochs', 1)),
-            'out': g.get('out', f'sweeps/{p.stem}'), 'fixed': dict(g.get('fixed') or {}), 'grid': grid,
-            'name': g.get('name', p.stem)}
+    epochs = g.get('epochs', 1)
+    if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1: raise ValueError(f"{p}: epochs must be an int >= 1, got {epochs!r}")
+    if not isinstance(g.get('fixed') or {}, dict): raise ValueError(f"{p}: fixed must map dotted config keys to values")
+    name = check_name(g.get('name', p.stem), f'{p}: name')
+    return {'base': g.get('base', 'tiny-cct'), 'data_root': g.get('data_root'), 'epochs': epochs,
+            'out': g.get('out', f'sweeps/{p.stem}'), 'fixed': dict(g.get('fixed') or {}), 'grid': grid, 'name': name}
 
 def grid_points(grid: dict) -> list[dict]:
     "Every combination of the grid's values, as dicts of dotted keys."
@@ -110,10 +121,19 @@ def _row(i, point, status, summary=None, error=None):
     if error: row['error'] = error
     return row
 
-def sweep(grid_file: str | Path) -> list[dict]:
+SWEEP_OUTPUTS = ('notebooks', 'runs', 'results.csv', 'results.md')    # what a sweep writes under its `out`
+
+def sweep(grid_file: str | Path, overwrite: bool = False) -> list[dict]:
     "Run every point of a grid through the training notebook; write results.csv/.md under the grid's `out`."
     g = load_grid(grid_file)
-    out = Path(g['out']); (out / 'notebooks').mkdir(parents=True, exist_ok=True)
+    out = Path(g['out'])
+    if out.exists() and not out.is_dir(): raise NotADirectoryError(20, f"sweep out {out}: exists and is not a folder", str(out))
+    old = [n for n in SWEEP_OUTPUTS if (out / n).exists()]
+    if old and not overwrite:
+        raise FileExistsError(17, f"sweep out {out}: holds an earlier sweep ({', '.join(old)}); pass --overwrite to replace "
+                                  f"it (its notebooks, runs and results are removed), or set another out", str(out))
+    for n in old: shutil.rmtree(out / n) if (out / n).is_dir() else (out / n).unlink()
+    (out / 'notebooks').mkdir(parents=True, exist_ok=True)
     rows = []
     pts = grid_points(g['grid'])
     for i, point in enumerate(pts):

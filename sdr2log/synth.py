@@ -358,9 +358,11 @@ def _prepare_root(root, overwrite):
     old = None
     if root.is_dir() and any(root.iterdir()):
         old = read_manifest(root)
-        if old is None and not overwrite:
-            raise FileExistsError(17, f"{root}: folder is not empty and holds no sdr2log synth {MANIFEST}; refusing to "
-                                      f"write into it (choose an empty or new folder, or pass overwrite=True)", str(root))
+        if not overwrite:                       # not even our own earlier tree: rewriting it removes its frames
+            what = f"holds an earlier sdr2log synth tree ({MANIFEST})" if old is not None else \
+                f"folder is not empty and holds no sdr2log synth {MANIFEST}"
+            raise FileExistsError(17, f"{root}: {what}; refusing to write into it (choose an empty or new folder, or pass "
+                                      f"overwrite=True / --overwrite{', which replaces that tree' if old else ''})", str(root))
     try:
         root.mkdir(parents=True, exist_ok=True)
         probe = root / f'.sdr2log-probe-{uuid.uuid4().hex[:8]}'
@@ -457,7 +459,7 @@ def synth_parser(p: argparse.ArgumentParser | None = None) -> argparse.ArgumentP
     p.add_argument('--seed', type=_seed_arg, default=0, help='random seed (default 0)')
     p.add_argument('--ei', type=float, default=800, help='LogC3 exposure index (default 800)')
     p.add_argument('--compression', default=None, help='TIFF compression, e.g. deflate, zstd (default none)')
-    p.add_argument('--overwrite', action='store_true', help='write into a non-empty folder without a manifest')
+    p.add_argument('--overwrite', action='store_true', help='write into a non-empty folder (an earlier synth tree there is replaced, its stale frames removed)')
     return p
 
 def synth_main(argv: list | None = None) -> int:

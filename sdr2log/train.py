@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_train.ipynb #c001
 from __future__ import annotations
-import copy, datetime, hashlib, json, math, os, platform, random, subprocess, time
+import copy, datetime, errno, fcntl, hashlib, json, math, os, platform, random, re, shutil, socket, subprocess, time
 from contextlib import nullcontext
 from pathlib import Path
 
@@ -21,9 +21,11 @@ from .io import write_png
 from .models.core import build_model, count_params
 
 # %% auto #0
-__all__ = ['TRAINING_DEFAULTS', 'CONFIG_DEFAULTS', 'SHIPPED_CONFIGS', 'apply_overrides', 'load_config', 'validate_config',
-           'git_commit', 'env_info', 'save_checkpoint', 'load_checkpoint', 'EpochSampler', 'cosine_warmup',
-           'init_distributed', 'seed_everything', 'find_resume', 'Trainer', 'train']
+__all__ = ['TRAINING_DEFAULTS', 'CONFIG_DEFAULTS', 'TRAINING_RANGES', 'SHIPPED_CONFIGS', 'range_text', 'check_range',
+           'check_name', 'apply_overrides', 'load_yaml', 'load_config', 'validate_config', 'git_commit', 'env_info',
+           'save_checkpoint', 'clean_tmp_checkpoints', 'load_checkpoint', 'EpochSampler', 'cosine_warmup',
+           'init_distributed', 'seed_everything', 'make_run_dir', 'run_dirs', 'find_resume', 'run_lock_holder',
+           'check_run_lock', 'acquire_run_lock', 'release_run_lock', 'Trainer', 'train']
 
 # %% ../nbs/10_train.ipynb #c005
 TRAINING_DEFAULTS = {
@@ -68,11 +70,49 @@ _TRAINING_TYPES = {
     'warmup_steps': _t(int), 'min_lr_ratio': _t(float, int), 'ckpt_root': _t(str), 'exp_name': _t(str),
     'resume': _t(type(None), str), 'amp': _t(bool, str), 'grad_accum_steps': _t(int),
     'clip_grad_norm': _t(type(None), float, int), 'main_metric': _t(str), 'main_metric_mode': _t(str),
-    'ema': _t(bool), 'ema_beta': _t(float), 'ema_update_after_step': _t(int), 'max_bad_steps': _t(int),
+    'ema': _t(bool), 'ema_beta': _t(float, int), 'ema_update_after_step': _t(int), 'max_bad_steps': _t(int),
     'val_every': _t(int), 'save_every_steps': _t(int), 'log_every': _t(int), 'num_samples': _t(int),
     'max_steps_per_epoch': _t(type(None), int), 'val_max_batches': _t(type(None), int), 'val_metrics_erm': _t(bool), 'data_mode': _t(str),
     'device': _t(str), 'deterministic': _t(bool), 'channels_last': _t(bool), 'tensorboard': _t(bool), 'progress': _t(bool),
 }
+
+# %% ../nbs/10_train.ipynb #c005b
+def _rng(lo=None, hi=None, lo_open=False, hi_open=False, none=False) -> dict:
+    return dict(lo=lo, hi=hi, lo_open=lo_open, hi_open=hi_open, none=none)
+
+TRAINING_RANGES = {   # accepted values of the numeric training keys (the table above)
+    'epochs': _rng(1), 'lr': _rng(0, lo_open=True), 'weight_decay': _rng(0), 'warmup_steps': _rng(0),
+    'min_lr_ratio': _rng(0, 1), 'grad_accum_steps': _rng(1), 'clip_grad_norm': _rng(0, lo_open=True, none=True),
+    'ema_beta': _rng(0, 1, hi_open=True), 'ema_update_after_step': _rng(0), 'max_bad_steps': _rng(0),
+    'val_every': _rng(1), 'save_every_steps': _rng(0), 'log_every': _rng(1), 'num_samples': _rng(0),
+    'max_steps_per_epoch': _rng(1, none=True), 'val_max_batches': _rng(1, none=True),
+}
+
+def range_text(r: dict) -> str:
+    "A range as text: '>= 1', '> 0 or null', 'in [0, 1)'."
+    if r['lo'] is not None and r['hi'] is not None:
+        t = f"in {'(' if r['lo_open'] else '['}{r['lo']}, {r['hi']}{')' if r['hi_open'] else ']'}"
+    elif r['lo'] is not None: t = f"{'>' if r['lo_open'] else '>='} {r['lo']}"
+    else: t = f"{'<' if r['hi_open'] else '<='} {r['hi']}"
+    return t + (' or null' if r['none'] else '')
+
+def check_range(key: str, v, r: dict):
+    "Raise a ValueError naming `key` unless `v` is finite and inside `r`."
+    if v is None and r['none']: return v
+    ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+    if ok and r['lo'] is not None: ok = v > r['lo'] if r['lo_open'] else v >= r['lo']
+    if ok and r['hi'] is not None: ok = v < r['hi'] if r['hi_open'] else v <= r['hi']
+    if not ok: raise ValueError(f"{key}: must be {'a finite number ' if not isinstance(v, int) else ''}{range_text(r)}, got {v!r}")
+    return v
+
+_PLAIN_NAME = re.compile(r'[A-Za-z0-9][A-Za-z0-9._+-]{0,99}')
+
+def check_name(name, key: str = 'training.exp_name') -> str:
+    "`name` if it is a plain file name (letters, digits, `. _ + -`, at most 100, no `/` or `..`), else a ValueError."
+    if not isinstance(name, str) or not _PLAIN_NAME.fullmatch(name) or '..' in name:
+        raise ValueError(f"{key}: {name!r} is not a plain name; use letters, digits and . _ + - (at most 100 characters, "
+                         f"starting with a letter or digit, no '/' or '..')")
+    return name
 
 # %% ../nbs/10_train.ipynb #c007
 _COMMON = {'seed': 0,
@@ -116,17 +156,20 @@ SHIPPED_CONFIGS.update(DIFF_HDRTV_CONFIGS)
 # %% ../nbs/10_train.ipynb #c009
 def _parse_value(s: str):
     "A `--set` value parsed as YAML (numbers, booleans, null, lists, dicts); plain text stays text."
-    try: return yaml.safe_load(s)
+    try: return load_yaml(s)
     except yaml.YAMLError: return s
 
 def apply_overrides(cfg: dict, overrides) -> dict:
     "Apply `key.path=value` strings (or a dict of dotted paths) to a copy of `cfg`."
     cfg = copy.deepcopy(cfg)
-    items = overrides.items() if isinstance(overrides, dict) else \
-        [(o.split('=', 1)[0], _parse_value(o.split('=', 1)[1])) if '=' in o else (o, None) for o in overrides]
+    if isinstance(overrides, dict): items = overrides.items()
+    else:
+        items = []
+        for o in overrides:
+            if '=' not in str(o): raise ValueError(f"override {o!r} must look like key.path=value")
+            k, v = str(o).split('=', 1); items.append((k, _parse_value(v)))
     for path, value in items:
-        if not isinstance(overrides, dict) and value is None and '=' not in f'{path}':
-            raise ValueError(f"override {path!r} must look like key.path=value")
+        if not all(str(path).split('.')): raise ValueError(f"override {path!r}: empty key in the dotted path")
         *parents, last = str(path).split('.')
         d = cfg
         for i, p in enumerate(parents):
@@ -135,6 +178,27 @@ def apply_overrides(cfg: dict, overrides) -> dict:
             d = d.setdefault(p, {})
         d[last] = value
     return cfg
+
+class _StrictLoader(yaml.SafeLoader):
+    "yaml.safe_load that refuses a key given twice in one mapping (YAML would keep the last silently)."
+
+def _mapping_no_duplicates(loader, node, deep=False):
+    seen = {}
+    for k_node, _ in node.value:
+        if k_node.tag == 'tag:yaml.org,2002:merge': continue
+        k = loader.construct_object(k_node, deep=True)
+        try: hash(k)
+        except TypeError: continue                              # construct_mapping reports unhashable keys
+        if k in seen:
+            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {k!r} (first given on line {seen[k] + 1})",
+                                                    k_node.start_mark)
+        seen[k] = k_node.start_mark.line
+    return loader.construct_mapping(node, deep)
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_no_duplicates)
+
+def load_yaml(text: str):
+    "Safe YAML (no tags that run code) with duplicate keys refused."
+    return yaml.load(text, Loader=_StrictLoader)
 
 def load_config(config, overrides=(), validate: bool = True) -> dict:
     "Config from a shipped name, a YAML path or a dict, with `key.path=value` overrides, defaults filled, validated."
@@ -145,7 +209,10 @@ def load_config(config, overrides=(), validate: bool = True) -> dict:
         if not p.exists():
             raise FileNotFoundError(f"config {str(config)!r} is neither a file nor a shipped config "
                                     f"({', '.join(SHIPPED_CONFIGS)})")
-        try: cfg = yaml.safe_load(p.read_text()) or {}
+        if p.is_dir():
+            hint = f" (a run's config is {p / 'config' / 'config.yaml'})" if (p / 'config' / 'config.yaml').is_file() else ''
+            raise ValueError(f"config {p}: is a folder; give a YAML file{hint} or a shipped config name")
+        try: cfg = load_yaml(p.read_text()) or {}
         except yaml.YAMLError as e: raise ValueError(f"{p}: not valid YAML: {e}") from None
         if not isinstance(cfg, dict): raise ValueError(f"{p}: a config must be a mapping of sections")
     cfg = apply_overrides(cfg, overrides)
@@ -155,25 +222,34 @@ def validate_config(cfg: dict) -> dict:
     "Fill defaults and check every section; errors name the key path and what is accepted."
     bad = set(cfg) - set(CONFIG_DEFAULTS)
     if bad: raise ValueError(f"unknown config section(s) {sorted(bad)}; accepted: {sorted(CONFIG_DEFAULTS)}")
+    for k in ('data', 'model', 'loss', 'training'):
+        if k in cfg and not isinstance(cfg[k], dict):
+            raise ValueError(f"{k}: must be a section (a mapping of keys), got {cfg[k]!r}; set one key with {k}.KEY=VALUE")
     out = _merge(CONFIG_DEFAULTS, {k: v for k, v in cfg.items() if k != 'loss'})
     out['loss'] = copy.deepcopy(cfg.get('loss', CONFIG_DEFAULTS['loss']))      # loss terms replace, not merge
-    if not isinstance(out['seed'], int) or isinstance(out['seed'], bool):
-        raise ValueError(f"seed: expected int, got {out['seed']!r}")
+    if not isinstance(out['seed'], int) or isinstance(out['seed'], bool) or not 0 <= out['seed'] < 2 ** 63:
+        raise ValueError(f"seed: expected an int in [0, 2**63), got {out['seed']!r}")
     tr = out['training']
     for k, v in tr.items():
         if k not in _TRAINING_TYPES:
             raise ValueError(f"training.{k}: unknown key; accepted: {', '.join(sorted(_TRAINING_TYPES))}")
         if isinstance(v, bool) and bool not in _TRAINING_TYPES[k] or not isinstance(v, _TRAINING_TYPES[k]):
             raise ValueError(f"training.{k}: expected {' or '.join(t.__name__ for t in _TRAINING_TYPES[k])}, got {v!r}")
-    for k in ('epochs', 'grad_accum_steps', 'log_every', 'val_every'):
-        if tr[k] < 1: raise ValueError(f"training.{k}: must be >= 1, got {tr[k]}")
+    for k, r in TRAINING_RANGES.items(): check_range(f'training.{k}', tr[k], r)
+    if len(tr['betas']) != 2 or not all(isinstance(b, (int, float)) and not isinstance(b, bool) and 0 <= b < 1 for b in tr['betas']):
+        raise ValueError(f"training.betas: must be two numbers in [0, 1), got {tr['betas']!r}")
+    check_name(tr['exp_name'])
+    if not tr['ckpt_root']: raise ValueError("training.ckpt_root: must name a folder, got ''")
     if tr['amp'] not in (True, False, 'bf16', 'fp16'): raise ValueError(f"training.amp: expected false, true, 'bf16' or 'fp16'; got {tr['amp']!r}")
     if tr['data_mode'] not in ('img', 'vid'): raise ValueError(f"training.data_mode: 'img' or 'vid', got {tr['data_mode']!r}")
     if tr['main_metric_mode'] not in ('max', 'min'): raise ValueError(f"training.main_metric_mode: 'max' or 'min', got {tr['main_metric_mode']!r}")
     if not isinstance(out['model'], dict) or 'name' not in out['model']: raise ValueError("model.name: required")
     from sdr2log.losses import build_loss
     build_loss(out['loss'])                                # raises with the loss key path
-    build_model(**out['model'])                            # raises naming the model option
+    try: build_model(**out['model'])                       # raises naming the model option
+    except (ValueError, TypeError) as e:
+        msg = str(e) if str(e).startswith('model') else f"model ({out['model']['name']}): {e}"
+        raise type(e)(msg) from None
     if out['data'].get('root') is not None: out['data'] = data_config(out)   # fills and checks data.*
     return out
 
@@ -208,9 +284,24 @@ def save_checkpoint(path: str | Path, state: dict) -> Path:
         with open(tmp, 'wb') as f:
             torch.save(state, f); f.flush(); os.fsync(f.fileno())
         os.replace(tmp, path)
+    except (OSError, RuntimeError) as e:     # torch's zip writer turns a failed write into "enforce fail ... unexpected pos"
+        cause = e
+        while cause is not None and not isinstance(cause, OSError): cause = cause.__cause__ or cause.__context__
+        no = getattr(cause, 'errno', None) or errno.EIO
+        why = os.strerror(no) if cause is not None else f'{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ""}'
+        hint = 'free some space there' if no == errno.ENOSPC else 'check the folder is writable and has space'
+        keep = f'; the previous {path.name} is intact' if path.exists() else ''
+        raise OSError(no, f"cannot write checkpoint {path}: {why}{keep}; {hint}, then continue with training.resume=auto") from None
     finally:
-        if tmp.exists(): tmp.unlink()
+        tmp.unlink(missing_ok=True)
     return path
+
+def clean_tmp_checkpoints(folder: str | Path) -> list[str]:
+    "Remove the temporary files killed checkpoint writes left in `folder` (`.NAME.PID.tmp`); return their names."
+    gone = []
+    for p in Path(folder).glob('.*.tmp'):
+        if p.is_file(): p.unlink(missing_ok=True); gone.append(p.name)
+    return sorted(gone)
 
 def load_checkpoint(path: str | Path, map_location='cpu') -> dict:
     "Load a checkpoint with `weights_only=True` (tensors and plain values only; no code runs)."
@@ -287,20 +378,105 @@ def seed_everything(seed: int, deterministic: bool = True):
         torch.backends.cudnn.benchmark = False
         os.environ.setdefault('CUBLAS_WORKSPACE_CONFIG', ':4096:8')
 
-def find_resume(ckpt_root: str | Path, exp_name: str) -> Path | None:
-    "The newest run directory `YYYYmmdd-HHMMSS-<exp_name>` under `ckpt_root` that has checkpoints/last.pt."
-    import re
-    pat = re.compile(r'\d{8}-\d{6}-' + re.escape(exp_name))        # exact: 'tiny-x' is not a run of 'x'
-    runs = sorted(p for p in Path(ckpt_root).glob(f'*-{exp_name}')
-                  if pat.fullmatch(p.name) and (p / 'checkpoints' / 'last.pt').exists())
-    return runs[-1] if runs else None
-
 def _jsonl(path: Path, rec: dict):
     with open(path, 'a') as f: f.write(json.dumps(rec) + '\n')
+
+def _truncate_jsonl(path: Path, step: int):
+    "Keep the records of `path` up to `step` (a resumed run logs the later steps again); drop a line cut by a kill."
+    if not path.exists(): return
+    keep = []
+    for line in path.read_text().splitlines():
+        try: rec = json.loads(line)
+        except ValueError: continue
+        if isinstance(rec, dict) and rec.get('step', 0) <= step: keep.append(line)
+    tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
+    tmp.write_text(''.join(l + '\n' for l in keep)); os.replace(tmp, path)
+
+def _config_diff(old, new, prefix: str, skip=('stage1_ckpt', 'stage2_ckpt')) -> list[str]:
+    "Dotted keys where two config sections differ, as 'key: OLD in the checkpoint, NEW now'."
+    if not (isinstance(old, dict) and isinstance(new, dict)):
+        return [] if old == new else [f"{prefix}: {old!r} in the checkpoint, {new!r} now"]
+    out = []
+    for k in sorted(set(old) | set(new), key=str):
+        if k in skip: continue
+        out += _config_diff(old.get(k), new.get(k), f'{prefix}.{k}')
+    return out
 
 def _display(x_cct: torch.Tensor, renderer) -> np.ndarray:
     "An ACEScct tensor (3,H,W) as an SDR display image (H,W,3) through `renderer`."
     return renderer(convert_space(x_cct.detach().float().cpu().permute(1, 2, 0).numpy(), 'ACEScct', 'LogC3', clip=True))
+
+# %% ../nbs/10_train.ipynb #c018b
+def _now() -> datetime.datetime: return datetime.datetime.now()      # the run-name clock (tests freeze it)
+
+def make_run_dir(ckpt_root: str | Path, exp_name: str) -> Path:
+    "Create a new run directory `<ckpt_root>/<YYYYmmdd-HHMMSS>-<exp_name>[@N]` exclusively and lock it; return it."
+    root = Path(ckpt_root); check_name(exp_name)
+    try: root.mkdir(parents=True, exist_ok=True)
+    except FileExistsError: raise NotADirectoryError(20, f"training.ckpt_root {root}: exists and is not a folder", str(root)) from None
+    base = f"{_now().strftime('%Y%m%d-%H%M%S')}-{exp_name}"
+    for n in range(1, 1000):
+        p = root / (base if n == 1 else f'{base}@{n}')
+        try: os.mkdir(p)
+        except FileExistsError: continue
+        acquire_run_lock(p); return p
+    raise FileExistsError(17, f"{root}: 999 run directories named {base}[@N] exist", str(root))
+
+def run_dirs(ckpt_root: str | Path, exp_name: str) -> list[Path]:
+    "The run directories of exactly `exp_name` under `ckpt_root` (`tiny-x` is not a run of `x`), oldest first."
+    pat, root, found = re.compile(r'(\d{8}-\d{6})-' + re.escape(exp_name) + r'(?:@(\d+))?'), Path(ckpt_root), []
+    if not root.is_dir(): return []
+    for p in root.iterdir():
+        m = pat.fullmatch(p.name)
+        if m and p.is_dir(): found.append(((m[1], int(m[2] or 1)), p))
+    return [p for _, p in sorted(found)]
+
+def find_resume(ckpt_root: str | Path, exp_name: str) -> Path | None:
+    "The newest run of `exp_name` (with checkpoints/last.pt, or interrupted before its first checkpoint), or None."
+    runs = run_dirs(ckpt_root, exp_name)
+    return runs[-1] if runs else None
+
+_HELD = {}   # run directory -> open file descriptor of its .lock, flock'ed by this process
+
+def _lock_record(lock: Path) -> dict:
+    try: rec = json.loads(lock.read_text())
+    except (OSError, ValueError): rec = None
+    return rec if isinstance(rec, dict) else {}
+
+def run_lock_holder(run: str | Path) -> dict | None:
+    "{'pid', 'host'} of the other process that holds `run/.lock`, or None (free, released by a dead process, or ours)."
+    run = Path(run); lock = run / '.lock'
+    if str(run.resolve()) in _HELD: return None
+    try: fd = os.open(lock, os.O_RDONLY)                            # no O_CREAT: checking writes nothing
+    except FileNotFoundError: return None
+    try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError: return _lock_record(lock) or {'pid': '?', 'host': '?'}
+    finally: os.close(fd)                                          # closing drops the probe's lock
+    return None
+
+def check_run_lock(run: str | Path):
+    "Raise unless `run` is free for this process."
+    h = run_lock_holder(run)
+    if h: raise RuntimeError(f"{run}: in use by process {h.get('pid')} on {h.get('host')} (it holds {Path(run) / '.lock'}); "
+                             "wait for it to end, or train into a new run")
+
+def acquire_run_lock(run: str | Path):
+    "Hold `run/.lock` (an exclusive flock, which the kernel drops when the process ends, kill -9 included) until released."
+    run = Path(run); key = str(run.resolve())
+    if key in _HELD: return
+    fd = os.open(run / '.lock', os.O_RDWR | os.O_CREAT, 0o644)
+    try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd); check_run_lock(run)
+        raise RuntimeError(f"{run}: in use by another process (it holds {run / '.lock'})") from None
+    os.ftruncate(fd, 0); os.write(fd, json.dumps({'pid': os.getpid(), 'host': socket.gethostname()}).encode())
+    _HELD[key] = fd
+
+def release_run_lock(run: str | Path):
+    "Release and remove `run/.lock` if this process holds it."
+    run = Path(run); fd = _HELD.pop(str(run.resolve()), None)
+    if fd is None: return
+    (run / '.lock').unlink(missing_ok=True); os.close(fd)
 
 # %% ../nbs/10_train.ipynb #c019
 class Trainer:
@@ -350,14 +526,14 @@ class Trainer:
         self.scaler = torch.amp.GradScaler('cuda', enabled=self.amp_dtype == torch.float16)
         self.step = self.epoch = self.batch_in_epoch = self.bad_steps = 0
         self.best = {'metric': tr['main_metric'], 'value': None, 'epoch': None}
+        # resume: everything is checked (the run is free, the checkpoint loads and fits this config) before any write
         self._resume_from = self._resolve_resume()
-        self.run_dir = Path(run_dir) if run_dir else (self._resume_from[0] if self._resume_from else self._new_run_dir())
-        if self.main: self._init_run_dir()
-        if self._resume_from: self._load(self._resume_from[1])
+        if self._resume_from and self._resume_from['ckpt']: self._load(self._resume_from['ckpt'])
+        self.run_dir = self._claim_run_dir(run_dir)
         self.tb = None
         if self.main and tr['tensorboard']:
-            from torch.utils.tensorboard import SummaryWriter
-            self.tb = SummaryWriter(str(self.run_dir / 'logs' / 'tb'))
+            from torch.utils.tensorboard import SummaryWriter   # a resume drops the events past its step
+            self.tb = SummaryWriter(str(self.run_dir / 'logs' / 'tb'), purge_step=self.step + 1 if self._resume_from else None)
 
     # --- run directory and resume --------------------------------------------------------------------------
     def _steps_per_epoch(self) -> int:
@@ -365,7 +541,8 @@ class Trainer:
         n = max(1, n // self.tr['grad_accum_steps'])
         return min(n, self.tr['max_steps_per_epoch']) if self.tr['max_steps_per_epoch'] else n
 
-    def _resolve_resume(self):
+    def _resolve_resume(self) -> dict | None:
+        "What training.resume names: {'run', 'ckpt' (None: interrupted before its first checkpoint), 'fork'}; writes nothing."
         r = self.tr['resume']
         if r is None: return None
         if r == 'auto':
@@ -373,26 +550,63 @@ class Trainer:
             if run is None:
                 if self.main: print(f"resume=auto: no earlier run of {self.tr['exp_name']!r} under {self.tr['ckpt_root']}; starting fresh")
                 return None
-            return run, run / 'checkpoints' / 'last.pt'
-        p = Path(r)
-        if p.is_dir(): return p, p / 'checkpoints' / 'last.pt'
-        if p.is_file(): return p.parent.parent, p
-        raise FileNotFoundError(f"training.resume: {r!r} is neither 'auto', a run directory nor a checkpoint file")
+        else:
+            p = Path(r)
+            if p.is_file():                  # RUN/checkpoints/last.pt continues RUN; any other checkpoint forks a new run
+                fork = not (p.name == 'last.pt' and p.parent.name == 'checkpoints')
+                if not fork and self.main: check_run_lock(p.parent.parent)
+                return {'run': p.parent.parent, 'ckpt': p, 'fork': fork}
+            if not p.exists(): raise FileNotFoundError(f"training.resume: {r!r} is neither 'auto', a run directory nor a checkpoint file")
+            if not p.is_dir() or not ((p / 'checkpoints').is_dir() or (p / 'config' / 'config.yaml').is_file()):
+                raise ValueError(f"training.resume: {p} is not a run directory (no checkpoints/ or config/config.yaml)")
+            run = p
+        if self.main: check_run_lock(run)
+        ck = run / 'checkpoints' / 'last.pt'
+        if not ck.exists():
+            if self.main: print(f"resume: {run} has no checkpoints/last.pt (interrupted before its first checkpoint); restarting it from step 0")
+            return {'run': run, 'ckpt': None, 'fork': False}
+        return {'run': run, 'ckpt': ck, 'fork': False}
 
-    def _new_run_dir(self) -> Path:
-        name = f"{datetime.datetime.now().strftime('%Y%m%d-%H%M%S')}-{self.tr['exp_name']}"
-        if self.world > 1:                                              # every rank uses rank 0's name
+    def _claim_run_dir(self, run_dir) -> Path:
+        "Rank 0 creates a new run directory (or locks the resumed one) and writes its records; every rank gets the path."
+        rf, path = self._resume_from, None
+        if self.main:
+            if rf and not rf['fork'] and run_dir is None: path = rf['run']; acquire_run_lock(path)
+            elif run_dir is not None:
+                path = Path(run_dir); path.parent.mkdir(parents=True, exist_ok=True)
+                try: os.mkdir(path)
+                except FileExistsError:
+                    raise FileExistsError(17, f"run directory {path} exists; name a new one, or continue it with training.resume={path}",
+                                          str(path)) from None
+                acquire_run_lock(path)
+            else: path = make_run_dir(self.tr['ckpt_root'], self.tr['exp_name'])
+            self._init_run_dir(path)
+        if self.world > 1:                                              # every rank uses rank 0's directory
             import torch.distributed as dist
-            box = [name]; dist.broadcast_object_list(box, 0); name = box[0]
-        return Path(self.tr['ckpt_root']) / name
+            box = [str(path) if path else None]; dist.broadcast_object_list(box, 0); path = Path(box[0])
+        return path
 
-    def _init_run_dir(self):
-        for sub in ('config', 'meta', 'checkpoints', 'logs', 'samples', 'eval'): (self.run_dir / sub).mkdir(parents=True, exist_ok=True)
-        (self.run_dir / 'config' / 'config.yaml').write_text(yaml.safe_dump(self.cfg, sort_keys=False))
+    def _init_run_dir(self, run: Path):
+        rf = self._resume_from
+        in_place = bool(rf) and not rf['fork'] and run == rf['run']
+        for sub in ('config', 'meta', 'checkpoints', 'logs', 'samples', 'eval'): (run / sub).mkdir(parents=True, exist_ok=True)
+        clean_tmp_checkpoints(run / 'checkpoints')                      # what a killed checkpoint write left
+        if in_place and rf['ckpt'] is None:                             # restarted from step 0: its old outputs are stale
+            for sub in ('logs', 'samples', 'eval'): shutil.rmtree(run / sub); (run / sub).mkdir()
+        if in_place:
+            for split in ('train', 'val'): _truncate_jsonl(run / 'logs' / f'scalars.{split}.jsonl', self.step)
+        text, cfg_path = yaml.safe_dump(self.cfg, sort_keys=False), run / 'config' / 'config.yaml'
+        if in_place and cfg_path.exists() and cfg_path.read_text() != text:      # keep what the earlier part ran with
+            os.replace(cfg_path, run / 'config' / f'config.before-resume@step{self.step}.yaml')
+        cfg_path.write_text(text)
         env = env_info(self.device, self.cfg['seed'], self.world)
         env.update(model_params=count_params(self.model), renderer=self.renderer.config, amp=str(self.amp_dtype),
                    train_samples=len(self.train_ds), val_samples=len(self.val_ds), steps_per_epoch=self.steps_per_epoch)
-        (self.run_dir / 'meta' / 'env.json').write_text(json.dumps(env, indent=1))
+        env_name = f'env.resume@step{self.step}.json' if in_place and (run / 'meta' / 'env.json').exists() else 'env.json'
+        (run / 'meta' / env_name).write_text(json.dumps(env, indent=1))
+        if rf and rf['fork']:
+            (run / 'meta' / 'parent.json').write_text(json.dumps(
+                {'parent_run': str(rf['run']), 'checkpoint': str(rf['ckpt']), 'step': self.step, 'epoch': self.epoch}, indent=1))
 
     def state_dict(self) -> dict:
         "The full training state (tensors and plain values only)."
@@ -403,14 +617,32 @@ class Trainer:
                 'rng': _rng_state(), 'config': json.dumps(self.cfg)}
 
     def _load(self, path: Path):
+        "Load a training checkpoint into this trainer after checking it fits the config; nothing is written."
         st = load_checkpoint(path, map_location=self.device)
-        self.model.load_state_dict(st['model']); self.opt.load_state_dict(st['optimizer'])
-        self.sched.load_state_dict(st['scheduler']); self.scaler.load_state_dict(st['scaler'])
-        if self.ema and st['ema'] is not None: self.ema.load_state_dict(st['ema'])
+        need = ('step', 'epoch', 'batch_in_epoch', 'bad_steps', 'best', 'model', 'optimizer', 'scheduler', 'scaler', 'rng', 'config')
+        miss = [k for k in need if k not in st] if isinstance(st, dict) else list(need)
+        if miss: raise ValueError(f"{path}: not an sdr2log training checkpoint (missing {', '.join(miss)})")
+        again = (f"resume with the run's own config ({Path(path).parent.parent / 'config' / 'config.yaml'}) "
+                 "or start a new run without training.resume")
+        try: old = json.loads(st['config'])
+        except (TypeError, ValueError): old = None
+        diff = _config_diff(old.get('model'), self.cfg['model'], 'model') if isinstance(old, dict) else []
+        if diff: raise ValueError(f"{path}: the checkpoint does not match this config ({'; '.join(diff[:3])}); {again}")
+        model = st['model']
+        if st.get('model_is_ema', Path(path).name.startswith('best@') and st.get('ema') is not None):
+            if 'train_model' not in st:      # best@ of older versions: EMA weights only, not the weights being trained
+                raise ValueError(f"{path}: holds the EMA weights only; continue from checkpoints/last.pt of its run instead")
+            model = st['train_model']
+        try:
+            self.model.load_state_dict(model); self.opt.load_state_dict(st['optimizer'])
+            self.sched.load_state_dict(st['scheduler']); self.scaler.load_state_dict(st['scaler'])
+            if self.ema and st['ema'] is not None: self.ema.load_state_dict(st['ema'])
+            _set_rng_state(st['rng'])
+        except (RuntimeError, ValueError, KeyError, TypeError) as e:
+            raise ValueError(f"{path}: does not fit what this config builds ({str(e).strip().splitlines()[0][:200]}); {again}") from None
         self.step, self.epoch, self.batch_in_epoch = st['step'], st['epoch'], st['batch_in_epoch']
         self.bad_steps, self.best = st['bad_steps'], st['best']
-        _set_rng_state(st['rng'])
-        if self.main: print(f"resumed from {path} at epoch {self.epoch}, step {self.step}")
+        if self.main: print(f"{'forked' if self._resume_from['fork'] else 'resumed'} from {path} at epoch {self.epoch}, step {self.step}")
 
     def save(self, name: str = 'last.pt'):
         if self.main: save_checkpoint(self.run_dir / 'checkpoints' / name, self.state_dict())
@@ -558,7 +790,8 @@ class Trainer:
             if better:
                 self.best = {'metric': key, 'value': v, 'epoch': self.epoch}
                 st = self.state_dict()
-                if self.ema: st['model'] = self.ema.ema_model.state_dict()        # best = the weights that scored
+                if self.ema:                                   # best = the weights that scored; a fork trains on from train_model
+                    st.update(model=self.ema.ema_model.state_dict(), train_model=st['model'], model_is_ema=True)
                 save_checkpoint(self.run_dir / 'checkpoints' / f'best@{key}.pt', st)
         self._barrier()
         return m
@@ -577,6 +810,11 @@ class Trainer:
     _stop_at = None
     def fit(self, stop_at_step: int | None = None) -> dict:
         "Train to `training.epochs`, validating and checkpointing; return the final summary."
+        try: return self._fit(stop_at_step)
+        finally:
+            if self.main: release_run_lock(self.run_dir)
+
+    def _fit(self, stop_at_step: int | None = None) -> dict:
         t0 = time.perf_counter()
         if self.main: print(f"run directory: {self.run_dir}")
         self._stop_at = stop_at_step        # leave without a word at this step, as a killed run would (tests)

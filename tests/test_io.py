@@ -382,3 +382,61 @@ def test_meta_keys(tmp_path):
             'channels', 'scale', 'sample', 'nonfinite'} <= set(meta)
     assert meta['format'] == 'exr' and meta['dtype'] == 'float16' and meta['compression'] == 'zip'
     assert meta['shape'] == (H, W, 3) and meta['path'].endswith('m.exr')
+
+
+# ---------------------------------------------------------------- declared size and header/content agreement
+def _tiny_tiff(w, h, bytecount, data=b''):
+    "A hand-made little-endian uncompressed 8-bit grey TIFF declaring w x h, one strip of `bytecount` bytes."
+    import struct
+    entries = [(256, 4, w), (257, 4, h), (258, 3, 8), (259, 3, 1), (262, 3, 1), (273, 4, 0), (277, 3, 1), (278, 4, h),
+               (279, 4, bytecount)]
+    entries[5] = (273, 4, 8 + 2 + 12 * len(entries) + 4)
+    b = b'II*\x00' + struct.pack('<IH', 8, len(entries))
+    for tag, typ, v in entries: b += struct.pack('<HHI', tag, typ, 1) + (struct.pack('<HH', v, 0) if typ == 3 else struct.pack('<I', v))
+    return b + struct.pack('<I', 0) + data
+
+
+def test_huge_declared_tiff_is_refused_before_allocating(tmp_path):
+    import tracemalloc
+    import struct
+    p = tmp_path / 'huge.tif'                      # 86 bytes declaring 100000x100000 16-bit RGB: 56 GiB to allocate
+    tags = [(256, 4, 100000), (257, 4, 100000), (258, 3, 16), (262, 3, 2), (273, 4, 8), (277, 3, 3)]
+    p.write_bytes(b'II*\x00' + struct.pack('<IH', 8, len(tags)) + b''.join(struct.pack('<HHII', t, k, 1, v) for t, k, v in tags)
+                  + struct.pack('<I', 0))
+    tracemalloc.start()
+    with raises(ValueError, p, '100000x100000', 'max_pixels'): read_image(p)
+    peak = tracemalloc.get_traced_memory()[1]; tracemalloc.stop()
+    assert peak < 20 * 2 ** 20, peak                                     # nothing near 56 GiB was asked for
+    with raises(ValueError, p, '100000x100000'): read_image(p, crop=(0, 0, 4, 4))
+
+
+@pytest.mark.parametrize('fmt', ['tif', 'png', 'exr'])
+def test_pixel_limit_is_configurable(tmp_path, fmt, monkeypatch):
+    p = tmp_path / f'a.{fmt}'
+    {'tif': write_tiff, 'png': write_png, 'exr': write_exr}[fmt](p, rand_img())
+    with raises(ValueError, p, f'{W}x{H}', 'limit of 10 pixels'): read_image(p, max_pixels=10)
+    assert read_image(p, max_pixels=H * W).shape == (H, W, 3)            # exactly at the limit: read
+    monkeypatch.setattr(sio, 'MAX_PIXELS', H * W - 1)
+    with raises(ValueError, p, 'MAX_PIXELS'): read_image(p)
+
+
+@pytest.mark.parametrize('count, data', [(50, 50), (200, 200), (100, 20), (0, 0)])
+def test_uncompressed_tiff_contradicting_its_header(tmp_path, count, data):
+    "Strips holding fewer or more bytes than the declared 10x10 8-bit image, or cut off: errors naming the file."
+    p = tmp_path / 'c.tif'
+    p.write_bytes(_tiny_tiff(10, 10, count, np.random.default_rng(0).bytes(data)))
+    with raises(ValueError, p): read_image(p)
+    p.write_bytes(_tiny_tiff(10, 10, 100, np.random.default_rng(0).bytes(100)))     # consistent: random samples are samples
+    assert read_image(p).shape == (10, 10, 3)
+
+
+def test_random_bytes_after_a_tiff_header_never_read(tmp_path):
+    rng, p = np.random.default_rng(1), tmp_path / 'r.tif'
+    for _ in range(200):
+        p.write_bytes(b'II*\x00\x08\x00\x00\x00' + rng.bytes(int(rng.integers(1, 400))))
+        with pytest.raises(ValueError, match='r.tif'): read_image(p)
+
+
+def test_write_onto_a_folder_is_refused(tmp_path):
+    (tmp_path / 'x.tif').mkdir()
+    with raises(IsADirectoryError, tmp_path / 'x.tif', 'is a folder'): write_tiff(tmp_path / 'x.tif', rand_img())

@@ -197,7 +197,9 @@ def test_rewrite_own_tree_removes_stale_files(tmp_path):
     root = tmp_path / 't'
     synthesize(root, 2, 3, (16, 16))
     (root / 'notes.txt').write_text('mine')
-    synthesize(root, 1, 2, (16, 16))    # our manifest: no overwrite needed
+    with pytest.raises(FileExistsError, match='earlier sdr2log synth tree'): synthesize(root, 1, 2, (16, 16))
+    assert len(digest(root)) == 6                          # refused: nothing deleted
+    synthesize(root, 1, 2, (16, 16), overwrite=True)       # replacing our own tree needs overwrite too
     assert len(digest(root)) == 2 and (root / 'notes.txt').exists()
     assert sorted(p.name for p in root.iterdir() if p.is_dir()) == [read_manifest(root)['sequences'][0]['name']]
 
