@@ -5,7 +5,6 @@
 # %% ../nbs/03_render.ipynb #c001
 from __future__ import annotations
 import io as _io
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -143,9 +142,11 @@ class OCIORenderer(Renderer):
     name, output_space = 'aces2-sdr', 'Rec1886'
     defaults = (ACES_CONFIG, ACES_DISPLAY, ACES_VIEW)
     def __init__(self, ei: float = 800, fast: bool = True, lut_size: int = 65, interpolation: str = 'tetrahedral',
-                 config: str | None = None, display: str | None = None, view: str | None = None, exact: bool = False):
+                 config: str | None = None, display: str | None = None, view: str | None = None,
+                 exact: bool | str = False):  # True: the reference output; 'fixup': LUT + fix-up on any device
         super().__init__(ei)
-        self.fast, self.lut_size, self.interpolation, self.exact = fast, lut_size, interpolation, bool(exact)
+        if exact not in (True, False, 'fixup'): raise ValueError(f"exact must be True, False or 'fixup'; got {exact!r}")
+        self.fast, self.lut_size, self.interpolation, self.exact = fast, lut_size, interpolation, exact
         self.ocio = tuple(v if v is not None else d for v, d in zip((config, display, view), self.defaults))
         ocio_display_processor(*self.ocio)                      # validate names now, not at the first frame
         self._cells = {}                                        # device -> exact_cells as a flat bool tensor
@@ -174,9 +175,12 @@ class OCIORenderer(Renderer):
         delta = torch.zeros_like(yl)
         delta[idx] = torch.from_numpy(ref).to(yl) - yl[idx]
         return y + delta.view(*y.shape[:-3], *y.shape[-2:], 3).movedim(-1, -3)   # value exact, gradient the LUT's
+    def _fixup(self, x) -> bool:
+        "Whether the exact path takes LUT + fix-up (torch off the CPU, with autograd, or exact='fixup') over OpenColorIO."
+        return isinstance(x, torch.Tensor) and (self.exact == 'fixup' or x.device.type != 'cpu' or x.requires_grad)
     def forward(self, x):
         x = _relogc3(x, self.ei, 800)
-        if not self.fast or (self.exact and not isinstance(x, torch.Tensor)): return self._direct(x, False)
+        if not self.fast or (self.exact and not self._fixup(x)): return self._direct(x, False)
         y = apply_lut(x, baked_display_lut(*self.ocio, self.lut_size), self.interpolation)
         return self._exact_torch(x, y) if self.exact else y
     def inverse(self, y):
@@ -251,12 +255,15 @@ def film_lut_path() -> Path:
                                                    f"regenerate it with tools/make_film_lut.py)", str(p))
     return p
 
+@lru_cache(maxsize=1)
+def _film_table() -> CubeLUT: return read_cube(film_lut_path())   # parsed once per process
+
 class FilmRenderer(LUTRenderer):
     "The packaged film-style LogC3 -> Rec.709 LUT (`film_lut`), soft shoulder clipping at +6 stops over grey."
     name = 'film-sdr'
     def __init__(self, ei: float = 800, interpolation: str = 'tetrahedral'):
-        super().__init__(film_lut_path(), 800, 'Rec1886', interpolation)
-        logc3_params(ei); self.ei = ei
+        super().__init__(_film_table(), 800, 'Rec1886', interpolation)
+        logc3_params(ei); self.ei, self.path = ei, str(film_lut_path())
     def forward(self, x): return super().forward(_relogc3(x, self.ei, 800))
     def reference(self, x): return super().reference(_relogc3(np.asarray(x, np.float32), self.ei, 800))
     def inverse(self, y):
@@ -329,9 +336,9 @@ def baked_error(renderer: OCIORenderer | None = None, x: np.ndarray | None = Non
     return render_error(fast, x, n, seed)
 
 def exact_error(renderer: OCIORenderer | None = None, x: np.ndarray | None = None, n: int = 200_000, seed: int = 0) -> dict:
-    "Error of an OpenColorIO renderer's exact path on torch tensors (LUT + OpenColorIO fix-up) in 8-bit codes."
+    "Error of an OpenColorIO renderer's LUT + OpenColorIO fix-up path (the exact path on a GPU) in 8-bit codes."
     r = renderer or OCIORenderer()
-    ex = type(r)(r.ei, True, r.lut_size, r.interpolation, *r.ocio, exact=True)
+    ex = type(r)(r.ei, True, r.lut_size, r.interpolation, *r.ocio, exact='fixup')
     return render_error(ex, x, n, seed, torch_path=True)
 
 # %% ../nbs/03_render.ipynb #c025
