@@ -117,10 +117,13 @@ def baked_display_lut(config: str = ACES_CONFIG, display: str = ACES_DISPLAY, vi
     return bake_lut(lambda g: ocio_apply(g, p), size=size, title=f'{view} {what}',
                     comments=[f'OpenColorIO {config}: {display} / {view}, baked by sdr2log'])
 
-@lru_cache(maxsize=16)
 def exact_cells(config: str = ACES_CONFIG, display: str = ACES_DISPLAY, view: str = ACES_VIEW, size: int = 65,
                 interpolation: str = 'tetrahedral', tol: float = EXACT_TOL, probes: int = 3) -> np.ndarray:
     "Bool `(size-1)^3`: lattice cells of the baked LUT where it is off OpenColorIO by more than `tol` at any probe."
+    return _exact_cells(config, display, view, size, interpolation, tol, probes)   # one cache key however called
+
+@lru_cache(maxsize=16)
+def _exact_cells(config, display, view, size, interpolation, tol, probes):
     p, L = ocio_display_processor(config, display, view, OCIO_LOGC3), baked_display_lut(config, display, view, size)
     n, k = size - 1, probes                           # probes: a (k+1)^3 sub-lattice per cell, corners included
     ax = np.linspace(0, 1, n * k + 1, dtype=np.float32)
