@@ -15,12 +15,12 @@ from .color import convert_space, logc3_params
 from .lut import CubeLUT, apply_lut, bake_lut, invert_lut, read_cube, ocio_apply_parallel, ocio_lut_processor
 
 # %% auto #0
-__all__ = ['ACES_CONFIG', 'ACES_DISPLAY', 'ACES_VIEW', 'ACES1_CONFIG', 'ACES1_VIEW', 'OCIO_LOGC3', 'EXACT_TOL',
+__all__ = ['ACES_CONFIG', 'ACES_DISPLAY', 'ACES_VIEW', 'ACES1_CONFIG', 'ACES1_VIEW', 'OCIO_LOGC3', 'EXACT_TOL', 'FINE_HI',
            'FILM_WHITE_STOPS', 'FILM_CONTRAST', 'FILM_GREY_DISPLAY', 'FILM_LUT', 'RENDERERS', 'DEGRADATION_KEYS', 'ZOO',
-           'ocio_display_processor', 'ocio_apply', 'Renderer', 'NaiveRenderer', 'baked_display_lut', 'exact_cells',
-           'OCIORenderer', 'ACES1Renderer', 'LUTRenderer', 'film_curve', 'film_curve_inverse', 'film_lut',
-           'film_lut_path', 'FilmRenderer', 'check_renderer_name', 'get_renderer', 'render_sdr', 'inverse_sdr',
-           'render_error', 'baked_error', 'exact_error', 'check_degradations', 'quantise', 'degrade',
+           'ocio_display_processor', 'ocio_apply', 'Renderer', 'NaiveRenderer', 'baked_display_lut', 'fine_display_lut',
+           'exact_cells', 'OCIORenderer', 'ACES1Renderer', 'LUTRenderer', 'film_curve', 'film_curve_inverse',
+           'film_lut', 'film_lut_path', 'FilmRenderer', 'check_renderer_name', 'get_renderer', 'render_sdr',
+           'inverse_sdr', 'render_error', 'baked_error', 'exact_error', 'check_degradations', 'quantise', 'degrade',
            'render_comparison_figure']
 
 # %% ../nbs/03_render.ipynb #c005
@@ -107,6 +107,7 @@ class NaiveRenderer(Renderer):
 
 # %% ../nbs/03_render.ipynb #c012
 EXACT_TOL = 0.25 / 255   # a lattice cell is recomputed by OpenColorIO when the baked LUT is further off than this
+FINE_HI = 0.45           # the fine LUT of the exact path covers LogC3 [~0, FINE_HI]^3: shadows and mid-tones
 
 @lru_cache(maxsize=16)
 def baked_display_lut(config: str = ACES_CONFIG, display: str = ACES_DISPLAY, view: str = ACES_VIEW,
@@ -117,16 +118,22 @@ def baked_display_lut(config: str = ACES_CONFIG, display: str = ACES_DISPLAY, vi
     return bake_lut(lambda g: ocio_apply(g, p), size=size, title=f'{view} {what}',
                     comments=[f'OpenColorIO {config}: {display} / {view}, baked by sdr2log'])
 
-def exact_cells(config: str = ACES_CONFIG, display: str = ACES_DISPLAY, view: str = ACES_VIEW, size: int = 65,
-                interpolation: str = 'tetrahedral', tol: float = EXACT_TOL, probes: int = 3) -> np.ndarray:
-    "Bool `(size-1)^3`: lattice cells of the baked LUT where it is off OpenColorIO by more than `tol` at any probe."
-    return _exact_cells(config, display, view, size, interpolation, tol, probes)   # one cache key however called
-
 @lru_cache(maxsize=16)
-def _exact_cells(config, display, view, size, interpolation, tol, probes):
-    p, L = ocio_display_processor(config, display, view, OCIO_LOGC3), baked_display_lut(config, display, view, size)
-    n, k = size - 1, probes                           # probes: a (k+1)^3 sub-lattice per cell, corners included
-    ax = np.linspace(0, 1, n * k + 1, dtype=np.float32)
+def fine_display_lut(config: str = ACES_CONFIG, display: str = ACES_DISPLAY, view: str = ACES_VIEW,
+                     size: int = 65) -> CubeLUT:
+    "The display transform baked over LogC3 [lo, FINE_HI]^3, with a lattice node exactly at scene black (LogC3 0.0928)."
+    black = float(convert_space(np.zeros(3), 'AWG3', 'LogC3')[0])
+    k = 6                                                   # nodes below black (noise around zero straddles the kink)
+    lo = black - k * (FINE_HI - black) / (size - 1 - k)
+    p = ocio_display_processor(config, display, view, OCIO_LOGC3)
+    return bake_lut(lambda g: ocio_apply(np.asarray(g, np.float32), p), size=size, domain=(lo, FINE_HI),
+                    title=f'{view} LogC3 -> SDR (shadows and mid-tones)')
+
+def _cell_flags(p, L: CubeLUT, interpolation: str, tol: float, probes: int) -> np.ndarray:
+    "Bool (n-1)^3: cells of `L` off processor `p` by more than `tol` at any of (probes+1)^3 points per cell."
+    n, k = L.size - 1, probes
+    lo, hi = float(L.domain_min[0]), float(L.domain_max[0])
+    ax = np.linspace(lo, hi, n * k + 1, dtype=np.float32)
     bad = np.zeros((n, n, n), bool)
     for i in range(n):                                # one slab of cells along red at a time (bounded memory)
         g = np.stack(np.meshgrid(ax[i * k:(i + 1) * k + 1], ax, ax, indexing='ij'), -1)
@@ -138,6 +145,17 @@ def _exact_cells(config, display, view, size, interpolation, tol, probes):
         bad[i] = cell > tol
     bad.setflags(write=False)
     return bad
+
+def exact_cells(config: str = ACES_CONFIG, display: str = ACES_DISPLAY, view: str = ACES_VIEW, size: int = 65,
+                interpolation: str = 'tetrahedral', tol: float = EXACT_TOL, probes: int = 3,
+                fine: bool = False) -> np.ndarray:
+    "Bool `(size-1)^3`: cells of the baked LUT (or the `fine` one) off OpenColorIO by more than `tol` at any probe."
+    return _exact_cells(config, display, view, size, interpolation, tol, probes, fine)   # one cache key however called
+
+@lru_cache(maxsize=16)
+def _exact_cells(config, display, view, size, interpolation, tol, probes, fine):
+    L = fine_display_lut(config, display, view, size) if fine else baked_display_lut(config, display, view, size)
+    return _cell_flags(ocio_display_processor(config, display, view, OCIO_LOGC3), L, interpolation, tol, probes)
 
 # %% ../nbs/03_render.ipynb #c012b
 class OCIORenderer(Renderer):
@@ -152,7 +170,7 @@ class OCIORenderer(Renderer):
         self.fast, self.lut_size, self.interpolation, self.exact = fast, lut_size, interpolation, exact
         self.ocio = tuple(v if v is not None else d for v, d in zip((config, display, view), self.defaults))
         ocio_display_processor(*self.ocio)                      # validate names now, not at the first frame
-        self._cells = {}                                        # device -> exact_cells as a flat bool tensor
+        self._cells = {}                                        # (fine, device) -> exact_cells, flat bool tensor
     @property
     def config(self) -> dict:
         return dict(super().config, fast=self.fast, exact=self.exact, lut_size=self.lut_size if self.fast else None,
@@ -161,23 +179,43 @@ class OCIORenderer(Renderer):
         a, restore = _to_numpy_last(x)
         return restore(ocio_apply(a, ocio_display_processor(*self.ocio, OCIO_LOGC3, inverse)))
     def reference(self, x): return _clip01(self._direct(_relogc3(np.asarray(x, np.float32), self.ei, 800), False))
+    def _flags(self, which, dev):
+        "Cell flags of the coarse (False) or fine (True) LUT as a flat bool tensor on `dev` (cached per device)."
+        key = (which, str(dev))
+        if key not in self._cells:
+            self._cells[key] = torch.from_numpy(exact_cells(*self.ocio, self.lut_size, self.interpolation,
+                                                            fine=which).copy()).view(-1).to(dev)
+        return self._cells[key]
+    def _route(self, xl):
+        "(in the fine LUT's domain, recomputed by OpenColorIO) per pixel of LogC3 EI 800 `xl` (P, 3), torch."
+        n, F = self.lut_size - 1, fine_display_lut(*self.ocio, self.lut_size)
+        lo, hi = float(F.domain_min[0]), float(F.domain_max[0])
+        cell = lambda v, a, b: (((v.float() - a) / (b - a)).clamp(0, 1) * n).floor().long().clamp_(max=n - 1)
+        flat = lambda i: (i[:, 0] * n + i[:, 1]) * n + i[:, 2]
+        fine = ((xl >= lo) & (xl <= hi)).all(-1)
+        redo = torch.where(fine, self._flags(True, xl.device)[flat(cell(xl, lo, hi))],
+                           self._flags(False, xl.device)[flat(cell(xl, 0.0, 1.0))])
+        return fine, redo | ((xl < 0) | (xl > 1) | xl.isnan()).any(-1)
+    def fixup_share(self, x) -> float:
+        "Share of the pixels of LogC3 `x` (numpy, at `ei`) the exact torch path recomputes with OpenColorIO."
+        x = _relogc3(np.asarray(x, np.float32), self.ei, 800)
+        return float(self._route(torch.from_numpy(np.ascontiguousarray(x.reshape(-1, 3))))[1].float().mean())
     def _exact_torch(self, x, y):
-        "`y` (the LUT's render of torch `x`) with the pixels the LUT cannot reproduce replaced by OpenColorIO's."
-        n = self.lut_size - 1
+        "`y` (the LUT's render of torch `x`) made exact: the fine LUT in the shadows, OpenColorIO where a LUT is off."
         xl = x.detach().movedim(-3, -1).reshape(-1, 3)
-        cells = self._cells.get(str(x.device))
-        if cells is None:
-            cells = self._cells[str(x.device)] = torch.from_numpy(
-                exact_cells(*self.ocio, self.lut_size, self.interpolation).copy()).view(-1).to(x.device)
-        i = (xl.float().clamp(0, 1) * n).floor().long().clamp_(max=n - 1)
-        redo = cells[(i[:, 0] * n + i[:, 1]) * n + i[:, 2]] | ((xl < 0) | (xl > 1) | xl.isnan()).any(-1)
-        idx = redo.nonzero().squeeze(1)
-        if idx.numel() == 0: return y
-        ref = ocio_apply(xl[idx].float().cpu().numpy(), ocio_display_processor(*self.ocio, OCIO_LOGC3))
         yl = y.detach().movedim(-3, -1).reshape(-1, 3)
-        delta = torch.zeros_like(yl)
-        delta[idx] = torch.from_numpy(ref).to(yl) - yl[idx]
-        return y + delta.view(*y.shape[:-3], *y.shape[-2:], 3).movedim(-1, -3)   # value exact, gradient the LUT's
+        F = fine_display_lut(*self.ocio, self.lut_size)
+        fine, redo = self._route(xl)
+        target = yl.clone()
+        use = (fine & ~redo).nonzero().squeeze(1)
+        if use.numel():
+            target[use] = apply_lut(xl[use].t().reshape(1, 3, -1, 1), F, self.interpolation).reshape(3, -1).t().to(yl)
+        idx = redo.nonzero().squeeze(1)
+        if idx.numel():
+            ref = ocio_apply(xl[idx].float().cpu().numpy(), ocio_display_processor(*self.ocio, OCIO_LOGC3))
+            target[idx] = torch.from_numpy(ref).to(yl)
+        delta = (target - yl).view(*y.shape[:-3], *y.shape[-2:], 3).movedim(-1, -3)
+        return y + delta                                   # values: fine LUT or OpenColorIO; gradient: the LUT's
     def _fixup(self, x) -> bool:
         "Whether the exact path takes LUT + fix-up (torch off the CPU, with autograd, or exact='fixup') over OpenColorIO."
         return isinstance(x, torch.Tensor) and (self.exact == 'fixup' or x.device.type != 'cpu' or x.requires_grad)
