@@ -100,7 +100,7 @@ def med(fn, k=15):
 def profile(path, crop=512):
     "Median ms of each step of one 512x512 training sample, single thread (as in a worker)."
     torch.set_num_threads(1)
-    r = get_renderer('aces2-sdr')
+    r, rx, rf = get_renderer('aces2-sdr'), get_renderer('aces2-sdr', exact=True), get_renderer('aces2-sdr', exact='fixup')
     box = (200, 600, crop, crop)
     x = read_image(path, crop=box)
     codes = read_image(path, crop=box, normalise=False)
@@ -114,12 +114,15 @@ def profile(path, crop=512):
         ('LogC3 -> AWG3 (exposure)', lambda: convert_space(x, 'LogC3', 'AWG3')),
         ('AWG3 -> LogC3', lambda: convert_space(lin, 'AWG3', 'LogC3')),
         ('AWG3 -> ACEScct (target)', lambda: convert_space(lin, 'AWG3', 'ACEScct')),
-        ('render aces2-sdr (65^3 LUT)', lambda: r(logc)),
+        ('render aces2-sdr, baked 65^3 LUT alone (approximate)', lambda: r(logc)),
+        ('render aces2-sdr exact (OpenColorIO, what the worker path runs)', lambda: rx(logc)),
+        ('render aces2-sdr exact, LUT + fix-up (the device path off the CPU), torch on the CPU',
+         lambda: rf(torch.from_numpy(logc).permute(2, 0, 1)[None])),
         ('Rec1886 -> ACEScct (input)', lambda: convert_space(sdr, 'Rec1886', 'ACEScct')),
         ('to tensors (2x transpose copy)', lambda: [torch.from_numpy(np.ascontiguousarray(a.transpose(2, 0, 1))) for a in (x, sdr)]),
     ]
     rows = [(n, med(f) * 1e3) for n, f in steps]
-    total = med(lambda: make_pair(x[None], r, ev=0.4)) * 1e3
+    total = med(lambda: make_pair(x[None], rx, ev=0.4)) * 1e3
     return rows, total
 
 
@@ -157,7 +160,7 @@ def main(seconds, workers):
     lines += [f'| {c} | {w} | {o:.1f} | {p:.1f} | {o / p:.2f}x | {pn:.1f} | {o / pn:.2f}x | {b:.2f} |' for c, w, o, p, _, pn, b in rows]
     table = '\n'.join(lines)
     plines = ['| step (one 512x512 sample, 1 thread) | ms |', '| --- | ---: |'] + [f'| {n} | {t:.1f} |' for n, t in prof]
-    plines.append(f'| make_pair total (exposure, target, render, input; no read) | {total:.1f} |')
+    plines.append(f'| make_pair total (exposure, target, exact render, input; no read) | {total:.1f} |')
     plines += [f'| PairDataset.finish, one batch of 4 on {dev} ({"all torch threads" if dev == "cpu" else "synchronised"}), per sample | {t / 4:.2f} |'
                for dev, t in fin.items()]
     ptable = '\n'.join(plines)
@@ -177,7 +180,7 @@ if __name__ == '__main__':
         f"# data loader: 512x512 training samples/s vs raw TIFF decode\n\n{desc}\n\n"
         f"Command: `.venv/bin/python bench/bench_data.py --seconds {a.seconds:g} --workers {a.workers}`. 16 frames "
         f"1920x1080 16-bit LogC3 (4 sequences x 4), page cache warm; ours = `build_dataloader` (train: random crop, "
-        f"hflip, exposure shift, ACES 2.0 SDR baked LUT, 8-bit quantisation, ACEScct in/out, batch 4, persistent "
+        f"hflip, exposure shift, ACES 2.0 SDR exact (OpenColorIO; sdr2log.render exact=True), 8-bit quantisation, ACEScct in/out, batch 4, persistent "
         f"workers), whole epochs for at least {a.seconds:g} s after a warm-up epoch; peer = `tifffile.imread` full "
         f"frames in one process. Target: ratio >= 0.7x.\n\n"
         f"{table}\n\nWhere the time of one sample goes (main process, torch 1 thread, as in a worker):\n\n{ptable}\n")

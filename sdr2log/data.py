@@ -11,7 +11,7 @@ import numpy as np, torch, tifffile, OpenEXR
 from torch.utils.data import Dataset, DataLoader
 from .color import convert_space, get_space
 from .io import read_image
-from .render import get_renderer, degrade, check_degradations, quantise
+from .render import get_renderer, degrade, check_degradations, quantise, RENDERERS, check_renderer_name
 
 # %% auto #0
 __all__ = ['DATA_DEFAULTS', 'INPUT_ENCODINGS', 'SDR_METHODS', 'SPLITS', 'MODES', 'COLOUR_ON', 'SPLIT_FORMAT', 'data_config',
@@ -30,9 +30,9 @@ DATA_DEFAULTS = {
     'split_seed': 0,
     'split_cache': None,         # JSON path; None -> <root>/splits.json
     'split_stale': 'raise',      # cache no longer matches the files or the ratios/seed: 'raise' or 'rebuild' (warns)
-    'sdr_from': 'aces2-sdr',     # renderer: 'aces2-sdr' | 'lut' | 'naive'
+    'sdr_from': 'aces2-sdr',     # renderer: a name of sdr2log.render.RENDERERS (aces2-sdr, aces1-sdr, film-sdr, lut, naive) or lut:PATH
     'sdr_lut_path': None,        # .cube LogC3 -> SDR, required by sdr_from='lut'
-    'sdr_options': {},           # further get_renderer options (e.g. {'fast': False})
+    'sdr_options': {},           # further get_renderer options; pairs are the renderer's exact output unless {'exact': False}
     'space_in': 'ACEScct',       # network input: the SDR signal decoded through the renderer's output space into this
     'space_out': 'ACEScct',      # target: the scene (LogC3) converted into this
     'clip_len': 5,               # frames per clip in mode='vid'
@@ -50,7 +50,7 @@ DATA_DEFAULTS = {
 }
 
 INPUT_ENCODINGS = {'LogC3': ('.tif', '.tiff'), 'AWG3-linear': ('.exr', '.tif', '.tiff')}  # encoding -> file suffixes
-SDR_METHODS = ('aces2-sdr', 'lut', 'naive')
+SDR_METHODS = tuple(RENDERERS)   # and 'lut:PATH'
 SPLITS, MODES = ('train', 'val', 'test'), ('img', 'vid')
 COLOUR_ON = ('worker', 'device')
 
@@ -86,6 +86,11 @@ def _range2(v):
     if isinstance(v, (list, tuple)) and len(v) == 2 and all(_is_num(s) for s in v) and v[0] <= v[1]: return None
     return f"expected [low, high] numbers with low <= high, got {_tn(v)}"
 
+def _renderer_name(v):
+    if not isinstance(v, str): return f"expected a renderer name (str), got {_tn(v)}"
+    try: check_renderer_name(v)
+    except ValueError as e: return e
+
 def _space(v):
     if not isinstance(v, str): return f"expected a colour space name (str), got {_tn(v)}"
     try: get_space(v)
@@ -94,7 +99,7 @@ def _space(v):
 _SCHEMA = {
     'root': _opt(_path), 'input_encoding': _choice(*INPUT_ENCODINGS), 'ei': _num(1, 1e6), 'batch_size': _int(1),
     'num_workers': _int(0), 'train_ratio': _num(0, 1), 'val_ratio': _num(0, 1), 'split_seed': _int(0),
-    'split_cache': _opt(_path), 'split_stale': _choice('raise', 'rebuild'), 'sdr_from': _choice(*SDR_METHODS),
+    'split_cache': _opt(_path), 'split_stale': _choice('raise', 'rebuild'), 'sdr_from': _renderer_name,
     'sdr_lut_path': _opt(_path), 'sdr_options': _dict, 'space_in': _space, 'space_out': _space, 'clip_len': _int(1),
     'degradations': _opt(_dict), 'val_crop_size': _opt(_size), 'seed': _int(0), 'skip_bad': _bool,
     'colour_on': _choice(*COLOUR_ON),
@@ -353,7 +358,8 @@ class PairDataset(Dataset):
             p = Path(d['sdr_lut_path'])
             if not p.is_file(): raise FileNotFoundError(2, f"data.sdr_lut_path {p}: no such .cube file", str(p))
             opts['lut'] = str(p)
-        return get_renderer(d['sdr_from'], **opts)
+        exact = opts.pop('exact', True)                  # pairs are the renderer's reference output (sdr2log.render)
+        return get_renderer(d['sdr_from'], exact=exact, **opts)
 
     def _bad(self, path, reason, always_warn=False):
         "Raise, or (skip_bad / always_warn) warn and record."

@@ -54,7 +54,7 @@ def tree(tmp_path): return make_tree(tmp_path / 'data')
 def test_pair_matches_conversion_and_renderer(tree, method, space_in, space_out):
     cfg = cfg_for(tree, sdr_from=method, space_in=space_in, space_out=space_out, val_crop_size=[12, 20])
     ds = PairDataset(cfg, 'val')
-    r = get_renderer(method)
+    r = get_renderer(method, exact=True)      # pairs are the exact render (sdr2log.render reference output)
     for i in range(len(ds)):
         b = ds[i]; m = b['meta']
         assert m['crop'] == [6, 6, 12, 20] and m['flip'] is False and m['exposure_stops'] == 0.0
@@ -376,7 +376,7 @@ def test_bad_lut(tree, tmp_path):
     ({'augment': {'exposure_stops': [1, -1]}}, "data.augment.exposure_stops: expected [low, high]", TypeError),
     ({'augment': {'flip': True}}, "data.augment: unknown key(s) ['flip']", ValueError),
     ({'val_crop_size': [16]}, "data.val_crop_size: expected a positive int or [h, w]", TypeError),
-    ({'sdr_from': 'aces'}, "data.sdr_from: expected one of ['aces2-sdr', 'lut', 'naive'], got 'aces'", ValueError),
+    ({'sdr_from': 'aces'}, "data.sdr_from: unknown SDR renderer 'aces'; accepted: aces2-sdr, aces1-sdr, film-sdr, lut, naive or lut:PATH", ValueError),
     ({'train_ratio': 0.9, 'val_ratio': 0.2}, "data.train_ratio + data.val_ratio must be <= 1", ValueError),
     ({'degradations': {'bits': 12}}, "data.degradations: degradation bits must be None, 8 or 10", ValueError),
     ({'root': None}, "data.root: required", ValueError),
