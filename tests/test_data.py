@@ -169,7 +169,7 @@ def test_split_cache_reused_and_stale(tree, tmp_path):
     with pytest.raises(ValueError, match=r"1 file\(s\) removed"): PairDataset(cfg, 'train')
     (tree / 'seq0' / 'seq0_000001.tif').write_bytes(keep)
     # stale: other ratios; rebuild mode warns and rewrites
-    cfg2 = cfg_for(tree, train_ratio=0.5, val_ratio=0.5)
+    cfg2 = cfg_for(tree, train_ratio=0.5, val_ratio=0.5, test_ratio=0)
     with pytest.raises(ValueError, match="it was made with"): PairDataset(cfg2, 'train')
     cfg2['data']['split_stale'] = 'rebuild'
     with pytest.warns(UserWarning, match="stale split cache.*rebuilding"): PairDataset(cfg2, 'train')
@@ -250,7 +250,7 @@ class ThreadsDataset(PairDataset):
 
 
 def test_two_worker_loader(tmp_path):
-    root = make_tree(tmp_path, n_seq=3, n_frames=8)
+    root = make_tree(tmp_path / 'small', n_seq=3, n_frames=8)   # beside big/ below: discovery searches any depth
     cfg = cfg_for(root, num_workers=2)
     dl = build_dataloader(cfg, 'train')
     e_workers = epoch_of(dl)
