@@ -18,9 +18,9 @@ MAPPING = [
     # key                               sdr2log                                   action       note
     ('seed',                            'seed',                                   'same',      ''),
     ('paths.dataloader',                '(built in: sdr2log.data)',               'implied',   "the HdM HDR 2023 loader is sdr2log.data; other plug-in loaders are refused (code named in a config is never run)"),
-    ('paths.losses[i]',                 'loss.terms[i]',                          'converted', "by file name: l1/l2|mse/charbonnier/ssim/ms_ssim_loss.py -> {name, weight, domain: acescct}"),
+    ('paths.losses[i]',                 'loss.terms[i]',                          'converted', "by file name: l1/l2/mse/charbonnier/ssim/ms_ssim_loss.py -> {name, weight, domain: acescct}"),
     ('paths.metrics[i]',                '(built in: validation metrics)',         'implied',   "psnr/ssim/mae.py are psnr_acescct/ssim_acescct/mae_acescct, always computed; others refused"),
-    ('training.task_mode',              'training.data_mode',                     'same',      "img | vid"),
+    ('training.task_mode',              'training.data_mode',                     'same',      "img or vid"),
     ('training.optimizer',              '(built in: AdamW)',                      'implied',   "adamw only; others refused"),
     ('training.lr',                     'training.lr',                            'same',      "stage 2 of Diff-HDRTV: training.lr_prior instead (the prior is what stage 2 trains)"),
     ('training.lr_prior',               'training.lr (stage 2)',                  'converted', "stages 1 and 3 train no prior: unused there"),
@@ -68,10 +68,10 @@ MAPPING = [
     ('model.out_channels',              '(built in)',                             'implied',   "3 only (RGB out)"),
     ('model.features',                  'model.name: attention-unet, width, depth','converted', "[w, 2w, 4w, ...] -> width w, depth len(features); sdr2log's blocks are residual with GroupNorm, widths capped at 512"),
     ('model.final_activation',          'model.head: cct',                        'differs',   "sigmoid: sdr2log's head predicts ACEScct directly, unbounded (a residual on the input), so highlights above 1.0 are not clipped"),
-    ('model.mode',                      'model.mode',                             'same',      "Diff-HDRTV refiners: aces | xyY (model.name: diff-hdrtv)"),
+    ('model.mode',                      'model.mode',                             'same',      "Diff-HDRTV refiners: aces or xyY (model.name: diff-hdrtv)"),
     ('model.diffusion.low_res',         'model.prior_resolution',                 'converted', "[h, w] -> the short side min(h, w); the aspect follows the frames"),
     ('model.diffusion.num_inference_steps', 'model.prior_steps',                  'same',      ''),
-    ('model.diffusion.prediction_type', 'model.prediction_type',                  'same',      "epsilon | v_prediction"),
+    ('model.diffusion.prediction_type', 'model.prediction_type',                  'same',      "epsilon or v_prediction"),
     ('model.diffusion.input_range',     '(built in)',                             'implied',   "zero_one only: sdr2log's prior maps ACEScct [0, 1] codes to its range itself"),
     ('model.diffusion.noise_std',       'model.prior_start, prior_strength',      'differs',   "no equivalent: sdr2log's prior starts from the stage-1 output noised to prior_strength (0.5 of T)"),
     ('model.diffusion.resize_mode',     '(built in)',                             'differs',   "sdr2log resizes the prior's inputs with area (down) and bilinear (up)"),
@@ -134,7 +134,8 @@ class Translation:
         "The rows as a markdown table."
         out = ['| original key | value | action | sdr2log | note |', '|---|---|---|---|---|']
         for r in self.rows:
-            out.append(f"| {r['key']} | {json.dumps(r['value'], default=str)} | {r['action']} | {r['to']} | {r['note']} |")
+            cells = (r['key'], json.dumps(r['value'], default=str), r['action'], r['to'], r['note'])
+            out.append('| ' + ' | '.join(str(c).replace('|', '\\|') for c in cells) + ' |')
         return '\n'.join(out)
 
     def report(self) -> str:
