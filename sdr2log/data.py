@@ -462,8 +462,8 @@ class PairDataset(Dataset):
         self.root = Path(d['root'])
         self.T = d['clip_len'] if mode == 'vid' else 1
         if d['sequence_from'] == 'none' and self.T > 1:
-            raise ValueError(f"mode='vid' needs sequences, but data.sequence_from='none' makes every frame its own; "
-                             f"use data.sequence_from='name' or 'folder'")
+            raise ValueError("mode='vid' needs sequences, but data.sequence_from='none' makes every frame its own; "
+                             "use data.sequence_from='name' or 'folder'")
         found = discover(self.root, d['input_encoding'], d['sequence_from'], d['frames_glob'])
         seqs = found.sequences
         for p, why in found.skipped: self._bad(p, why, always_warn=True)

@@ -1,6 +1,5 @@
 "Training notifications against a local HTTP server on 127.0.0.1 (nothing else is contacted)."
 import http.server, json, threading, urllib.parse, warnings
-from pathlib import Path
 import pytest
 from sdr2log.notify import Notifier, _url, notify_config
 from sdr2log.synth import synthesize
