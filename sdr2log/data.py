@@ -156,6 +156,10 @@ def data_config(cfg: dict,  # full config with a "data" section, or the data sec
                          f"leaves {round(1 - max(tr - 0.1, 0.1) - vr, 6)} for test), or set data.test_ratio: 0 to have no test split")
     if te is not None and abs(tr + vr + te - 1) > 1e-6:
         raise ValueError(f"data.train_ratio + data.val_ratio + data.test_ratio must be 1, got {tr} + {vr} + {te}")
+    if get_space(out['space_in']).name in ('LogC3', 'LogC4'):     # the original SDR2log's space_in meant the file encoding
+        warnings.warn(f"data.space_in={out['space_in']!r} is the network INPUT space here (the SDR render decoded into "
+                      f"{out['space_in']}); the encoding of the frame files is data.input_encoding "
+                      f"({out['input_encoding']!r}), what the original SDR2log called space_in", stacklevel=2)
     if out['sdr_from'] == 'lut' and out['sdr_lut_path'] is None:
         raise ValueError("data.sdr_lut_path: required when data.sdr_from is 'lut' (a LogC3 -> SDR .cube file)")
     try: out['degradations'] = check_degradations(out['degradations'])

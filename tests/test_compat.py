@@ -153,3 +153,16 @@ def test_mapping_table_is_documented_in_the_train_notebook():
     nb = json.loads((Path(__file__).parents[1] / 'nbs' / '10_train.ipynb').read_text())
     text = '\n'.join(''.join(c['source']) for c in nb['cells'] if c['cell_type'] == 'markdown')
     for k, d, a, n in MAPPING: assert f"| `{k}` | {d} | {a} | {n} |" in text, k
+
+
+def test_train_diff_hdrtv_stage1_from_its_original_config(data, tmp_path, capsys):
+    "The Diff-HDRTV stage trainer takes an original config too; its run saves the translation."
+    from sdr2log.train import train
+    src = tmp_path / 'diff-hdrtv_config_stage1.yaml'; src.write_text((CONFIGS / src.name).read_text())
+    tiny = [t for t in TINY if not t.startswith('model.')] + ['model.width=8', 'model.blocks=1']
+    summary = train(src, [f'data.root={data}', f'training.ckpt_root={tmp_path / "runs"}',
+                          f'data.split_cache={tmp_path / "split.json"}', *tiny])
+    run = Path(summary['run_dir'])
+    assert summary['stage_inputs']['stage'] == 1 and run.name.endswith('-diffh_stage1')
+    assert (run / 'config' / 'translation.md').exists() and (run / 'config' / 'original.yaml').exists()
+    assert 'an original SDR2log config, translated' in capsys.readouterr().out
