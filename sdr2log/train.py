@@ -118,6 +118,7 @@ SHIPPED_CONFIGS.update(DIFF_HDRTV_CONFIGS)
 from .compat import is_original_config, translate_config, check_main_metric, Translation, ORIGINAL_FORMAT
 from .data import unset_data_defaults, PairLoader
 from .notify import Notifier, notify_config
+from .io import _atomic_write
 CONFIG_DEFAULTS.update(notify={},     # notifications (sdr2log.notify): bark, webhook, ntfy
                        origin=None)   # where the config came from: an original SDR2log translation, the data defaults it relies on
 
@@ -654,9 +655,12 @@ def _start_notes(self):
     if rest: print("data defaults in effect (not set in the config): " + ', '.join(f"data.{k}={v!r}" for k, v in rest.items()))
     if o.get('format') == ORIGINAL_FORMAT:
         t, cfg_dir = Translation(self.cfg, o.get('translation') or [], o.get('source')), self.run_dir / 'config'
-        (cfg_dir / 'translation.md').write_text(f"# Translation of an original SDR2log config\n\n{t.report()}\n")
+        text = f"# Translation of an original SDR2log config\n\n{t.report()}\n"
+        _atomic_write(cfg_dir / 'translation.md', ('.md',), lambda tmp: tmp.write_text(text))
         src = Path(o['source']) if o.get('source') else None
-        if src is not None and src.is_file(): (cfg_dir / 'original.yaml').write_bytes(src.read_bytes())
+        if src is not None and src.is_file():
+            data = src.read_bytes()
+            _atomic_write(cfg_dir / 'original.yaml', ('.yaml',), lambda tmp: tmp.write_bytes(data))
         print(f"original SDR2log config {src}: translation saved in {cfg_dir / 'translation.md'}")
 
 _fit_engine, _validate_engine = Trainer.fit, Trainer.validate
