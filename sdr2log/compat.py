@@ -45,7 +45,7 @@ MAPPING = [
     ('training.detach_prior_in_stage3', '(built in)',                             'implied',   "true only: sdr2log's stage 3 always freezes stages 1-2; false refused"),
     ('training.use_prior_in_stage3',    'model.use_prior',                        'same',      ''),
     ('training.load_prior_path',        'model.stage2_ckpt (stage 3)',            'converted', "null/'' -> 'auto' (the latest run of exp diff-hdrtv-s2 under ckpt_root); set model.stage2_ckpt=RUN to pick your stage-2 run"),
-    ('training.sample_every_epochs',    'training.val_every',                     'differs',   "sdr2log writes samples at every validation; validation runs every val_every epochs (1)"),
+    ('training.sample_every_epochs',    '(samples at every validation)',          'differs',   "sdr2log writes samples at every validation; validation runs every val_every epochs (1)"),
     ('training.sample_k',               'training.num_samples',                   'same',      ''),
     ('training.lambda_ortho',           '(none)',                                 'implied',   "0 only (no orthogonality term); a non-zero weight is refused"),
     ('data.root',                       'data.root',                              'same',      ''),
