@@ -1,5 +1,5 @@
 "Integration and bad-input tests for sdr2log.data (every file generated in tmp_path)."
-import copy, json, warnings
+import copy, json
 from pathlib import Path
 import numpy as np, pytest, torch, tifffile
 from sdr2log.color import convert_space
@@ -7,7 +7,7 @@ from sdr2log.io import read_image, write_tiff, write_exr
 from sdr2log.lut import identity_lut, write_cube
 from sdr2log.render import get_renderer
 from sdr2log.data import (DATA_DEFAULTS, PairDataset, build_dataloader, collate_pairs, data_config, discover_sequences,
-                          load_split, split_counts, frame_header)
+                          load_split, split_counts)
 
 H, W = 24, 32
 
