@@ -73,7 +73,7 @@ def raw_rate_procs(paths, procs, seconds=3.0):
 
 def loader_rate(root, workers, seconds, colour_on='worker', stage='end-to-end', device='cpu', crop=512, bs=4):
     "Samples/s over whole epochs (at least `seconds`, after a warm-up epoch) and the dataset build time."
-    cfg = {'data': {'root': str(root), 'train_ratio': 1.0, 'val_ratio': 0.0, 'batch_size': bs, 'num_workers': workers,
+    cfg = {'data': {'root': str(root), 'train_ratio': 1.0, 'val_ratio': 0.0, 'test_ratio': 0, 'batch_size': bs, 'num_workers': workers,
                     'colour_on': colour_on, 'degradations': {'bits': 8},
                     'augment': {'train_crop_size': crop, 'hflip': True, 'exposure_stops': [-1.0, 1.0]}}}
     t_build = time.perf_counter()
@@ -128,7 +128,7 @@ def profile(path, crop=512):
 
 def finish_profile(root, bs=4, crop=512):
     "Median ms of `PairDataset.finish` on one shipped batch, per device (CPU: all torch threads)."
-    cfg = {'data': {'root': str(root), 'train_ratio': 1.0, 'val_ratio': 0.0, 'batch_size': bs, 'colour_on': 'device',
+    cfg = {'data': {'root': str(root), 'train_ratio': 1.0, 'val_ratio': 0.0, 'test_ratio': 0, 'batch_size': bs, 'colour_on': 'device',
                     'degradations': {'bits': 8}, 'augment': {'train_crop_size': crop}}}
     dl = build_dataloader(cfg, 'train', device='cpu')
     shipped = next(iter(dl.loader))

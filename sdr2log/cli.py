@@ -150,6 +150,34 @@ def convert_file(src_path, dst_path, src: str, dst: str, bits: int | None = None
     if ext == '.png': return write_png(dst_path, out, bits=bits or 8)
     raise ValueError(f"cannot write {dst_path}: unknown extension {ext!r}; accepted: .tif, .tiff, .exr, .png")
 
+# %% ../nbs/14_cli.ipynb #c013b
+def _config_translate(a) -> int:
+    "`sdr2log config translate PATH [--set ...] [--strict]`."
+    import copy, yaml
+    from sdr2log.compat import is_original_config, translate_config
+    from sdr2log.train import apply_overrides, validate_config
+    if not a.path: raise ValueError("config translate: give the original SDR2log YAML file")
+    p = Path(a.path)
+    if not p.is_file(): raise FileNotFoundError(f"config translate: {p}: no such file")
+    raw = yaml.safe_load(p.read_text())
+    if not is_original_config(raw): raise ValueError(f"{p}: not an original SDR2log config (no paths section nor its keys); "
+                                                     f"an sdr2log config needs no translation")
+    t = translate_config(raw, p, strict=a.strict)
+    cfg = apply_overrides({k: v for k, v in t.config.items() if k != 'origin'}, a.set)
+    validate_config(copy.deepcopy(cfg))                          # errors name the key; what is printed stays unfilled
+    print('\n'.join('# ' + l for l in t.report().splitlines()), file=sys.stderr)
+    print(yaml.safe_dump(cfg, sort_keys=False), end='')
+    return 0
+
+def _data_inspect(a) -> int:
+    "`sdr2log data inspect ROOT [--set key=value ...] [--json]`."
+    from sdr2log.data import inspect_data, format_inspection
+    from sdr2log.train import apply_overrides
+    d = apply_overrides({'root': a.root}, [s[5:] if s.startswith('data.') else s for s in a.set])
+    rep = inspect_data(d)
+    print(json.dumps(rep, indent=1, default=str) if a.json else format_inspection(rep))
+    return 0
+
 # %% ../nbs/14_cli.ipynb #c014
 def _number(kind, lo: float, strict: bool = True):
     "An argparse type: a finite `kind` > `lo` (>= `lo` unless `strict`)."
@@ -194,6 +222,13 @@ def _parser() -> argparse.ArgumentParser:
     tp.add_argument('--set', nargs='+', default=[], metavar='KEY=VALUE', help='overrides applied to every stage')
     c = sub.add_parser('config', help='print a shipped config as YAML')
     c.add_argument('name', nargs='?', default=None); c.add_argument('--list', action='store_true', help='list the shipped configs')
+    c.add_argument('path', nargs='?', default=None, help="with `translate`: an original SDR2log YAML")
+    c.add_argument('--set', nargs='+', default=[], metavar='KEY=VALUE', help='with translate: sdr2log overrides, after it')
+    c.add_argument('--strict', action='store_true', help="with translate: refuse keys whose behaviour differs too")
+    dt = sub.add_parser('data', help='data roots: `data inspect ROOT` lists what training would find')
+    dt.add_argument('action', choices=['inspect']); dt.add_argument('root', help='data root')
+    dt.add_argument('--set', nargs='+', default=[], metavar='KEY=VALUE', help='data keys, e.g. sequence_from=none frames_glob="*/TIFF/*.tif"')
+    dt.add_argument('--json', action='store_true', help='print the report as JSON')
     n = sub.add_parser('notebook', help='write the parameterised training notebook (papermill / JupyterLab)')
     n.add_argument('path')
     n.add_argument('--overwrite', action='store_true', help='replace an existing file')
@@ -246,8 +281,10 @@ def main(argv: list | None = None) -> int:
         elif a.cmd == 'config':
             import yaml
             from sdr2log.train import SHIPPED_CONFIGS, load_config
+            if a.name == 'translate': return _config_translate(a)
             if a.list or a.name is None: print('\n'.join(SHIPPED_CONFIGS))
             else: print(yaml.safe_dump(load_config(a.name, validate=False), sort_keys=False), end='')
+        elif a.cmd == 'data': return _data_inspect(a)
         elif a.cmd == 'notebook':
             from sdr2log.sweep import write_train_notebook
             print(write_train_notebook(a.path, overwrite=a.overwrite))

@@ -6,6 +6,7 @@
 from __future__ import annotations
 import json, os, random, re, warnings
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 import numpy as np, torch, tifffile, OpenEXR
 from torch.utils.data import Dataset, DataLoader
@@ -14,21 +15,30 @@ from .io import read_image
 from .render import get_renderer, degrade, check_degradations, quantise, RENDERERS, check_renderer_name
 
 # %% auto #0
-__all__ = ['DATA_DEFAULTS', 'INPUT_ENCODINGS', 'SDR_METHODS', 'SPLITS', 'MODES', 'COLOUR_ON', 'SPLIT_FORMAT', 'data_config',
-           'discover_sequences', 'split_counts', 'split_sequences', 'load_split', 'frame_header', 'make_pair',
-           'PairDataset', 'collate_pairs', 'worker_init', 'EpochSampler', 'DeviceColourLoader', 'build_dataloader']
+__all__ = ['DATA_DEFAULTS', 'INPUT_ENCODINGS', 'SDR_METHODS', 'SPLITS', 'MODES', 'ALL', 'SEQUENCE_FROM', 'COLOUR_ON',
+           'DATA_CHANGING', 'SPLIT_FORMAT', 'data_config', 'unset_data_defaults', 'frame_number', 'Discovery',
+           'discover', 'discover_sequences', 'split_counts', 'split_sequences', 'load_split', 'frame_header',
+           'make_pair', 'PairDataset', 'collate_pairs', 'worker_init', 'EpochSampler', 'PairLoader',
+           'DeviceColourLoader', 'build_dataloader', 'frame_info', 'inspect_data', 'format_inspection']
 
 # %% ../nbs/05_data.ipynb #c005
 DATA_DEFAULTS = {
-    'root': None,                # folder of frames: one sub-folder per sequence, or a flat folder (grouped by prefix)
+    'root': None,                # folder of frames: flat, one sub-folder per sequence, or nested (any depth)
+    'frames_glob': None,         # glob relative to root selecting the frames (e.g. '*/TIFF/*.tif'); None: every frame
+                                 # file of input_encoding's suffixes at any depth (hidden files and folders skipped)
+    'sequence_from': 'name',     # how frames form sequences (the unit of the split and of clips): 'folder' (each folder
+                                 # holding frames is one), 'name' (in each folder, by the file-name prefix before the
+                                 # trailing frame number), 'none' (every frame alone: a per-frame split, leaks shots)
     'input_encoding': 'LogC3',   # 'LogC3': LogC3/AWG3 TIFF (int or float); 'AWG3-linear': scene-linear AWG3 EXR/float TIFF
     'ei': 800,                   # exposure index of the LogC3 encoding (files and renderer)
     'batch_size': 8,
     'num_workers': 0,
-    'train_ratio': 0.8,          # fraction of *sequences* in train; test gets 1 - train_ratio - val_ratio
+    'train_ratio': 0.8,          # fraction of *sequences* in train
     'val_ratio': 0.1,
+    'test_ratio': None,          # None: 1 - train_ratio - val_ratio, which must be > 0; 0: no test split, explicitly
     'split_seed': 0,
-    'split_cache': None,         # JSON path; None -> <root>/splits.json
+    'split_cache': None,         # JSON path; None -> <root>/splits.json (not cached, with a warning, if root is
+                                 # read-only); False -> never cached (the split is a function of names, ratios, seed)
     'split_stale': 'raise',      # cache no longer matches the files or the ratios/seed: 'raise' or 'rebuild' (warns)
     'sdr_from': 'aces2-sdr',     # renderer: a name of sdr2log.render.RENDERERS (aces2-sdr, aces1-sdr, film-sdr, lut, naive) or lut:PATH
     'sdr_lut_path': None,        # .cube LogC3 -> SDR, required by sdr_from='lut'
@@ -36,6 +46,8 @@ DATA_DEFAULTS = {
     'space_in': 'ACEScct',       # network input: the SDR signal decoded through the renderer's output space into this
     'space_out': 'ACEScct',      # target: the scene (LogC3) converted into this
     'clip_len': 5,               # frames per clip in mode='vid'
+    'frame_gaps': 'split',       # mode='vid', a gap in frame numbers (or a skipped frame): 'split' (clips never span
+                                 # it) or 'raise'
     'degradations': {},          # applied to the SDR signal: bits (None|8|10), jpeg_quality (None|1..100), noise_sigma
     'augment': {
         'train_crop_size': 256,      # int or [h, w]; random paired crop (train only); None: full frames
@@ -52,7 +64,12 @@ DATA_DEFAULTS = {
 INPUT_ENCODINGS = {'LogC3': ('.tif', '.tiff'), 'AWG3-linear': ('.exr', '.tif', '.tiff')}  # encoding -> file suffixes
 SDR_METHODS = tuple(RENDERERS)   # and 'lut:PATH'
 SPLITS, MODES = ('train', 'val', 'test'), ('img', 'vid')
+ALL = 'all'                      # the split name selecting every frame (evaluation on a whole folder); never cached
+SEQUENCE_FROM = ('folder', 'name', 'none')
 COLOUR_ON = ('worker', 'device')
+# keys whose defaults change what the network sees: training prints them when a config leaves them unset
+DATA_CHANGING = ('augment.exposure_stops', 'augment.hflip', 'augment.train_crop_size', 'sdr_from', 'space_in',
+                 'space_out', 'input_encoding', 'ei', 'degradations', 'sequence_from', 'train_ratio', 'val_ratio')
 
 # %% ../nbs/05_data.ipynb #c007
 def _tn(v): return f"{v!r}" if isinstance(v, str) else f"{type(v).__name__} {v!r}"
@@ -96,13 +113,19 @@ def _space(v):
     try: get_space(v)
     except ValueError as e: return e
 
+def _glob(v):
+    if not isinstance(v, str) or not v: return f"expected a glob relative to data.root (str), got {_tn(v)}"
+    if os.path.isabs(v) or '..' in Path(v).parts: return ValueError(f"expected a glob inside data.root (relative, no '..'), got {v!r}")
+
 _SCHEMA = {
-    'root': _opt(_path), 'input_encoding': _choice(*INPUT_ENCODINGS), 'ei': _num(1, 1e6), 'batch_size': _int(1),
-    'num_workers': _int(0), 'train_ratio': _num(0, 1), 'val_ratio': _num(0, 1), 'split_seed': _int(0),
-    'split_cache': _opt(_path), 'split_stale': _choice('raise', 'rebuild'), 'sdr_from': _renderer_name,
+    'root': _opt(_path), 'frames_glob': _opt(_glob), 'sequence_from': _choice(*SEQUENCE_FROM),
+    'input_encoding': _choice(*INPUT_ENCODINGS), 'ei': _num(1, 1e6), 'batch_size': _int(1),
+    'num_workers': _int(0), 'train_ratio': _num(0, 1), 'val_ratio': _num(0, 1), 'test_ratio': _opt(_num(0, 1)),
+    'split_seed': _int(0), 'split_cache': lambda v: None if v is None or v is False else _path(v),
+    'split_stale': _choice('raise', 'rebuild'), 'sdr_from': _renderer_name,
     'sdr_lut_path': _opt(_path), 'sdr_options': _dict, 'space_in': _space, 'space_out': _space, 'clip_len': _int(1),
-    'degradations': _opt(_dict), 'val_crop_size': _opt(_size), 'seed': _int(0), 'skip_bad': _bool,
-    'colour_on': _choice(*COLOUR_ON),
+    'frame_gaps': _choice('split', 'raise'), 'degradations': _opt(_dict), 'val_crop_size': _opt(_size), 'seed': _int(0),
+    'skip_bad': _bool, 'colour_on': _choice(*COLOUR_ON),
     'augment': {'train_crop_size': _opt(_size), 'hflip': _bool, 'exposure_stops': _opt(_range2)},
 }
 
@@ -130,8 +153,18 @@ def data_config(cfg: dict,  # full config with a "data" section, or the data sec
     out = _check_section(d, _SCHEMA, DATA_DEFAULTS, 'data')
     if out['root'] is None: raise ValueError("data.root: required (folder of LogC3/AWG3 frames)")
     if out['train_ratio'] <= 0: raise ValueError(f"data.train_ratio: must be > 0, got {out['train_ratio']}")
-    if out['train_ratio'] + out['val_ratio'] > 1 + 1e-9:
-        raise ValueError(f"data.train_ratio + data.val_ratio must be <= 1, got {out['train_ratio']} + {out['val_ratio']}")
+    tr, vr, te = out['train_ratio'], out['val_ratio'], out['test_ratio']
+    if tr + vr > 1 + 1e-9: raise ValueError(f"data.train_ratio + data.val_ratio must be <= 1, got {tr} + {vr}")
+    if te is None and tr + vr > 1 - 1e-9:
+        raise ValueError(f"data.train_ratio {tr} + data.val_ratio {vr} leave no test split (nothing held out to score a "
+                         f"trained model on): lower them (e.g. train_ratio {round(max(tr - 0.1, 0.1), 6)}, val_ratio {vr} "
+                         f"leaves {round(1 - max(tr - 0.1, 0.1) - vr, 6)} for test), or set data.test_ratio: 0 to have no test split")
+    if te is not None and abs(tr + vr + te - 1) > 1e-6:
+        raise ValueError(f"data.train_ratio + data.val_ratio + data.test_ratio must be 1, got {tr} + {vr} + {te}")
+    if get_space(out['space_in']).name in ('LogC3', 'LogC4'):     # the original SDR2log's space_in meant the file encoding
+        warnings.warn(f"data.space_in={out['space_in']!r} is the network INPUT space here (the SDR render decoded into "
+                      f"{out['space_in']}); the encoding of the frame files is data.input_encoding "
+                      f"({out['input_encoding']!r}), what the original SDR2log called space_in", stacklevel=2)
     if out['sdr_from'] == 'lut' and out['sdr_lut_path'] is None:
         raise ValueError("data.sdr_lut_path: required when data.sdr_from is 'lut' (a LogC3 -> SDR .cube file)")
     try: out['degradations'] = check_degradations(out['degradations'])
@@ -145,6 +178,21 @@ def _check_deferrable(deg: dict):
     if bad: raise ValueError(f"data.colour_on='device' applies degradations.bits only; data.degradations.{bad[0]}="
                              f"{deg[bad[0]]!r} needs data.colour_on='worker' (JPEG and noise run per image on the CPU)")
 
+# %% ../nbs/05_data.ipynb #c009b
+def unset_data_defaults(data: dict | None,  # the data section as the user wrote it (before defaults are filled)
+                       ) -> dict:  # {'augment.exposure_stops': [-1.0, 1.0], ...}: DATA_CHANGING keys left to defaults
+    "The defaults a config relies on that change what the network sees (training prints them at the start)."
+    data, out = data or {}, {}
+    for k in DATA_CHANGING:
+        d, dflt = data, DATA_DEFAULTS
+        for part in k.split('.'):
+            d = d.get(part, _MISSING) if isinstance(d, dict) else _MISSING
+            dflt = dflt[part]
+        if d is _MISSING: out[k] = dflt
+    return out
+
+_MISSING = object()
+
 # %% ../nbs/05_data.ipynb #c011
 _FRAME_RE = re.compile(r'^(.*?)[_\-. ]?(\d+)$')
 
@@ -153,33 +201,113 @@ def _frame_key(p: Path):
     m = _FRAME_RE.match(p.stem)
     return (m.group(1), int(m.group(2)), p.name) if m else (p.stem, -1, p.name)
 
-def discover_sequences(root: str | os.PathLike,  # folder: sub-folders per sequence, or frames directly in it
-                       input_encoding: str = 'LogC3',  # key of INPUT_ENCODINGS: decides the file suffixes looked for
-                      ) -> dict[str, list[Path]]:  # sequence name -> frame paths, in frame order
-    "Find the frame sequences under `root` (folder per sequence, or a flat folder grouped by file-name prefix)."
+def frame_number(p: str | os.PathLike) -> int | None:
+    "The frame number at the end of a file's stem (`shot_000123.tif` -> 123), or None."
+    k = _frame_key(Path(p))
+    return k[1] if k[1] >= 0 else None
+
+@dataclass
+class Discovery:
+    "What `discover` found under a data root."
+    root: Path
+    sequences: dict            # sequence name -> frame paths, in frame order
+    skipped: list              # (path, reason): things that look like frames but are not used
+    ignored: dict              # file suffix -> count of other files (previews, JSON, sidecars); 'hidden' -> hidden files
+    sequence_from: str = 'name'
+
+def _walk(root: Path, exts, glob, skipped, ignored):
+    "Candidate frame files under `root` (sorted); records folders named like frames, hidden and other files."
+    hidden = lambda rel: any(part.startswith('.') for part in rel.parts)
+    if glob is not None:
+        out = []
+        for p in sorted(root.glob(glob)):
+            rel = p.relative_to(root)
+            if hidden(rel): skipped.append((str(p), "hidden (its name or a folder's starts with '.')")); continue
+            if p.is_dir(): skipped.append((str(p), f"a folder matching data.frames_glob {glob!r}, not a frame file")); continue
+            if p.suffix.lower() not in exts:
+                skipped.append((str(p), f"matches data.frames_glob {glob!r} but is not a {'/'.join(exts)} file")); continue
+            out.append(p)
+        return out
+    out, seen = [], set()
+    for d, dirs, files in os.walk(root, followlinks=True):
+        d = Path(d); real = os.path.realpath(d)
+        if real in seen: dirs[:] = []; continue                  # a link loop or a folder linked twice
+        seen.add(real)
+        for sub in sorted(dirs):
+            if sub.startswith('.'): ignored['hidden'] = ignored.get('hidden', 0) + 1
+            elif Path(sub).suffix.lower() in exts:
+                skipped.append((str(d / sub), "a folder named like a frame file: not a frame (its contents are searched)"))
+        dirs[:] = sorted(s for s in dirs if not s.startswith('.'))
+        for f in sorted(files):
+            p, suf = d / f, Path(f).suffix.lower()
+            if f.startswith('.'):
+                if suf in exts: skipped.append((str(p), "hidden file (name starts with '.')"))
+                else: ignored['hidden'] = ignored.get('hidden', 0) + 1
+            elif suf not in exts: ignored[suf or '(no suffix)'] = ignored.get(suf or '(no suffix)', 0) + 1
+            elif not p.is_file(): skipped.append((str(p), "not a regular file (a broken link?)"))
+            else: out.append(p)
+    return out
+
+# %% ../nbs/05_data.ipynb #c011b
+def _group(root: Path, files, sequence_from: str) -> dict:
+    "Frames -> {sequence name: frames}: by folder, by name prefix within each folder, or one frame each."
+    by_dir = {}
+    for f in files: by_dir.setdefault(f.parent, []).append(f)
+    seqs, where = {}, {}
+    def add(name, fs, origin):
+        if name in seqs:
+            raise ValueError(f"data.root {root}: two groups of frames are both named {name!r} ({where[name]} and {origin}); "
+                             f"rename or move one, or set data.sequence_from='folder'")
+        seqs[name], where[name] = sorted(fs, key=_frame_key), origin
+    for d in sorted(by_dir, key=lambda d: (d != root, d.relative_to(root).as_posix())):
+        fs, rel = by_dir[d], d.relative_to(root).as_posix()
+        if sequence_from == 'none':
+            for f in fs: add(f.relative_to(root).with_suffix('').as_posix(), [f], f'{f.name}')
+            continue
+        if sequence_from == 'folder':
+            add(root.name if d == root else rel, fs, f"folder {rel}/"); continue
+        groups = {}
+        for f in fs:
+            k = _frame_key(f)
+            groups.setdefault(k[0] if k[1] >= 0 else (None, f.stem), []).append(f)
+        for g, gfs in groups.items():
+            numbered = not isinstance(g, tuple)
+            if d == root: name = (g or root.name) if numbered else g[1]
+            elif len(groups) == 1: name = rel
+            else: name = f"{rel}/{g}" if numbered and g else (rel if numbered else f"{rel}/{g[1]}")
+            add(name, gfs, f"frames {g if numbered else g[1]}* in {rel}/")
+    return seqs
+
+def discover(root: str | os.PathLike,  # data root
+             input_encoding: str = 'LogC3',  # key of INPUT_ENCODINGS: decides the file suffixes looked for
+             sequence_from: str = 'name',  # 'folder' | 'name' | 'none' (see DATA_DEFAULTS)
+             frames_glob: str | None = None,  # glob relative to root; None: every frame file at any depth
+            ) -> Discovery:
+    "Find the frames under `root` (flat, a folder per sequence or nested at any depth) and group them into sequences."
     root = Path(root)
     if not root.exists(): raise FileNotFoundError(2, f"data.root {root}: no such folder", str(root))
     if not root.is_dir(): raise NotADirectoryError(20, f"data.root {root}: not a folder", str(root))
+    if sequence_from not in SEQUENCE_FROM: raise ValueError(f"data.sequence_from: expected one of {list(SEQUENCE_FROM)}, got {sequence_from!r}")
     exts = INPUT_ENCODINGS[input_encoding]
-    def frames(d): return [f for f in d.iterdir() if f.suffix.lower() in exts and not f.name.startswith('.') and f.is_file()]
-    seqs = {}
-    for d in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith('.')):
-        fs = frames(d)
-        if fs: seqs[d.name] = sorted(fs, key=_frame_key)
-    flat = {}
-    for f in frames(root):
-        k = _frame_key(f)
-        name = (k[0] or root.name) if k[1] >= 0 else f.stem
-        flat.setdefault(name, []).append(f)
-    for name, fs in sorted(flat.items()):
-        if name in seqs:
-            raise ValueError(f"data.root {root}: frames named {name}_* in the folder clash with the sub-folder {name}/; "
-                             f"move them into it")
-        seqs[name] = sorted(fs, key=_frame_key)
+    skipped, ignored = [], {}
+    seqs = _group(root, _walk(root, exts, frames_glob, skipped, ignored), sequence_from)
     if not seqs:
-        raise ValueError(f"data.root {root}: no frames found; looked for {'/'.join(exts)} files "
-                         f"({input_encoding}) directly in it or in one sub-folder per sequence")
-    return seqs
+        where = f"matching data.frames_glob {frames_glob!r}" if frames_glob else "at any depth"
+        extra = f"; skipped: {skipped[0][0]}: {skipped[0][1]}" if skipped else ""
+        raise ValueError(f"data.root {root}: no frames found; looked for {'/'.join(exts)} files ({input_encoding}) {where}"
+                         f"{extra}" + (f"; other files: {dict(sorted(ignored.items()))}" if ignored else ""))
+    return Discovery(root, seqs, skipped, ignored, sequence_from)
+
+def discover_sequences(root: str | os.PathLike, input_encoding: str = 'LogC3', sequence_from: str = 'name',
+                       frames_glob: str | None = None) -> dict[str, list[Path]]:  # sequence name -> frame paths
+    "`discover(...).sequences`; what was skipped is warned about, naming each path and why."
+    found = discover(root, input_encoding, sequence_from, frames_glob)
+    for p, why in found.skipped: warnings.warn(f"data.root: skipping {p}: {why}", stacklevel=2)
+    if sequence_from == 'none':
+        warnings.warn("data.sequence_from='none': every frame is its own sequence, so the split is per frame and frames "
+                      "of one shot can land in both train and test (leakage: scores will look better than on new "
+                      "footage). Use it for independent stills only", stacklevel=2)
+    return found.sequences
 
 # %% ../nbs/05_data.ipynb #c014
 def split_counts(n: int,  # number of sequences, >= 1
@@ -219,27 +347,35 @@ def _diff(old, new):
     if not out: out.append("files regrouped into different sequences")
     return '; '.join(out)
 
+def _cached(cache: Path, listing: dict, params: dict):
+    "(splits, None) from a current cache file; (None, why it is stale) from another one; (None, None) if there is none."
+    if not cache.exists(): return None, None
+    try:
+        c = json.loads(cache.read_text())
+        ok = c.get('format') == SPLIT_FORMAT and set(c['splits']) == set(SPLITS)
+    except (ValueError, KeyError, TypeError, AttributeError): ok = False
+    if not ok: return None, "not a sdr2log split cache (unreadable JSON or wrong format)"
+    if c['sequences'] != listing: return None, f"the files changed since it was written: {_diff(c['sequences'], listing)}"
+    if {k: c.get(k) for k in params} != params:
+        return None, f"it was made with {({k: c.get(k) for k in params})}, the config asks for {params}"
+    return {k: list(c['splits'][k]) for k in SPLITS}, None
+
 def load_split(root: str | os.PathLike,  # data root
                seqs: dict,  # discover_sequences(root)
                train_ratio: float = 0.8, val_ratio: float = 0.1, seed: int = 0,
-               cache: str | os.PathLike | None = None,  # JSON path; None -> <root>/splits.json
+               cache: str | os.PathLike | None | bool = None,  # JSON path; None -> <root>/splits.json; False -> none
                stale: str = 'raise',  # 'raise' or 'rebuild' when the cache does not match
               ) -> dict[str, list]:  # {'train': [...], 'val': [...], 'test': [...]} sequence names
     "The sequence split of `root`, read from its JSON cache when that is current, else made and written."
     root = Path(root)
-    cache = Path(cache) if cache is not None else root / 'splits.json'
+    if cache is False: return split_sequences(list(seqs), train_ratio, val_ratio, seed)
+    default = cache is None
+    cache = root / 'splits.json' if default else Path(cache)
     listing = _listing(root, seqs)
     params = {'seed': seed, 'train_ratio': train_ratio, 'val_ratio': val_ratio}
-    if cache.exists():
-        try:
-            c = json.loads(cache.read_text())
-            ok = c.get('format') == SPLIT_FORMAT and set(c['splits']) == set(SPLITS)
-        except (ValueError, KeyError, TypeError, AttributeError): ok, c = False, None
-        if not ok: why = "not a sdr2log split cache (unreadable JSON or wrong format)"
-        elif c['sequences'] != listing: why = f"the files changed since it was written: {_diff(c['sequences'], listing)}"
-        elif {k: c.get(k) for k in params} != params:
-            why = f"it was made with {({k: c.get(k) for k in params})}, the config asks for {params}"
-        else: return {k: list(c['splits'][k]) for k in SPLITS}
+    hit, why = _cached(cache, listing, params)
+    if hit is not None: return hit
+    if why is not None:
         msg = f"{cache}: stale split cache: {why}"
         if stale == 'raise':
             raise ValueError(f"{msg}. Delete it to rebuild the split (changing a split can leak test sequences into "
@@ -247,11 +383,18 @@ def load_split(root: str | os.PathLike,  # data root
         warnings.warn(f"{msg}; rebuilding it", stacklevel=2)
     splits = split_sequences(list(seqs), train_ratio, val_ratio, seed)
     doc = dict(format=SPLIT_FORMAT, **params, counts={k: len(v) for k, v in splits.items()}, splits=splits, sequences=listing)
+    tmpf = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")
     try:
-        tmpf = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")
         tmpf.write_text(json.dumps(doc, indent=1)); os.replace(tmpf, cache)
     except OSError as e:
-        raise OSError(f"{cache}: cannot write the split cache ({e}); set data.split_cache to a writable path") from e
+        try: tmpf.unlink(missing_ok=True)
+        except OSError: pass
+        if not default:
+            raise OSError(f"data.split_cache {cache}: cannot write the split cache ({e}); set data.split_cache to a "
+                          f"writable path, or false to not cache the split") from e
+        warnings.warn(f"{cache}: the data root is not writable ({type(e).__name__}), so the split is not cached: it is "
+                      f"made from the file names, ratios and seed each time; set data.split_cache to a writable path "
+                      f"to cache it (a cache notices files added or removed later)", stacklevel=2)
     return splits
 
 # %% ../nbs/05_data.ipynb #c020
@@ -319,37 +462,67 @@ class PairDataset(Dataset):
                  mode: str = 'img',  # 'img': single frames; 'vid': clips of data.clip_len frames
                  renderer=None,  # a ready sdr2log.render Renderer; None -> built from data.sdr_from
                  defer: bool = False):  # samples are {'raw', 'meta'}: stored codes for `finish` (the device path)
-        if split not in SPLITS: raise ValueError(f"split={split!r}; accepted: {SPLITS}")
+        if split not in SPLITS + (ALL,): raise ValueError(f"split={split!r}; accepted: {SPLITS + (ALL,)}")
         if mode not in MODES: raise ValueError(f"mode={mode!r}; accepted: {MODES}")
         self.cfg = d = data_config(cfg)
         self.defer = bool(defer)
         if self.defer: _check_deferrable(d['degradations'])
         self.split, self.mode, self.epoch, self.skipped = split, mode, 0, []
         self.root = Path(d['root'])
-        seqs = discover_sequences(self.root, d['input_encoding'])
-        self.splits = load_split(self.root, seqs, d['train_ratio'], d['val_ratio'], d['split_seed'], d['split_cache'],
-                                 d['split_stale'])
+        self.T = d['clip_len'] if mode == 'vid' else 1
+        if d['sequence_from'] == 'none' and self.T > 1:
+            raise ValueError("mode='vid' needs sequences, but data.sequence_from='none' makes every frame its own; "
+                             "use data.sequence_from='name' or 'folder'")
+        found = discover(self.root, d['input_encoding'], d['sequence_from'], d['frames_glob'])
+        seqs = found.sequences
+        for p, why in found.skipped: self._bad(p, why, always_warn=True)
+        if d['sequence_from'] == 'none' and split != ALL:
+            warnings.warn(f"data.sequence_from='none': the split of {self.root} is per frame, so frames of one shot can "
+                          f"land in both train and test (leakage: scores look better than on new footage); use it for "
+                          f"independent stills only", stacklevel=2)
+        if split == ALL: self.splits = {ALL: sorted(seqs)}       # every sequence; no split cache read or written
+        else: self.splits = load_split(self.root, seqs, d['train_ratio'], d['val_ratio'], d['split_seed'],
+                                       d['split_cache'], d['split_stale'])
         names = self.splits[split]
         if not names:
+            one = (f"; all frames form one sequence ({next(iter(seqs))!r}): if they are independent stills, set "
+                   f"data.sequence_from='none' (a per-frame split)") if len(seqs) == 1 else ""
             raise ValueError(f"split {split!r} of {self.root} is empty: {len(seqs)} sequence(s) split "
-                             f"{ {k: len(v) for k, v in self.splits.items()} } (rule: see split_counts)")
+                             f"{ {k: len(v) for k, v in self.splits.items()} } (rule: see split_counts){one}")
         self.train = split == 'train'
         aug = d['augment']
         crop = aug['train_crop_size'] if self.train else d['val_crop_size']
         self.crop = None if crop is None else _hw(crop)
-        self.T = d['clip_len'] if mode == 'vid' else 1
         self.sequences, self.sizes = {}, {}
         for name in names: self._scan(name, list(enumerate(seqs[name])))
         self.items = []
         for name, frames in self.sequences.items():
-            step = 1 if self.train else self.T
-            starts = range(0, len(frames) - self.T + 1, step)
-            if not starts: self._bad(f"{self.root / name}", f"sequence has {len(frames)} frame(s), fewer than clip_len "
-                                     f"{self.T}", always_warn=True)
-            self.items += [(name, s) for s in starts]
+            step, n0 = (1 if self.train else self.T), len(self.items)
+            for a, b in self._runs(name, frames):
+                self.items += [(name, s) for s in range(a, b - self.T + 1, step)]
+            if len(self.items) == n0:
+                gaps = len(self._runs(name, frames)) - 1
+                self._bad(f"{self.root / name}", f"sequence has {len(frames)} frame(s)" +
+                          (f" in {gaps + 1} runs of consecutive frame numbers" if gaps else "") +
+                          f", fewer than clip_len {self.T}" + (" in a row" if gaps else ""), always_warn=True)
         if not self.items: raise ValueError(f"split {split!r} of {self.root}: no samples left (see warnings / .skipped)")
         self.renderer = renderer if renderer is not None else self._make_renderer()
         self.renderer(np.full((1, 1, 3), 0.4, np.float32))   # bake now, so forked workers inherit the LUT
+
+    def _runs(self, name, frames) -> list[tuple[int, int]]:
+        "[start, end) positions of the runs of consecutive frames (no gap in frame numbers, no skipped frame)."
+        if self.T == 1: return [(0, len(frames))]
+        runs, a = [], 0
+        for j in range(1, len(frames)):
+            (i0, p0), (i1, p1) = frames[j - 1], frames[j]
+            k0, k1 = _frame_key(p0), _frame_key(p1)
+            if i1 == i0 + 1 and k0[0] == k1[0] and k0[1] >= 0 and k1[1] == k0[1] + 1: continue
+            why = (f"frame {p0.name} is followed by {p1.name}" + (" (frames between them were skipped)" if i1 != i0 + 1 else ""))
+            if self.cfg['frame_gaps'] == 'raise':
+                raise ValueError(f"sequence {name!r} of {self.root}: a gap in frame numbers: {why}; clips of {self.T} "
+                                 f"frames would span it. Set data.frame_gaps='split' to cut clips at gaps")
+            runs.append((a, j)); a = j
+        return runs + [(a, len(frames))]
 
     def _make_renderer(self):
         d = self.cfg
@@ -458,7 +631,10 @@ class PairDataset(Dataset):
                 out['meta']['skipped'] = skipped
                 return out
             except (ValueError, OSError) as e:
-                skipped.append(str(e)); self.skipped.append((str(self.items[j]), str(e)))
+                name, s0 = self.items[j]
+                paths = [str(p) for _, p in self.sequences[name][s0:s0 + self.T]]
+                rec = (next((p for p in paths if p in str(e)), paths[0]), str(e))
+                skipped.append(rec); self.skipped.append(rec)
                 warnings.warn(f"skipping sample {j} ({self.items[j][0]}): {e}", stacklevel=2)
         raise ValueError(f"skip_bad: {len(skipped)} consecutive samples failed from index {i}; last: {skipped[-1]}")
 
@@ -531,6 +707,20 @@ class EpochSampler(torch.utils.data.Sampler):
         order = torch.randperm(self.n, generator=self.g).tolist() if self.shuffle else range(self.n)
         return iter([(e, i) for i in order])
 
+class PairLoader(DataLoader):
+    "A DataLoader of `PairDataset` samples that reports in the main process what its workers skipped (`skip_bad`)."
+    def __iter__(self):
+        it = super().__iter__()
+        if self.num_workers == 0: yield from it; return       # the dataset is in this process: it recorded them
+        ds = self.dataset
+        for b in it:
+            for m in b['meta']:
+                for p, why in m.get('skipped') or ():
+                    if (p, why) not in ds.skipped:
+                        ds.skipped.append((p, why))
+                        warnings.warn(f"skipping {p} (in a loader worker): {why}", stacklevel=2)
+            yield b
+
 class DeviceColourLoader:
     "A DataLoader of deferred samples whose batches come out finished (`PairDataset.finish`) on `device`."
     def __init__(self, loader: DataLoader, device):
@@ -545,7 +735,7 @@ class DeviceColourLoader:
     def __repr__(self): return f"DeviceColourLoader({self.loader.dataset!r}, device={self.device})"
 
 def build_dataloader(cfg: dict,  # full config with a "data" section (see DATA_DEFAULTS)
-                     split: str = 'train',  # 'train' (shuffled, random aug, drop_last) | 'val' | 'test'
+                     split: str = 'train',  # 'train' (shuffled, random aug, drop_last) | 'val' | 'test' | 'all'
                      mode: str = 'img',  # 'img': {'sdr','hdr','meta'}; 'vid': {'sdr_clip','hdr_clip','meta'}
                      *, renderer=None,  # reuse a Renderer across loaders (else one is built per dataset)
                      device=None,  # data.colour_on='device': where batches are finished; None: CUDA if present, else CPU
@@ -557,8 +747,101 @@ def build_dataloader(cfg: dict,  # full config with a "data" section (see DATA_D
     g = torch.Generator(); g.manual_seed(d['seed'])
     train = split == 'train'
     if device is None: device = 'cuda' if torch.cuda.is_available() else 'cpu'
-    dl = DataLoader(ds, batch_size=d['batch_size'], sampler=EpochSampler(len(ds), train, d['seed']),
+    dl = PairLoader(ds, batch_size=d['batch_size'], sampler=EpochSampler(len(ds), train, d['seed']),
                     drop_last=train and len(ds) >= d['batch_size'], num_workers=d['num_workers'],
                     collate_fn=collate_pairs, worker_init_fn=worker_init, generator=g,
                     persistent_workers=d['num_workers'] > 0, pin_memory=defer and torch.device(device).type == 'cuda')
     return DeviceColourLoader(dl, device) if defer else dl
+
+# %% ../nbs/05_data.ipynb #c041
+def frame_info(path: str | os.PathLike,  # a .tif/.tiff or .exr frame
+               pixels: bool = False,  # EXR: also read the pixels to learn their type (half/float)
+              ) -> dict:  # {'size': (h, w), 'sample': 'uint16' | 'float32' | 'half' ..., 'channels': n, 'compression'}
+    "What a frame's header says: size, sample type and bits, channels, compression (ValueError naming the file)."
+    p = Path(path)
+    size = frame_header(p)
+    if p.suffix.lower() == '.exr':
+        info = {'size': size, 'sample': 'exr', 'channels': None, 'compression': None}
+        with OpenEXR.File(str(p), header_only=not pixels) as f:
+            info['compression'] = str(f.header().get('compression', '')).split('.')[-1].replace('_COMPRESSION', '').lower()
+            if pixels:
+                ch = f.channels()
+                info['sample'] = '/'.join(sorted({'half' if c.pixels.dtype == np.float16 else str(c.pixels.dtype) for c in ch.values()}))
+                info['channels'] = sum(c.pixels.shape[-1] if c.pixels.ndim == 3 else 1 for c in ch.values())
+        return info
+    with tifffile.TiffFile(p) as t:
+        pg = t.pages[0]
+        kind = {1: 'uint', 2: 'int', 3: 'float'}.get(int(pg.sampleformat), f'format{int(pg.sampleformat)}')
+        return {'size': size, 'sample': f'{kind}{pg.bitspersample}', 'channels': int(pg.samplesperpixel),
+                'compression': pg.compression.name.lower()}
+
+# %% ../nbs/05_data.ipynb #c042
+def inspect_data(cfg: dict | str | os.PathLike,  # a data root, or a config / data section (see DATA_DEFAULTS)
+                ) -> dict:  # {'root', 'settings', 'sequences': [...], 'split', 'split_source', 'skipped', 'ignored', ...}
+    "What training would find under a data root (sequences, frame counts, sizes, bit depths, split, skipped); writes nothing."
+    d = data_config({'root': str(cfg)} if isinstance(cfg, (str, os.PathLike)) else cfg)
+    root = Path(d['root'])
+    found = discover(root, d['input_encoding'], d['sequence_from'], d['frames_glob'])
+    skipped = list(found.skipped)
+    params = {'seed': d['split_seed'], 'train_ratio': d['train_ratio'], 'val_ratio': d['val_ratio']}
+    cache = None if d['split_cache'] is False else (root / 'splits.json' if d['split_cache'] is None else Path(d['split_cache']))
+    splits, why = (None, "data.split_cache is false") if cache is None else _cached(cache, _listing(root, found.sequences), params)
+    source = f"from the cache {cache}" if splits else f"computed, not cached: {why or f'no cache at {cache} yet'}"
+    splits = splits or split_sequences(list(found.sequences), d['train_ratio'], d['val_ratio'], d['split_seed'])
+    of = {n: k for k, v in splits.items() for n in v}
+    rows = []
+    for name, frames in found.sequences.items():
+        infos, sizes = {}, Counter()
+        for p in frames:
+            try: infos[p] = frame_info(p); sizes[infos[p]['size']] += 1
+            except ValueError as e: skipped.append((str(p), str(e)))
+        if infos and frames[0].suffix.lower() == '.exr':
+            first = next(iter(infos))
+            infos[first] = frame_info(first, pixels=True)
+        ref = sizes.most_common(1)[0][0] if sizes else None
+        for p, inf in infos.items():
+            if inf['size'] != ref:
+                skipped.append((str(p), f"frame size {inf['size'][0]}x{inf['size'][1]} differs from the {ref[0]}x{ref[1]} "
+                                f"of sequence {name!r}"))
+        nums = [frame_number(p) for p in frames]
+        gaps = sum(1 for a, b in zip(nums, nums[1:]) if a is None or b is None or b != a + 1)
+        rows.append({'name': name, 'frames': len(frames), 'first': frames[0].relative_to(root).as_posix(),
+                     'numbers': [nums[0], nums[-1]] if None not in (nums[0], nums[-1]) else None, 'gaps': gaps,
+                     'size': list(ref) if ref else None, 'sizes': len(sizes),
+                     'sample': sorted({i['sample'] for i in infos.values()}),
+                     'compression': sorted({i['compression'] for i in infos.values() if i['compression']}),
+                     'bytes': sum(p.stat().st_size for p in frames), 'split': of.get(name)})
+    return {'root': str(root), 'settings': {k: d[k] for k in ('input_encoding', 'sequence_from', 'frames_glob', 'train_ratio',
+                                                              'val_ratio', 'test_ratio', 'split_seed')},
+            'sequences': rows, 'frames': sum(r['frames'] for r in rows), 'bytes': sum(r['bytes'] for r in rows),
+            'split': {k: len(v) for k, v in splits.items()}, 'split_source': source, 'skipped': skipped,
+            'ignored': dict(sorted(found.ignored.items()))}
+
+# %% ../nbs/05_data.ipynb #c043
+def format_inspection(rep: dict,  # inspect_data's result
+                      max_rows: int = 200) -> str:
+    "`inspect_data`'s report as text: one line per sequence, then the split, skipped files and ignored files."
+    s = rep['settings']
+    out = [f"data root: {rep['root']}",
+           f"settings: input_encoding={s['input_encoding']} sequence_from={s['sequence_from']} frames_glob={s['frames_glob']}",
+           f"found: {len(rep['sequences'])} sequence(s), {rep['frames']} frame(s), {rep['bytes'] / 1e6:.1f} MB", '']
+    w = max([8] + [len(r['name']) for r in rep['sequences'][:max_rows]])
+    out.append(f"{'sequence':{w}}  {'frames':>6}  {'numbers':>13}  {'gaps':>4}  {'size':>11}  {'samples':14}  split")
+    for r in rep['sequences'][:max_rows]:
+        nums = f"{r['numbers'][0]}-{r['numbers'][1]}" if r['numbers'] else '-'
+        size = f"{r['size'][0]}x{r['size'][1]}" if r['size'] else 'unreadable'
+        if r['sizes'] > 1: size += '*'
+        out.append(f"{r['name']:{w}}  {r['frames']:6d}  {nums:>13}  {r['gaps']:4d}  {size:>11}  "
+                   f"{'/'.join(r['sample']) or '-':14}  {r['split']}")
+    if len(rep['sequences']) > max_rows: out.append(f"... and {len(rep['sequences']) - max_rows} more")
+    sp = rep['split']
+    out += ['', f"split by {'frame' if s['sequence_from'] == 'none' else 'sequence'} (train_ratio {s['train_ratio']}, "
+                f"val_ratio {s['val_ratio']}, seed {s['split_seed']}): train {sp['train']}, val {sp['val']}, test {sp['test']} "
+                f"[{rep['split_source']}]"]
+    if s['sequence_from'] == 'none': out.append("warning: a per-frame split: frames of one shot can be in train and test")
+    elif len(rep['sequences']) == 1:
+        out.append("note: one sequence: val and test are empty; if these are independent stills use --set sequence_from=none")
+    out += ['', f"skipped ({len(rep['skipped'])}):" if rep['skipped'] else "skipped: nothing"]
+    out += [f"  {p}: {why[len(p) + 2:] if why.startswith(f'{p}: ') else why}" for p, why in rep['skipped']]
+    if rep['ignored']: out.append("ignored (not frames of this encoding): " + ', '.join(f"{k} x{v}" for k, v in rep['ignored'].items()))
+    return '\n'.join(out)

@@ -153,6 +153,30 @@ SHIPPED_CONFIGS = {
 from .models.diffhdrtv import DIFF_HDRTV_CONFIGS   # the three Diff-HDRTV stages, full and tiny
 SHIPPED_CONFIGS.update(DIFF_HDRTV_CONFIGS)
 
+# %% ../nbs/10_train.ipynb #c008a
+from .compat import is_original_config, translate_config, check_main_metric, Translation, ORIGINAL_FORMAT
+from .data import unset_data_defaults, PairLoader
+from .notify import Notifier, notify_config
+from .io import _atomic_write
+CONFIG_DEFAULTS.update(notify={},     # notifications (sdr2log.notify): bark, webhook, ntfy
+                       origin=None)   # where the config came from: an original SDR2log translation, the data defaults it relies on
+
+def _translate_original(cfg: dict, source, verbose: bool) -> dict:
+    "An original SDR2log config translated by sdr2log.compat's mapping table (printed when `verbose`)."
+    t = translate_config(cfg, source)
+    if verbose: print(t.report())
+    return t.config
+
+def _check_extra(cfg: dict, out: dict):
+    "validate_config's checks of notify, origin and main_metric (at load time, not after the first epoch)."
+    out['notify'] = notify_config(out.get('notify'))
+    origin = out.get('origin')
+    if origin is not None and not isinstance(origin, dict): raise ValueError(f"origin: expected a mapping, got {origin!r}")
+    origin = dict(origin or {})
+    origin.setdefault('data_defaults', unset_data_defaults(cfg.get('data')))
+    out['origin'] = origin
+    check_main_metric(out['training'])
+
 # %% ../nbs/10_train.ipynb #c009
 def _parse_value(s: str):
     "A `--set` value parsed as YAML (numbers, booleans, null, lists, dicts); plain text stays text."
@@ -215,6 +239,7 @@ def load_config(config, overrides=(), validate: bool = True) -> dict:
         try: cfg = load_yaml(p.read_text()) or {}
         except yaml.YAMLError as e: raise ValueError(f"{p}: not valid YAML: {e}") from None
         if not isinstance(cfg, dict): raise ValueError(f"{p}: a config must be a mapping of sections")
+    if is_original_config(cfg): cfg = _translate_original(cfg, None if isinstance(config, dict) else config, validate)
     cfg = apply_overrides(cfg, overrides)
     return validate_config(cfg) if validate else cfg
 
@@ -251,6 +276,7 @@ def validate_config(cfg: dict) -> dict:
         msg = str(e) if str(e).startswith('model') else f"model ({out['model']['name']}): {e}"
         raise type(e)(msg) from None
     if out['data'].get('root') is not None: out['data'] = data_config(out)   # fills and checks data.*
+    _check_extra(cfg, out)                                 # notify, origin, main_metric
     return out
 
 # %% ../nbs/10_train.ipynb #c012
@@ -654,7 +680,7 @@ class Trainer:
         self.sampler.set_epoch(epoch, skip_batches * self.batch_size)
         if self._dl is None:
             d = self.cfg['data']
-            self._dl = DataLoader(self.train_ds, batch_size=self.batch_size, sampler=self.sampler,
+            self._dl = PairLoader(self.train_ds, batch_size=self.batch_size, sampler=self.sampler,
                                   num_workers=d['num_workers'], collate_fn=collate_pairs, worker_init_fn=worker_init,
                                   drop_last=self.sampler.drop_last, pin_memory=self.device.type == 'cuda',
                                   persistent_workers=d['num_workers'] > 0)
@@ -847,3 +873,57 @@ def train(cfg, overrides=(), run_dir=None) -> dict:
         from sdr2log.models.diffhdrtv import train_stage     # stages load and freeze earlier ones; stage 2 denoises
         return train_stage(cfg, overrides, run_dir)
     return Trainer(cfg, overrides, run_dir).fit()
+
+# %% ../nbs/10_train.ipynb #c019b
+def _notifier(self) -> Notifier:
+    "The run's `Notifier` (`notify` section; rank 0 sends, other ranks hold a silent one), made on first use."
+    if getattr(self, '_notify', None) is None:
+        self._notify = Notifier(self.cfg.get('notify') if self.main else None, self.run_dir.name)
+    return self._notify
+
+def _start_notes(self):
+    "At the start of `fit` (rank 0): print the data defaults in effect; save an original config's translation in config/."
+    o = self.cfg.get('origin') or {}
+    dd = o.get('data_defaults') or {}
+    if dd.get('augment.exposure_stops'):
+        print(f"exposure augmentation is on by default: data.augment.exposure_stops={dd['augment.exposure_stops']} stops "
+              f"(scene-linear, before rendering); set data.augment.exposure_stops=null to train without it")
+    rest = {k: v for k, v in dd.items() if k != 'augment.exposure_stops'}
+    if rest: print("data defaults in effect (not set in the config): " + ', '.join(f"data.{k}={v!r}" for k, v in rest.items()))
+    if o.get('format') == ORIGINAL_FORMAT:
+        t, cfg_dir = Translation(self.cfg, o.get('translation') or [], o.get('source')), self.run_dir / 'config'
+        text = f"# Translation of an original SDR2log config\n\n{t.report()}\n"
+        _atomic_write(cfg_dir / 'translation.md', ('.md',), lambda tmp: tmp.write_text(text))
+        src = Path(o['source']) if o.get('source') else None
+        if src is not None and src.is_file():
+            data = src.read_bytes()
+            _atomic_write(cfg_dir / 'original.yaml', ('.yaml',), lambda tmp: tmp.write_bytes(data))
+        print(f"original SDR2log config {src}: translation saved in {cfg_dir / 'translation.md'}")
+
+_fit_engine, _validate_engine = Trainer.fit, Trainer.validate
+
+def _fit_notified(self, stop_at_step: int | None = None) -> dict:
+    "Train to `training.epochs` (see the engine's fit), with the start notes and the `notify` events around it."
+    if self.main: _start_notes(self)
+    n = self.notifier
+    n.start(self.tr['epochs'], str(self.cfg['model']['name']), len(self.train_ds), str(self.device), resumed_at=self.epoch or None)
+    try: out = _fit_engine(self, stop_at_step)
+    except BaseException as e:
+        n.failure(e, self.epoch, self.step); n.close(); raise
+    if 'stopped_at_step' not in out:
+        b = self.best; n.end(self.epoch, self.step, b['metric'], b['value'], b['epoch'], out.get('wall_s'))
+    n.close()
+    return out
+
+def _validate_notified(self) -> dict:
+    "Validate (see the engine's validate), then send the best-checkpoint and every-N-epochs events."
+    before = dict(self.best)
+    m = _validate_engine(self)
+    if self.main:
+        b = self.best
+        if b != before: self.notifier.best(b['epoch'], b['metric'], b['value'])
+        self.notifier.epoch(self.epoch, self.tr['epochs'], b['metric'], m.get(b['metric']), b['value'], b['epoch'])
+    return m
+
+Trainer.notifier = property(_notifier)
+Trainer.fit, Trainer.validate = _fit_notified, _validate_notified

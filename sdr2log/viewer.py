@@ -23,8 +23,8 @@ __all__ = ['SDR_SPACES', 'DEFAULT_SPACE', 'DISPLAY_TRANSFORMS', 'FALSE_COLOR_BAN
            'BATCH_NAMES', 'MODES', 'DEFAULT_STATE', 'to_logc3', 'display_lut', 'exposure_curve', 'apply_display',
            'display_u8', 'os_cpu_count', 'display_array', 'luminance_stops', 'false_color_index', 'false_color',
            'error_map', 'heat_u8', 'histogram_u8', 'waveform_u8', 'probe_values', 'load_images', 'as_images',
-           'ViewerCore', 'encode_image', 'Viewer', 'view', 'plot_comparison', 'exposure_bracket', 'false_color_figure',
-           'error_map_figure']
+           'ViewerCore', 'encode_image', 'click_pixel', 'Viewer', 'view', 'plot_comparison', 'exposure_bracket',
+           'false_color_figure', 'error_map_figure']
 
 # %% ../nbs/13_viewer.ipynb #c005
 SDR_SPACES = ('Rec1886', 'Rec709', 'sRGB')   # display signals: to the scene through the inverse of aces2-sdr
@@ -446,6 +446,17 @@ def encode_image(a: np.ndarray, fmt: str = 'jpeg', quality: int = 90) -> bytes:
     else: raise ValueError(f"image format {fmt!r}; accepted: 'jpeg', 'png'")
     return buf.getvalue()
 
+# %% ../nbs/13_viewer.ipynb #c030b
+def click_pixel(event: dict,  # an ipyevents click: relativeX/Y and boundingRectWidth/Height (CSS px)
+                shape: tuple,  # (H, W) of the full-resolution image
+               ) -> tuple[int, int]:  # (x, y) pixel, clamped to the image
+    "The full-resolution pixel under a click on the (possibly scaled) image element."
+    H, W = shape[:2]
+    bw, bh = float(event.get('boundingRectWidth') or 0), float(event.get('boundingRectHeight') or 0)
+    if bw <= 0 or bh <= 0: raise ValueError(f"click event without the element's size: {sorted(event)}")
+    x, y = int(float(event['relativeX']) / bw * W), int(float(event['relativeY']) / bh * H)
+    return min(max(x, 0), W - 1), min(max(y, 0), H - 1)
+
 # %% ../nbs/13_viewer.ipynb #c031
 def _legend_html() -> str:
     cells = ''.join(f'<span style="display:inline-block;padding:1px 5px;margin:1px;background:rgb'
@@ -461,7 +472,8 @@ def _colorbar_html(vmax: float, kind: str) -> str:
 
 def _probe_html(v: dict) -> str:
     f = lambda a: ' '.join(f'{x:.4f}' for x in np.asarray(a, float).ravel())
-    rows = [(k, f(v[k])) for k in ('LogC3', 'ACEScct', 'AWG3', 'ACEScg', 'display')]
+    names = {'AWG3': 'AWG3 linear', 'ACEScg': 'ACEScg linear'}
+    rows = [(names.get(k, k), f(v[k])) for k in ('LogC3', 'ACEScct', 'AWG3', 'ACEScg', 'display')]
     rows += [('cd/m²', f"{v['cd/m2']:.2f} (at 100 nits white)"), ('stops', f"{v['stops']:+.2f}")]
     return '<table style="font:11px monospace">' + ''.join(f'<tr><td>{k}</td><td>{x}</td></tr>' for k, x in rows) + '</table>'
 
@@ -498,6 +510,10 @@ class Viewer:
         self.scope_image = W.Image(format='png')
         self.legend, self.colorbar, self.probe_out = W.HTML(_legend_html()), W.HTML(), W.HTML()
         self.status = W.HTML()
+        from ipyevents import Event                  # DOM clicks on the image: the probe goes there
+        self._click = Event(source=self.image, watched_events=['click'], prevent_default_action=True)
+        self._click.on_dom_event(self._on_click)
+        self._holding = False
         for k, wd in self.w.items(): wd.observe(self._on_change, names='value')
         self.widget = W.VBox([self.w['mode'], W.HBox([self.w['a'], self.w['b'], self.w['transform']]),
                               W.HBox([self.w['exposure'], self.w['wipe']]),
@@ -511,7 +527,16 @@ class Viewer:
         v = {k: self.w[k].value for k in ('mode', 'a', 'b', 'transform', 'exposure', 'wipe', 'error_kind', 'x', 'y')}
         return dict(v, error_vmax=self.w['error_vmax'].value or None)
 
+    def _on_click(self, event: dict):
+        "A click on the image: move the probe (both sliders) to that pixel, then one full render."
+        x, y = click_pixel(event, self.core.shape(0))
+        self._holding = True
+        try: self.w['x'].value, self.w['y'].value = x, y
+        finally: self._holding = False
+        self.refresh()
+
     def _on_change(self, change):
+        if self._holding: return
         if change['owner'] is self.w['error_kind']:      # a new kind resets its scale
             self.w['error_vmax'].value = ERROR_KINDS[change['new']]; return
         sliding = change['owner'] in (self.w['exposure'], self.w['wipe'], self.w['x'], self.w['y'])

@@ -172,7 +172,7 @@ def test_split_cache_reused_and_stale(tree, tmp_path):
     with pytest.raises(ValueError, match=r"1 file\(s\) removed"): PairDataset(cfg, 'train')
     (tree / 'seq0' / 'seq0_000001.tif').write_bytes(keep)
     # stale: other ratios; rebuild mode warns and rewrites
-    cfg2 = cfg_for(tree, train_ratio=0.5, val_ratio=0.5)
+    cfg2 = cfg_for(tree, train_ratio=0.5, val_ratio=0.5, test_ratio=0)
     with pytest.raises(ValueError, match="it was made with"): PairDataset(cfg2, 'train')
     cfg2['data']['split_stale'] = 'rebuild'
     with pytest.warns(UserWarning, match="stale split cache.*rebuilding"): PairDataset(cfg2, 'train')
@@ -253,7 +253,7 @@ class ThreadsDataset(PairDataset):
 
 
 def test_two_worker_loader(tmp_path):
-    root = make_tree(tmp_path, n_seq=3, n_frames=8)
+    root = make_tree(tmp_path / 'small', n_seq=3, n_frames=8)   # beside big/ below: discovery searches any depth
     cfg = cfg_for(root, num_workers=2)
     dl = build_dataloader(cfg, 'train')
     e_workers = epoch_of(dl)
@@ -403,3 +403,160 @@ def test_synth_tree_clips(tmp_path):
     ds = PairDataset(cfg_for(tmp_path, sdr_from='aces2-sdr'), 'train', 'vid')
     b = ds[0]
     assert b['sdr_clip'].shape == (2, 3, 16, 16) and torch.isfinite(b['hdr_clip']).all()
+
+
+# ---------------------------------------------------------------- layouts, grouping, splits (issue: meet users where they are)
+def _touch_frames(root, names, rng=None):
+    rng = rng or np.random.default_rng(0)
+    for n in names:
+        p = Path(root) / n; p.parent.mkdir(parents=True, exist_ok=True)
+        write_tiff(p, convert_space(lin_frame(rng), 'AWG3', 'LogC3', clip=True))
+    return Path(root)
+
+
+def test_nested_archive_layout_any_depth(tmp_path):
+    "root/Clip/TIFF/*.tif (camera and dataset archives) is found; frames_glob selects by pattern."
+    from sdr2log.data import discover
+    root = _touch_frames(tmp_path / 'arch', [f'{c}/TIFF/{c}_{i:04d}.tif' for c in ('A001', 'B002', 'C003') for i in range(2)]
+                         + ['A001/proxy/A001_0000.tif', 'deep/x/y/z/D004_0001.tif'])
+    assert {k: len(v) for k, v in discover(root).sequences.items()} == {
+        'A001/TIFF': 2, 'A001/proxy': 1, 'B002/TIFF': 2, 'C003/TIFF': 2, 'deep/x/y/z': 1}
+    assert sorted(discover(root, frames_glob='*/TIFF/*.tif').sequences) == ['A001/TIFF', 'B002/TIFF', 'C003/TIFF']
+    ds = PairDataset(cfg_for(root, frames_glob='*/TIFF/*.tif', split_cache=False), 'all')
+    assert len(ds) == 6 and {m.split('/')[0] for m in ds.sequences} == {'A001', 'B002', 'C003'}
+    with pytest.raises(TypeError, match="data.frames_glob: expected a glob"): data_config(cfg_for(root, frames_glob=3))
+    with pytest.raises(ValueError, match="inside data.root"): data_config(cfg_for(root, frames_glob='../*/*.tif'))
+
+
+def test_flat_stills_sequence_from(tmp_path):
+    "A flat folder of numbered stills is one sequence by name (explained), per frame with sequence_from='none' (warned)."
+    root = _touch_frames(tmp_path / 'stills', [f'HdM2023_{i:03d}.tif' for i in range(1, 11)])
+    cfg = cfg_for(root, train_ratio=0.8, val_ratio=0.1)
+    with pytest.raises(ValueError, match=r"split 'val' .* is empty.*one sequence \('HdM2023'\).*sequence_from='none'"):
+        PairDataset(cfg, 'val')
+    cfg['data']['sequence_from'] = 'none'               # regrouped: the cache written above is stale, so none here
+    cfg['data']['split_cache'] = False
+    with pytest.warns(UserWarning, match="per frame, so frames of one shot can land in both train and test"):
+        sizes = {s: len(PairDataset(cfg, s)) for s in ('train', 'val', 'test')}
+    assert sizes == {'train': 8, 'val': 1, 'test': 1}
+    with pytest.raises(ValueError, match="mode='vid' needs sequences"): PairDataset(cfg, 'train', 'vid')
+    cfg['data'].update(sequence_from='folder', split_cache=False)
+    assert list(PairDataset(cfg, 'all').sequences) == ['stills']
+    with pytest.raises(ValueError, match="data.sequence_from: expected one of"): data_config(cfg_for(root, sequence_from='file'))
+
+
+def test_nothing_dropped_quietly(tmp_path):
+    "A folder named like a frame, a hidden frame file: reported (warned, listed in skipped), other files counted."
+    from sdr2log.data import discover
+    root = make_tree(tmp_path / 'd', n_seq=3, n_frames=2)
+    (root / 'seq0' / 'seq0_000009.tif').mkdir()
+    write_tiff(root / 'seq1' / '._seq1_000000.tif', np.zeros((4, 4, 3), np.float32))
+    (root / 'notes.txt').write_text('x')
+    f = discover(root)
+    assert sorted((Path(p).name, why.split(' (')[0].split(':')[0]) for p, why in f.skipped) == [
+        ('._seq1_000000.tif', "hidden file"), ('seq0_000009.tif', 'a folder named like a frame file')]
+    assert f.ignored == {'.txt': 1}
+    with pytest.warns(UserWarning, match=r"skipping .*seq0_000009\.tif: a folder named like a frame"):
+        ds = PairDataset(cfg_for(root, split_cache=False), 'all')
+    assert any('seq0_000009.tif' in p for p, _ in ds.skipped)
+
+
+def test_test_ratio_required_for_an_empty_test(tree):
+    with pytest.raises(ValueError, match=r"data.train_ratio 0.9 \+ data.val_ratio 0.1 leave no test split.*test_ratio: 0"):
+        PairDataset(cfg_for(tree, train_ratio=0.9, val_ratio=0.1), 'train')
+    ds = PairDataset(cfg_for(tree, train_ratio=0.67, val_ratio=0.33, test_ratio=0), 'train')
+    assert ds.splits['test'] == [] and len(ds.splits['train']) == 2
+    with pytest.raises(ValueError, match="must be 1"): data_config(cfg_for(tree, test_ratio=0.5))
+
+
+@pytest.mark.parametrize('policy', ['split', 'raise'])
+def test_clips_never_span_a_gap(tmp_path, policy):
+    root = _touch_frames(tmp_path / 'g', [f'shot/shot_{i:04d}.tif' for i in (1, 2, 3, 7, 8, 9, 10)] +
+                         [f'other/other_{i:04d}.tif' for i in range(4)])
+    cfg = cfg_for(root, clip_len=3, frame_gaps=policy, split_cache=False)
+    if policy == 'raise':
+        with pytest.raises(ValueError, match=r"sequence 'shot' .*a gap in frame numbers: frame shot_0003.tif is followed by shot_0007.tif"):
+            PairDataset(cfg, 'all', 'vid')
+        return
+    for split in ('all',):
+        ds = PairDataset(cfg, split, 'vid')
+        nums = [[int(Path(p).stem.split('_')[1]) for p in ds[i]['meta']['paths']] for i in range(len(ds))]
+        assert all(b == a + 1 for n in nums for a, b in zip(n, n[1:])), nums
+    train = PairDataset(dict(cfg, data=dict(cfg['data'], train_ratio=1.0, val_ratio=0.0, test_ratio=0)), 'train', 'vid')
+    starts = sorted(tuple(int(Path(p).stem.split('_')[1]) for p in train[i]['meta']['paths']) for i in range(len(train))
+                    if train.items[i][0] == 'shot')
+    assert starts == [(1, 2, 3), (7, 8, 9), (8, 9, 10)]        # every start in train, none across 3 -> 7
+
+
+def test_skipped_frames_cut_clips_too(tree):
+    "A frame skipped by skip_bad is a gap: no clip joins the frames either side of it."
+    bad = tree / 'seq0' / 'seq0_000001.tif'; bad.write_bytes(b'junk')
+    cfg = cfg_for(tree, clip_len=2, skip_bad=True, split_cache=False)
+    with pytest.warns(UserWarning, match="seq0_000001.tif"):
+        ds = PairDataset(cfg, 'all', 'vid')
+    assert all(str(bad) not in ds[i]['meta']['paths'] for i in range(len(ds)))
+    assert not any(n == 'seq0' for n, _ in ds.items)            # seq0 has frames 0 and 2 left: no 2-frame clip
+
+
+def test_skip_bad_reported_to_main_process_with_workers(tree):
+    "skip_bad with num_workers > 0: the loader copies each batch's skips into the main process's dataset.skipped."
+    bad = tree / 'seq2' / 'seq2_000001.tif'
+    write_tiff(bad, np.random.default_rng(0).random((H, W, 3)).astype(np.float32), compression='deflate')
+    with tifffile.TiffFile(bad) as t: off = t.pages[0].dataoffsets[0]
+    raw = bytearray(bad.read_bytes()); raw[off:off + 64] = b'\xff' * 64; bad.write_bytes(bytes(raw))
+    cfg = cfg_for(tree, skip_bad=True, num_workers=2, batch_size=1, val_crop_size=8, split_cache=False)
+    dl = build_dataloader(cfg, 'all')
+    assert type(dl).__name__ == 'PairLoader'
+    with pytest.warns(UserWarning, match=r"skipping .*seq2_000001\.tif \(in a loader worker\)"):
+        n = sum(len(b['meta']) for b in dl)
+    assert n == len(dl.dataset) and [Path(p).name for p, _ in dl.dataset.skipped] == ['seq2_000001.tif']
+
+
+def test_split_cache_elsewhere_and_read_only_root(tree, tmp_path, monkeypatch):
+    import os, stat
+    elsewhere = tmp_path / 'caches' / 'split.json'; elsewhere.parent.mkdir()
+    sp = PairDataset(cfg_for(tree, split_cache=str(elsewhere)), 'train').splits
+    assert elsewhere.exists() and not (tree / 'splits.json').exists()
+    mode = tree.stat().st_mode
+    os.chmod(tree, stat.S_IRUSR | stat.S_IXUSR)
+    if os.access(tree, os.W_OK):            # root writes anyway: make writes into the data root fail as they would
+        real = Path.write_text
+        def refuse(self, *a, **k):
+            if self.parent == tree: raise PermissionError(13, 'Permission denied', str(self))
+            return real(self, *a, **k)
+        monkeypatch.setattr(Path, 'write_text', refuse)
+    try:
+        with pytest.warns(UserWarning, match="the data root is not writable .* the split is not cached"):
+            ds = PairDataset(cfg_for(tree), 'train')
+        assert ds.splits == sp and not (tree / 'splits.json').exists()
+        assert PairDataset(cfg_for(tree, split_cache=False), 'test').splits == sp
+        with pytest.raises(OSError, match="data.split_cache .*cannot write"):
+            PairDataset(cfg_for(tree, split_cache=str(tree / 'mine.json')), 'train')
+        assert sorted(p.name for p in tree.iterdir()) == ['seq0', 'seq1', 'seq2']      # nothing left behind
+    finally: os.chmod(tree, mode)
+
+
+def test_split_all_reads_and_writes_no_cache(tree):
+    ds = PairDataset(cfg_for(tree), 'all')
+    assert sorted(ds.sequences) == ['seq0', 'seq1', 'seq2'] and len(ds) == 9 and not (tree / 'splits.json').exists()
+    assert {ds[i]['meta']['split'] for i in range(len(ds))} == {'all'}
+    with pytest.raises(ValueError, match=r"split='everything'; accepted: \('train', 'val', 'test', 'all'\)"):
+        PairDataset(cfg_for(tree), 'everything')
+
+
+def test_inspect_reports_and_cli(tmp_path, capsys):
+    from sdr2log.data import inspect_data
+    from sdr2log.cli import main
+    root = _touch_frames(tmp_path / 'r', ['A/A_0001.tif', 'A/A_0002.tif', 'A/A_0005.tif', 'B/B_0001.tif', 'C/C_0001.tif'])
+    (root / 'B' / 'B_0002.tif').write_bytes(b'II*\x00junk')
+    write_tiff(root / 'C' / 'C_0002.tif', np.zeros((H + 2, W, 3), np.float32), bits=8)
+    rep = inspect_data(root)
+    rows = {r['name']: r for r in rep['sequences']}
+    assert (rows['A']['frames'], rows['A']['gaps'], rows['A']['numbers'], rows['A']['sample']) == (3, 1, [1, 5], ['uint16'])
+    assert rows['C']['sample'] == ['uint16', 'uint8'] and rows['C']['sizes'] == 2
+    assert sorted(Path(p).name for p, _ in rep['skipped']) == ['B_0002.tif', 'C_0002.tif']
+    assert rep['split'] == {'train': 1, 'val': 1, 'test': 1} and not (root / 'splits.json').exists()   # writes nothing
+    assert main(['data', 'inspect', str(root), '--set', 'sequence_from=none']) == 0
+    out = capsys.readouterr().out
+    assert 'split by frame' in out and 'a per-frame split' in out and 'B_0002.tif: cannot read the header' in out
+    assert main(['data', 'inspect', str(tmp_path / 'missing')]) == 2

@@ -1,7 +1,8 @@
 """Browser test of the viewer: a real JupyterLab on 127.0.0.1 driven by headless Chromium through Playwright.
 
 Opens a small notebook that builds a synthetic frame and calls `view(...)`, runs all cells, waits for the widget's
-image, moves the exposure slider with the keyboard and checks that the image bytes changed. Screenshot:
+image, moves the exposure slider with the keyboard and checks that the image bytes changed, then clicks on the image
+and checks that the probe moved to the pixel clicked (ipyevents) with its table of values. Screenshot:
 $SDR2LOG_ARTIFACTS/viewer.png (default: the temp folder's sdr2log-artifacts/). Skips (with the reason) only when chromium, jupyterlab or playwright is missing;
 `tools/install_browser.sh` installs chromium as root.
 """
@@ -110,6 +111,17 @@ def test_viewer_in_jupyterlab():
                 page.locator('.sdr2log-viewer').first.screenshot(path=str(ARTIFACTS / 'viewer.png'))
                 assert after != first, 'the image did not change after moving the exposure slider'
                 assert readout.text_content().strip().startswith('+'), readout.text_content()
+                # a click on the image probes the pixel under it: both probe sliders move there, the table follows
+                img = page.locator('.sdr2log-viewer-image').first
+                box = img.bounding_box()
+                img.click(position={'x': box['width'] * 0.25, 'y': box['height'] * 0.75})
+                xr = page.locator('.sdr2log-viewer .widget-slider:has(label:text-is("probe x")) .widget-readout').first
+                yr = page.locator('.sdr2log-viewer .widget-slider:has(label:text-is("probe y")) .widget-readout').first
+                page.wait_for_function("(el) => el.textContent.trim() !== '160'", arg=xr.element_handle(), timeout=10_000)
+                x, y = int(xr.text_content().strip()), int(yr.text_content().strip())
+                assert abs(x - 80) <= 1 and abs(y - 135) <= 1, (x, y)          # 25% of 320, 75% of 180
+                table = page.locator('.sdr2log-viewer table').first.text_content()
+                for label in ('LogC3', 'ACEScct', 'AWG3 linear', 'ACEScg linear', 'cd/m²'): assert label in table, table
             finally:
                 browser.close()
     finally:
