@@ -1,7 +1,7 @@
 "Integration tests of the training engine: CLI train + resume, 2-process DDP on gloo, the papermill notebook and a sweep."
 import json, os, subprocess, sys
 from pathlib import Path
-import pytest
+import pytest, torch
 from sdr2log.train import load_checkpoint
 from sdr2log.testing import assert_paths_agree
 
@@ -96,11 +96,13 @@ def test_device_colour_path_trains_like_the_worker_path(data, tmp_path):
         assert t.step == 3
         weights[where] = {k: v.detach().clone() for k, v in t.model.state_dict().items()}
     # the two paths feed the same batches to rounding (see sdr2log.testing), so three Adam steps end at the same weights
-    # to well under one step's size (lr): a systematic difference in the data would move them by about lr
+    # to well under one step's size (lr), a systematic difference in the data would move them by about lr; Adam's
+    # first steps are about lr * sign(grad), so a weight whose gradient is near 0 may step the other way (up to 2 lr
+    # per step): at most 2% of the weights may
     lr = t.cfg['training']['lr']
     assert max(float((weights['worker'][k].float() - init[k].float()).abs().max()) for k in init) > lr / 2   # it trained
-    for k in weights['worker']:
-        assert_paths_agree(weights['device'][k], weights['worker'][k], atol=lr / 20, name=k)
+    flat = {w: torch.cat([v.float().flatten() for v in weights[w].values()]) for w in weights}
+    assert_paths_agree(flat['device'], flat['worker'], atol=lr / 20, step=6 * lr, max_step_share=0.02, name='weights')
 
 
 def test_model_prior_must_invert_the_data_renderer(data, tmp_path):
