@@ -486,7 +486,11 @@ RGC_LIMIT = (1.147, 1.264, 1.312)       # distances mapped to 1 (the AP1 boundar
 RGC_POWER = 1.2
 
 def _rgc_distance(d, thr, lim, pwr: float, inverse: bool):
-    "Compress (or expand) the distances `d` (channel axis last in `thr`/`lim` broadcasting)."
+    "Compress (or expand) the distances `d`, in float64 (see below)."
+    # float64: pow's SIMD and scalar kernels differ in the last float32 bit, so channel-last and channel-first
+    # images would not give the same bits
+    dt = d.dtype
+    d, thr, lim = d.double(), thr.double(), lim.double()
     s = (lim - thr) / (((1 - thr) / (lim - thr)) ** -pwr - 1) ** (1 / pwr)
     x = ((d - thr) / s).clamp(min=0)                       # 0 below the threshold (that branch is not used there)
     if not inverse:
@@ -494,13 +498,15 @@ def _rgc_distance(d, thr, lim, pwr: float, inverse: bool):
     else:                                                  # defined below thr + s (every compressed distance is)
         xp = (x ** pwr).clamp(max=1 - 1e-7)
         c = torch.where(d < thr + s, thr + s * (xp / (1 - xp)) ** (1 / pwr), d)
-    return torch.where(d < thr, d, c)
+    return torch.where(d < thr, d, c).to(dt)
 
 def gamut_compress(x,                        # image (numpy (..., 3) or torch (..., 3, H, W)) in `space`
                    space: str = 'ACEScg',    # its colour space; the compression works in ACEScg (AP1 linear)
                    inverse: bool = False,    # undo the compression
-                   threshold=RGC_THRESHOLD, limit=RGC_LIMIT, power: float = RGC_POWER, **options):
-    "ACES 1.3 Reference Gamut Compression (in ACEScg) of `x`, returned in `space`; torch, differentiable."
+                   dst: str | None = None,   # colour space of the result; None: `space`
+                   threshold=RGC_THRESHOLD, limit=RGC_LIMIT, power: float = RGC_POWER,
+                   **options):               # convert_space options (ei, white_nits, ...)
+    "ACES 1.3 Reference Gamut Compression (in ACEScg) of `x`, returned in `dst` (default `space`); torch, differentiable."
     acescg = get_space(space).name == 'ACEScg'
     lin, axis, restore = _to_compute(x if acescg else convert_space(x, space, 'ACEScg', **options))
     shape = [1] * lin.ndim; shape[axis] = 3
@@ -510,5 +516,5 @@ def gamut_compress(x,                        # image (numpy (..., 3) or torch (.
     safe = torch.where(aa > 0, aa, torch.ones_like(aa))
     d = torch.where(aa > 0, (ach - lin) / safe, torch.zeros_like(lin))
     out = torch.where((aa > 0) & (d >= thr), ach - _rgc_distance(d, thr, lim, power, inverse) * aa, lin)
-    out = restore(out)
-    return out if acescg else convert_space(out, 'ACEScg', space, **options)
+    out, dst = restore(out), get_space(dst if dst is not None else space).name
+    return out if dst == 'ACEScg' else convert_space(out, 'ACEScg', dst, **options)
