@@ -204,8 +204,9 @@ def test_compute_metrics_identical_and_constant():
     x = scene(2)
     r = compute_metrics(x, x, per_image=True, erm=True, erm_options={'k': 2, 'renderer': 'pq'})
     assert r['per_image']['psnr_acescct'] == [math.inf, math.inf]
-    assert (r['psnr_acescct'], r['psnr_log2'], r['pu21_psnr'], r['n_psnr_capped']) == (100.0, 100.0, 100.0, 6)
-    assert (r['ssim_acescct'], r['mae_acescct'], r['delta_e_itp'], r['erm'], r['erm_ratio']) == (1.0, 0.0, 0.0, 0.0, 1.0)
+    assert (r['psnr_acescct'], r['psnr_log2'], r['pu21_psnr'], r['psnr_pq'], r['n_psnr_capped']) == (100.0,) * 4 + (8,)
+    assert (r['ssim_acescct'], r['mae_acescct'], r['delta_e_itp'], r['delta_e_itp_pq'], r['erm'], r['erm_ratio']) == \
+        (1.0, 0.0, 0.0, 0.0, 0.0, 1.0)
     c = torch.full((1, 3, 16, 16), 0.4, dtype=torch.float64)
     rc = compute_metrics(c + 0.01, c)
     assert all(math.isfinite(v) for k, v in rc.items() if isinstance(v, float))
