@@ -174,10 +174,14 @@ def _parser() -> argparse.ArgumentParser:
     n = sub.add_parser('notebook', help='write the parameterised training notebook (papermill / JupyterLab)')
     n.add_argument('path')
     e = sub.add_parser('eval', help='evaluate baselines (by name) and trained runs (by run directory) on a split')
-    e.add_argument("methods", nargs="+", help="baseline names (inverse, inverse-highlight), run directories, NAME=RUN_DIR, "
+    e.add_argument("methods", nargs="+", help="baseline names (inverse, inverse-highlight, bt2446c, inverse:RENDERER), run directories, NAME=RUN_DIR, "
                    "or NAME=RUN_DIR[key=value,...] to change model options at inference (ablations: use_prior=false, prior_steps=5)")
     e.add_argument('--data', required=True, help='data root (LogC3 frames; e.g. from `sdr2log synth`)')
-    e.add_argument('--split', default='test', choices=['train', 'val', 'test'])
+    e.add_argument('--split', default='test', choices=['train', 'val', 'test', 'all'], help="'all': every sequence of the folder")
+    e.add_argument('--renderer', nargs='+', default=None, metavar='NAME', help='renderer(s) the test SDR is made with '
+                   '(aces2-sdr, naive, lut:PATH, ...; default: the data config\'s); one known and one blind table each')
+    e.add_argument('--bits', default='data', choices=['8', '10', 'none'], help='quantise the test SDR (default: as the data config)')
+    e.add_argument('--jpeg', type=int, default=None, metavar='Q', help='JPEG-compress the test SDR at quality Q (1..100)')
     e.add_argument('--out', default='eval_out', help='output folder (default: eval_out)')
     e.add_argument('--reference', default=None, help='method the others are compared with (default: the first)')
     e.add_argument('--checkpoint', default='best', choices=['best', 'ema', 'last'], help='which weights of a run')
@@ -226,6 +230,7 @@ def main(argv: list | None = None) -> int:
             from sdr2log.evaluate import evaluate, summary_markdown
             summary = evaluate(a.methods, a.data, a.split, a.out, reference=a.reference, erm=not a.no_erm, erm_k=a.erm_k,
                                checkpoint=a.checkpoint, figures=a.figures, max_images=a.max_images, video=a.video,
+                               renderer=a.renderer, bits={'8': 8, '10': 10, 'none': None}.get(a.bits, 'data'), jpeg=a.jpeg,
                                video_options={'strengths': a.strengths, 'blend_on': a.blend_on,
                                               'blend_options': {'deflicker': a.deflicker}})
             names = list(summary['table'])
