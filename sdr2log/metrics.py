@@ -23,7 +23,8 @@ __all__ = ['REDUCTIONS', 'LOG2_FLOOR', 'LOG2_RANGE', 'PU21_PARAMS', 'PU21_RANGE'
            'rgb2020_to_ictcp', 'delta_e_itp', 'psnr_pq', 'delta_e_itp_pq', 'cvvdp_available', 'cvvdp', 'Metric',
            'get_metric', 'DisplayRender', 'sample_edit_chains', 'erm', 'region_thresholds', 'region_masks',
            'region_figure', 'compute_metrics', 'metric_direction', 'bootstrap_ci', 'paired_comparison', 'metric_cis',
-           'smooth_error_field', 'error_in_encoding', 'erm_claim_figure']
+           'smooth_error_field', 'error_in_encoding', 'erm_claim_figure', 'display_psnr', 'hidden_error_cases',
+           'visible_control']
 
 # %% ../nbs/08_metrics.ipynb #c005
 REDUCTIONS = ('mean', 'image', 'none')
@@ -414,7 +415,7 @@ def region_figure(target,                        # one ACEScct target (3, H, W) 
     sdr = np.asarray(r(convert_space(t[0].movedim(0, -1).cpu().numpy(), 'ACEScct', 'LogC3', ei=r.ei)))
     paint = np.zeros(sdr.shape)
     for k in REGIONS: paint[masks[k]] = REGION_COLOURS[k]
-    fig, axs = plt.subplots(1, 2, figsize=(10, 2.9 * sdr.shape[0] / sdr.shape[1] * 2 + 0.6), dpi=100)
+    fig, axs = plt.subplots(1, 2, figsize=(11, 4.4 * sdr.shape[0] / sdr.shape[1] + 0.5), dpi=100)
     axs[0].imshow(np.clip(sdr, 0, 1)); axs[0].set_title(f'target through {r.name}', fontsize=9)
     axs[1].imshow(0.35 * np.clip(sdr, 0, 1) + 0.65 * paint); axs[1].set_title('regions', fontsize=9)
     th = region_thresholds(r, mask_options.get('bits', REGION_BITS))
@@ -630,3 +631,38 @@ def erm_claim_figure(claim: dict,   # {error name: {renderer: erm() result}}
     fig.tight_layout()
     if path is not None: fig.savefig(path)
     return fig
+
+# %% ../nbs/08_metrics.ipynb #ekc01
+def display_psnr(pred, target, renderer='aces2-sdr') -> torch.Tensor:
+    "PSNR (dB, per image) of the rendered display signals of two ACEScct images: what an SDR viewer compares."
+    d = DisplayRender(renderer)
+    p, t, _, _ = _pair(pred, target)
+    with torch.no_grad(): return psnr(d.signal(p), d.signal(t), reduction='image')
+
+def hidden_error_cases(target,                   # ACEScct (N, 3, H, W), the known answer
+                       renderer='aces2-sdr',     # the display the errors hide from
+                       squeeze: float = 0.5,     # highlights: stops above the threshold scaled by this
+                       crush: float = 2.0) -> dict:   # shadows: pushed down by this many stops
+    "Known-answer errors a viewer of the rendered SDR can hardly see but a grade reveals (`hidden_*`)."
+    masks = region_masks(target, renderer)
+    th = region_thresholds(renderer)
+    lin = convert_space(target, 'ACEScct', 'ACEScg')
+    ev = torch.log2(torch.einsum('c,nchw->nhw', lin.new_tensor(_AP1_Y), lin).clamp(min=1e-30) / 0.18)
+    hs = torch.where(masks['highlights'], (th['highlights_stops'] - ev) * (1 - squeeze), torch.zeros_like(ev))
+    sc = torch.where(masks['shadows'], torch.full_like(ev, -crush), torch.zeros_like(ev))
+    enc = lambda g: convert_space(lin * torch.exp2(g)[:, None], 'ACEScg', 'ACEScct')
+    return {'hidden: highlight detail squeezed': enc(hs), 'hidden: shadows crushed': enc(sc)}
+
+def visible_control(target, like, renderer='aces2-sdr', tol_db: float = 0.02):
+    "A mid-tone exposure error with the same display PSNR as `like`: an error the viewer sees as much as the grade does."
+    masks = region_masks(target, renderer)
+    lin = convert_space(target, 'ACEScct', 'ACEScg')
+    goal = display_psnr(like, target, renderer).mean().item()
+    make = lambda a: convert_space(lin * torch.where(masks['midtones'], 2.0 ** a, 1.0)[:, None], 'ACEScg', 'ACEScct')
+    lo, hi = 1e-6, 4.0                                   # bisection on the stops of the shift (PSNR falls as it grows)
+    for _ in range(60):
+        a = (lo * hi) ** 0.5
+        v = display_psnr(make(a), target, renderer).mean().item()
+        if abs(v - goal) < tol_db: break
+        lo, hi = (a, hi) if v > goal else (lo, a)
+    return make(a), a
