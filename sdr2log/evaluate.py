@@ -119,7 +119,7 @@ def resolve_method(spec: str, data_cfg: dict, device='cpu', checkpoint: str = 'b
 
 # %% ../nbs/12_evaluate.ipynb #prt01
 PROTOCOLS = ('known', 'blind')
-REGION_SHOWN = ('psnr_acescct', 'delta_e_itp', 'psnr_pq', 'delta_e_itp_pq', 'ssim_acescct')   # columns of the region tables
+REGION_SHOWN = ('psnr_acescct', 'delta_e_itp', 'psnr_pq', 'delta_e_itp_pq', 'ssim_acescct', 'erm')   # columns of the region tables
 
 def _renderer_options(name: str) -> dict:
     "Data-config keys of a renderer name (`lut:PATH` -> the lut renderer with its file)."

@@ -326,6 +326,7 @@ def erm(pred, target,                  # ACEScct: torch (N, 3, H, W) / (3, H, W)
         edit_options: dict | None = None,  # passed to random_edit (n_steps, ops, ranges, ...)
         white_nits: float = 100.0,     # 'pq': cd/m2 of scene-linear 1.0
         per_image: bool = False,       # add per-image values
+        regions: dict | None = None,   # {name: bool mask (N, H, W)}: per-image ERM by region too (distance 'delta_e_itp')
         **renderer_options) -> dict:
     "Edit-robustness: display distance of `pred` vs `target` after `k` seeded edit chains, vs the unedited distance."
     p, t, _, _ = _pair(pred, target)
@@ -335,12 +336,22 @@ def erm(pred, target,                  # ACEScct: torch (N, 3, H, W) / (3, H, W)
     if not chains: raise ValueError("erm needs at least one edit chain")
     valid = torch.isfinite(p).flatten(1).all(1)
     if not torch.isfinite(t).all(): raise ValueError("target holds NaN or inf: targets must be finite")
+    if regions and distance != 'delta_e_itp': raise ValueError("erm by region needs distance='delta_e_itp'")
     nan = torch.full((len(chains) + 1, p.shape[0]), math.nan, dtype=torch.float64)
+    rnan = {r: nan.clone() for r in (regions or {})}
     if valid.any():
         pv, tv = p[valid], t[valid]
         with torch.no_grad():
-            nan[:, valid] = torch.stack([dist(disp.signal(pv), disp.signal(tv)).double()] +
-                                        [dist(disp.signal(T(pv)), disp.signal(T(tv))).double() for T in chains])
+            if regions:                            # per-pixel display ΔE-ITP maps, averaged over each region too
+                maps = [_itp_map(disp.light(disp.signal(a)), disp.light(disp.signal(b)))
+                        for a, b in [(pv, tv)] + [(T(pv), T(tv)) for T in chains]]
+                nan[:, valid] = torch.stack([_per_image(m).double() for m in maps])
+                for r, mask in regions.items():
+                    mv = torch.as_tensor(mask, device=p.device).bool()[valid]
+                    rnan[r][:, valid] = torch.stack([_masked_mean(m, mv).double() for m in maps])
+            else:
+                nan[:, valid] = torch.stack([dist(disp.signal(pv), disp.signal(tv)).double()] +
+                                            [dist(disp.signal(T(pv)), disp.signal(T(tv))).double() for T in chains])
     d0, dk = nan[0], nan[1:]                                                          # (N,), (K, N)
     e = dk[0] + (dk - dk[0]).mean(0)               # shifted mean: exactly d when every chain gives d (identity edits)
     em, um = (float(z[valid].mean()) if valid.any() else math.nan for z in (e, d0))
@@ -349,6 +360,8 @@ def erm(pred, target,                  # ACEScct: torch (N, 3, H, W) / (3, H, W)
            'chains': [c.to_dict() if hasattr(c, 'to_dict') else repr(c) for c in chains],
            'renderer': disp.name, 'distance': distance if isinstance(distance, str) else getattr(distance, '__name__', 'callable')}
     if per_image: out['per_image'] = {'erm': e.tolist(), 'unedited': d0.tolist(), 'ratio': _ratio(e, d0).tolist()}
+    for r, z in rnan.items():                      # per image, NaN where the region is absent
+        out.setdefault('per_region', {})[r] = {'erm': (z[1] + (z[1:] - z[1]).mean(0)).tolist(), 'unedited': z[0].tolist()}
     return out
 
 # %% ../nbs/08_metrics.ipynb #c032
@@ -494,8 +507,12 @@ def compute_metrics(pred, target,              # torch (N, 3, H, W) / (3, H, W) 
              'psnr_pq': psnr_pq(p, t, white_nits=pq_white_nits, peak_nits=pq_peak_nits, reduction='image'),
              'delta_e_itp_pq': delta_e_itp_pq(p, t, white_nits=pq_white_nits, peak_nits=pq_peak_nits, reduction='image')}
         if erm:
-            r = _erm(p, t, **{'white_nits': white_nits, **(erm_options or {}), 'per_image': True})['per_image']
+            eo = {'white_nits': white_nits, **(erm_options or {}), 'per_image': True}
+            if regions and eo.get('distance', 'delta_e_itp') == 'delta_e_itp': eo['regions'] = regions
+            res = _erm(p, t, **eo)
+            r = res['per_image']
             v.update(erm=torch.tensor(r['erm'], dtype=torch.float64), erm_unedited=torch.tensor(r['unedited'], dtype=torch.float64))
+            for g, rr in res.get('per_region', {}).items(): v[f'erm_{g}'] = torch.tensor(rr['erm'], dtype=torch.float64)
         if cvvdp is True or (cvvdp == 'auto' and cvvdp_available()):
             v['cvvdp'] = _cvvdp(p, t, white_nits=white_nits, reduction='image').double()
         if regions: v.update(_region_values(p, t, regions, white_nits, pq_white_nits, pq_peak_nits))
