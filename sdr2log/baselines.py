@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .color import convert_space, get_space, rgb_to_xyz_matrix
+from .color import convert_space, get_space, gamut_compress, rgb_to_xyz_matrix
 from .lut import CubeLUT, bake_lut, write_cube
 from .render import Renderer, get_renderer, _to_numpy_last
 
@@ -55,10 +55,13 @@ class Baseline(nn.Module):
                  space_in: str = 'ACEScct',  # encoding of the network input (the decoded SDR signal)
                  space_out: str = 'ACEScct',  # encoding of the prediction (the targets')
                  signal_space: str | None = None,  # encoding of the SDR signal (output space of the renderer that made the data); None: the renderer's
+                 target_gamut: str = 'ap1',  # 'compressed': the prediction gets the ACES 1.3 RGC, as the data's targets do
                 ):
         super().__init__()
         get_space(space_in); get_space(space_out)   # unknown names raise, listing the spaces
         if signal_space is not None: get_space(signal_space)
+        if target_gamut not in ('compressed', 'ap1'): raise ValueError(f"target_gamut must be 'compressed' or 'ap1'; got {target_gamut!r}")
+        self.target_gamut = target_gamut
         self.renderer = _make_renderer(renderer, sdr_lut_path, sdr_options or {}, ei)
         with torch.enable_grad():   # build the inverse now (invert_lut refines with autograd; predict runs under no_grad)
             self.renderer.inverse(np.full((1, 3), 0.5, np.float32))
@@ -66,7 +69,7 @@ class Baseline(nn.Module):
         self.signal_space = signal_space or self.renderer.output_space
         self.options = dict(renderer=self.renderer.name, sdr_lut_path=None if sdr_lut_path is None else str(sdr_lut_path),
                             sdr_options=dict(sdr_options or {}), ei=ei, space_in=space_in, space_out=space_out,
-                            signal_space=self.signal_space)
+                            signal_space=self.signal_space, target_gamut=target_gamut)
 
     def signal(self, x: np.ndarray) -> np.ndarray:  # network input, numpy (..., 3) in space_in
         "The SDR signal in `signal_space` (the data renderer's output space), in [0, 1], from the network input."
@@ -79,9 +82,14 @@ class Baseline(nn.Module):
 
     def from_signal(self, y: np.ndarray, spatial: bool = True) -> np.ndarray: raise NotImplementedError
 
+    def _out(self, y: np.ndarray, spatial: bool = True) -> np.ndarray:
+        "`from_signal`, then the ACES 1.3 gamut compression when the targets have it (`target_gamut='compressed'`)."
+        p = self.from_signal(y, spatial)
+        return gamut_compress(p, self.space_out) if self.target_gamut == 'compressed' else p
+
     def forward(self, x):  # torch (N, 3, H, W) / (3, H, W) or numpy (..., 3), in space_in
         a, restore = _to_last(x)
-        return restore(self.from_signal(self.signal(a)))
+        return restore(self._out(self.signal(a)))
 
     @torch.no_grad()
     def predict(self, x):
@@ -94,7 +102,7 @@ class Baseline(nn.Module):
 
     def to_lut(self, size: int = 65) -> CubeLUT:  # lattice points per axis, 2..256
         "The per-pixel part of the baseline baked on the SDR signal domain [0, 1] (renderer output space)."
-        return bake_lut(lambda g: self.from_signal(np.asarray(g, np.float32), spatial=False).astype(np.float64),
+        return bake_lut(lambda g: self._out(np.asarray(g, np.float32), spatial=False).astype(np.float64),
                         size=size, domain=(0.0, 1.0), title=f'sdr2log {self.name}: SDR {self.renderer.output_space} -> {self.space_out}',
                         comments=[f'sdr2log baseline {json.dumps(self.config, default=str)}',
                                   f'input: SDR signal in [0, 1] ({self.renderer.output_space}) rendered by {self.renderer.name}; '
@@ -283,9 +291,9 @@ def baseline_from_data(name: str,  # a key of BASELINES, or inverse:RENDERER (th
     from sdr2log.data import data_config
     d = data_config(cfg)
     base = {'renderer': d['sdr_from'], 'sdr_lut_path': d['sdr_lut_path'], 'sdr_options': d['sdr_options'], 'ei': d['ei'],
-            'space_in': d['space_in'], 'space_out': d['space_out']}
+            'space_in': d['space_in'], 'space_out': d['space_out'], 'target_gamut': d['target_gamut']}
     if _split_name(name)[1] is not None:      # a named inverse: the SDR signal is still in the data renderer's encoding
-        base = {k: base[k] for k in ('ei', 'space_in', 'space_out')}
+        base = {k: base[k] for k in ('ei', 'space_in', 'space_out', 'target_gamut')}
         base['signal_space'] = _make_renderer(d['sdr_from'], d['sdr_lut_path'], d['sdr_options'], d['ei']).output_space
     return build_baseline(name, **{**base, **options})
 
