@@ -291,9 +291,9 @@ def baseline_from_data(name: str,  # a key of BASELINES, or inverse:RENDERER (th
     from sdr2log.data import data_config
     d = data_config(cfg)
     base = {'renderer': d['sdr_from'], 'sdr_lut_path': d['sdr_lut_path'], 'sdr_options': d['sdr_options'], 'ei': d['ei'],
-            'space_in': d['space_in'], 'space_out': d['space_out'], 'target_gamut': d['target_gamut']}
+            'space_in': d['space_in'], 'space_out': d['space_out']}   # target_gamut stays 'ap1': see the inverse:RENDERER section
     if _split_name(name)[1] is not None:      # a named inverse: the SDR signal is still in the data renderer's encoding
-        base = {k: base[k] for k in ('ei', 'space_in', 'space_out', 'target_gamut')}
+        base = {k: base[k] for k in ('ei', 'space_in', 'space_out')}
         base['signal_space'] = _make_renderer(d['sdr_from'], d['sdr_lut_path'], d['sdr_options'], d['ei']).output_space
     return build_baseline(name, **{**base, **options})
 
