@@ -11,13 +11,15 @@ import numpy as np
 import torch
 from torch import nn
 
-from .color import convert_space, get_space
+from .color import convert_space, get_space, gamut_compress, rgb_to_xyz_matrix
 from .lut import CubeLUT, bake_lut, write_cube
 from .render import Renderer, get_renderer, _to_numpy_last
 
 # %% auto #0
-__all__ = ['HIGHLIGHT_DEFAULTS', 'MASK_CHANNELS', 'HIGHLIGHT_GRID', 'TRUNCATE', 'BASELINES', 'Baseline', 'InverseBaseline',
-           'highlight_mask', 'HighlightBaseline', 'build_baseline', 'baseline_from_data', 'highlight_mae']
+__all__ = ['HIGHLIGHT_DEFAULTS', 'MASK_CHANNELS', 'HIGHLIGHT_GRID', 'TRUNCATE', 'BT2446C', 'BT2408_WHITE', 'BASELINES',
+           'BASELINE_NAMES', 'Baseline', 'InverseBaseline', 'highlight_mask', 'HighlightBaseline', 'crosstalk_matrix',
+           'bt2446c_curve', 'bt2446c', 'BT2446CBaseline', 'is_baseline', 'build_baseline', 'baseline_from_data',
+           'highlight_mae']
 
 # %% ../nbs/11_baselines.ipynb #c005
 def _to_last(x):
@@ -52,20 +54,26 @@ class Baseline(nn.Module):
                  ei: float = 800,  # LogC3 exposure index of the renderer
                  space_in: str = 'ACEScct',  # encoding of the network input (the decoded SDR signal)
                  space_out: str = 'ACEScct',  # encoding of the prediction (the targets')
+                 signal_space: str | None = None,  # encoding of the SDR signal (output space of the renderer that made the data); None: the renderer's
+                 target_gamut: str = 'ap1',  # 'compressed': the prediction gets the ACES 1.3 RGC, as the data's targets do
                 ):
         super().__init__()
         get_space(space_in); get_space(space_out)   # unknown names raise, listing the spaces
+        if signal_space is not None: get_space(signal_space)
+        if target_gamut not in ('compressed', 'ap1'): raise ValueError(f"target_gamut must be 'compressed' or 'ap1'; got {target_gamut!r}")
+        self.target_gamut = target_gamut
         self.renderer = _make_renderer(renderer, sdr_lut_path, sdr_options or {}, ei)
         with torch.enable_grad():   # build the inverse now (invert_lut refines with autograd; predict runs under no_grad)
             self.renderer.inverse(np.full((1, 3), 0.5, np.float32))
         self.ei, self.space_in, self.space_out = self.renderer.ei, space_in, space_out
+        self.signal_space = signal_space or self.renderer.output_space
         self.options = dict(renderer=self.renderer.name, sdr_lut_path=None if sdr_lut_path is None else str(sdr_lut_path),
-                            sdr_options=dict(sdr_options or {}), ei=ei, space_in=space_in, space_out=space_out)
+                            sdr_options=dict(sdr_options or {}), ei=ei, space_in=space_in, space_out=space_out,
+                            signal_space=self.signal_space, target_gamut=target_gamut)
 
     def signal(self, x: np.ndarray) -> np.ndarray:  # network input, numpy (..., 3) in space_in
-        "The SDR signal in the renderer's output space, in [0, 1], from the network input."
-        y = x if self.space_in.lower() == self.renderer.output_space.lower() else \
-            convert_space(x, self.space_in, self.renderer.output_space)
+        "The SDR signal in `signal_space` (the data renderer's output space), in [0, 1], from the network input."
+        y = x if self.space_in.lower() == self.signal_space.lower() else convert_space(x, self.space_in, self.signal_space)
         return np.clip(y, 0, 1).astype(np.float32, copy=False)
 
     def scene_linear(self, y: np.ndarray) -> np.ndarray:  # SDR signal (..., 3) in [0, 1]
@@ -74,9 +82,14 @@ class Baseline(nn.Module):
 
     def from_signal(self, y: np.ndarray, spatial: bool = True) -> np.ndarray: raise NotImplementedError
 
+    def _out(self, y: np.ndarray, spatial: bool = True) -> np.ndarray:
+        "`from_signal`, then the ACES 1.3 gamut compression when the targets have it (`target_gamut='compressed'`)."
+        p = self.from_signal(y, spatial)
+        return gamut_compress(p, self.space_out) if self.target_gamut == 'compressed' else p
+
     def forward(self, x):  # torch (N, 3, H, W) / (3, H, W) or numpy (..., 3), in space_in
         a, restore = _to_last(x)
-        return restore(self.from_signal(self.signal(a)))
+        return restore(self._out(self.signal(a)))
 
     @torch.no_grad()
     def predict(self, x):
@@ -89,7 +102,7 @@ class Baseline(nn.Module):
 
     def to_lut(self, size: int = 65) -> CubeLUT:  # lattice points per axis, 2..256
         "The per-pixel part of the baseline baked on the SDR signal domain [0, 1] (renderer output space)."
-        return bake_lut(lambda g: self.from_signal(np.asarray(g, np.float32), spatial=False).astype(np.float64),
+        return bake_lut(lambda g: self._out(np.asarray(g, np.float32), spatial=False).astype(np.float64),
                         size=size, domain=(0.0, 1.0), title=f'sdr2log {self.name}: SDR {self.renderer.output_space} -> {self.space_out}',
                         comments=[f'sdr2log baseline {json.dumps(self.config, default=str)}',
                                   f'input: SDR signal in [0, 1] ({self.renderer.output_space}) rendered by {self.renderer.name}; '
@@ -183,30 +196,106 @@ class HighlightBaseline(InverseBaseline):
     @property
     def config(self) -> dict: return {**super().config, 'params': dict(self.params)}
 
-# %% ../nbs/11_baselines.ipynb #c017
-BASELINES = {'inverse': InverseBaseline, 'inverse-highlight': HighlightBaseline}
+# %% ../nbs/11_baselines.ipynb #btc01
+BT2446C = {'k1': 0.83802, 'k2': 15.09968, 'k3': 0.74204, 'k4': 78.99439, 'sdr_ip': 58.5}   # BT.2446-1 Method C
+BT2408_WHITE = 203.0   # cd/m2: HDR reference white (a 100% diffuse reflector), placed at scene-linear 1.0
 
-def build_baseline(name: str,  # a key of BASELINES
+def crosstalk_matrix(alpha: float) -> np.ndarray:
+    "BT.2446 Method C crosstalk matrix `C(alpha)`."
+    if not 0 <= alpha < 1 / 3: raise ValueError(f"alpha must be in [0, 1/3); got {alpha!r}")
+    return np.full((3, 3), alpha) + np.eye(3) * (1 - 3 * alpha)
+
+def bt2446c_curve(Y, inverse: bool = False):
+    "Method C tone curve on luminance in cd/m2: HDR -> SDR (forward) or SDR -> HDR (`inverse=True`), numpy."
+    k1, k2, k3, k4, sdr_ip = (BT2446C[k] for k in ('k1', 'k2', 'k3', 'k4', 'sdr_ip'))
+    Y, hdr_ip = np.asarray(Y, np.float64), sdr_ip / k1
+    if inverse:
+        return np.where(Y < sdr_ip, Y / k1, hdr_ip * (np.exp((np.maximum(Y, sdr_ip) - k4) / k2) + k3))
+    return np.where(Y < hdr_ip, k1 * Y, k2 * np.log(np.maximum(Y, hdr_ip) / hdr_ip - k3) + k4)
+
+def bt2446c(rgb2020, alpha: float = 0.05, inverse: bool = True):
+    "BT.2446-1 Method C on linear BT.2020 display light in cd/m2 (..., 3): SDR -> HDR (`inverse`) or HDR -> SDR."
+    rgb = np.asarray(rgb2020, np.float64)
+    C, M = crosstalk_matrix(alpha), rgb_to_xyz_matrix('Rec2020')
+    xyz = (rgb @ C.T) @ M.T                                             # 1-2: crosstalk, then XYZ
+    s = xyz.sum(-1, keepdims=True)
+    Y = xyz[..., 1:2]
+    ok = (s > 0) & (Y > 0)
+    x, y = np.where(ok, xyz[..., :1] / np.where(ok, s, 1), 0), np.where(ok, Y / np.where(ok, s, 1), 1)   # Yxy
+    Y2 = bt2446c_curve(Y, inverse)                                       # 3: the tone curve
+    X2, Z2 = np.where(ok, x / y * Y2, 0), np.where(ok, (1 - x - y) / y * Y2, 0)
+    out = np.concatenate([X2, Y2, Z2], -1) @ np.linalg.inv(M).T @ np.linalg.inv(C).T   # 4: RGB, inverse crosstalk
+    return np.where(ok, out, rgb * (1 / BT2446C['k1'] if inverse else BT2446C['k1']))   # black: the linear segment
+
+# %% ../nbs/11_baselines.ipynb #btc03
+class BT2446CBaseline(Baseline):
+    "ITU-R BT.2446-1 Method C inverse tone mapping of the displayed SDR, mapped into `space_out` (no renderer knowledge)."
+    name = 'bt2446c'
+    def __init__(self, *args,
+                 alpha: float = 0.05,                 # crosstalk (de-saturation before the curve, re-saturation after)
+                 white_nits: float = BT2408_WHITE,    # HDR cd/m2 placed at scene-linear 1.0
+                 sdr_nits: float = 100.0,             # SDR display white
+                 **kwargs):
+        super().__init__(*args, **kwargs)
+        crosstalk_matrix(alpha)
+        self.alpha, self.white_nits, self.sdr_nits = float(alpha), float(white_nits), float(sdr_nits)
+        self.options.update(alpha=self.alpha, white_nits=self.white_nits, sdr_nits=self.sdr_nits)
+
+    def from_signal(self, y: np.ndarray, spatial: bool = True) -> np.ndarray:   # per pixel
+        "Prediction in `space_out` from the SDR signal, shown on a BT.1886 display."
+        light = convert_space(np.asarray(y, np.float64), 'Rec1886', 'Rec2020-linear') * self.sdr_nits
+        hdr = bt2446c(light, self.alpha, inverse=True)
+        return convert_space(hdr / self.white_nits, 'Rec2020-linear', self.space_out).astype(np.float32)
+
+# %% ../nbs/11_baselines.ipynb #c017
+BASELINES = {'inverse': InverseBaseline, 'inverse-highlight': HighlightBaseline, 'bt2446c': BT2446CBaseline}
+BASELINE_NAMES = (*BASELINES, 'inverse:RENDERER')   # what `sdr2log eval` accepts by name
+
+def _split_name(name: str) -> tuple:
+    "(registry key, renderer or None) of a baseline name; `inverse:RENDERER` names the renderer to invert."
+    n = str(name)
+    if n.lower().startswith('inverse:'):
+        r = n.split(':', 1)[1]
+        if not r: raise ValueError("inverse:RENDERER needs a renderer name, e.g. inverse:naive or inverse:lut:/path/to.cube")
+        return 'inverse', r
+    return n.lower(), None
+
+def is_baseline(name: str) -> bool:
+    "Whether `name` names a baseline (`BASELINE_NAMES`)."
+    return _split_name(name)[0] in BASELINES
+
+def _renderer_option(r: str) -> dict:
+    "`lut:PATH` -> renderer 'lut' with its path; any other renderer name as it is."
+    return {'renderer': 'lut', 'sdr_lut_path': r[4:]} if r.lower().startswith('lut:') else {'renderer': r}
+
+def build_baseline(name: str,  # a key of BASELINES, or inverse:RENDERER
                    **options) -> Baseline:  # the class's options (renderer, sdr_lut_path, sdr_options, ei, space_in, ...)
     "Build the baseline registered as `name`; unknown names or options raise, listing the accepted ones."
-    try: cls = BASELINES[str(name).lower()]
-    except KeyError: raise ValueError(f"unknown baseline {name!r}; accepted: {', '.join(BASELINES)}") from None
+    key, r = _split_name(name)
+    try: cls = BASELINES[key]
+    except KeyError: raise ValueError(f"unknown baseline {name!r}; accepted: {', '.join(BASELINE_NAMES)}") from None
     import inspect
     accepted = {k for c in cls.__mro__ if c not in (nn.Module, object) and '__init__' in vars(c)
                 for k in inspect.signature(c.__init__).parameters} - {'self', 'args', 'kwargs'}
     bad = sorted(set(options) - accepted)
     if bad: raise TypeError(f"baseline {name!r} does not take {bad}; accepted: {sorted(accepted)}")
-    return cls(**options)
+    if r is not None: options = {**options, 'sdr_options': {}, 'sdr_lut_path': None, **_renderer_option(r)}
+    b = cls(**options)
+    if r is not None: b.name = f'inverse:{r}'
+    return b
 
-def baseline_from_data(name: str,  # a key of BASELINES
+def baseline_from_data(name: str,  # a key of BASELINES, or inverse:RENDERER (that renderer's inverse, whatever made the data)
                        cfg: dict,  # full config with "data", or its data section (see sdr2log.data.DATA_DEFAULTS)
                        **options) -> Baseline:  # further options of the baseline (e.g. params)
     "The baseline `name` matching the renderer and spaces of a data config."
     from sdr2log.data import data_config
     d = data_config(cfg)
-    return build_baseline(name, **{'renderer': d['sdr_from'], 'sdr_lut_path': d['sdr_lut_path'],
-                                   'sdr_options': d['sdr_options'], 'ei': d['ei'], 'space_in': d['space_in'],
-                                   'space_out': d['space_out'], **options})
+    base = {'renderer': d['sdr_from'], 'sdr_lut_path': d['sdr_lut_path'], 'sdr_options': d['sdr_options'], 'ei': d['ei'],
+            'space_in': d['space_in'], 'space_out': d['space_out']}   # target_gamut stays 'ap1': see the inverse:RENDERER section
+    if _split_name(name)[1] is not None:      # a named inverse: the SDR signal is still in the data renderer's encoding
+        base = {k: base[k] for k in ('ei', 'space_in', 'space_out')}
+        base['signal_space'] = _make_renderer(d['sdr_from'], d['sdr_lut_path'], d['sdr_options'], d['ei']).output_space
+    return build_baseline(name, **{**base, **options})
 
 # %% ../nbs/11_baselines.ipynb #c022
 def _cct(x: np.ndarray) -> np.ndarray:

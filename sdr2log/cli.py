@@ -233,10 +233,14 @@ def _parser() -> argparse.ArgumentParser:
     n.add_argument('path')
     n.add_argument('--overwrite', action='store_true', help='replace an existing file')
     e = sub.add_parser('eval', help='evaluate baselines (by name) and trained runs (by run directory) on a split')
-    e.add_argument("methods", nargs="+", help="baseline names (inverse, inverse-highlight), run directories, NAME=RUN_DIR, "
+    e.add_argument("methods", nargs="+", help="baseline names (inverse, inverse-highlight, bt2446c, inverse:RENDERER), run directories, NAME=RUN_DIR, "
                    "or NAME=RUN_DIR[key=value,...] to change model options at inference (ablations: use_prior=false, prior_steps=5)")
     e.add_argument('--data', required=True, help='data root (LogC3 frames; e.g. from `sdr2log synth`)')
-    e.add_argument('--split', default='test', choices=['train', 'val', 'test'])
+    e.add_argument('--split', default='test', choices=['train', 'val', 'test', 'all'], help="'all': every sequence of the folder")
+    e.add_argument('--renderer', nargs='+', default=None, metavar='NAME', help='renderer(s) the test SDR is made with '
+                   '(aces2-sdr, naive, lut:PATH, ...; default: the data config\'s); one known and one blind table each')
+    e.add_argument('--bits', default='data', choices=['8', '10', 'none'], help='quantise the test SDR (default: as the data config)')
+    e.add_argument('--jpeg', type=int, default=None, metavar='Q', help='JPEG-compress the test SDR at quality Q (1..100)')
     e.add_argument('--out', default='eval_out', help='output folder (default: eval_out)')
     e.add_argument('--overwrite', action='store_true', help='replace an earlier evaluation in --out (its stale files removed)')
     e.add_argument('--split-cache', default=None, help='JSON file of the sequence split (data.split_cache; default: DATA/splits.json), '
@@ -293,6 +297,7 @@ def main(argv: list | None = None) -> int:
             summary = evaluate(a.methods, a.data, a.split, a.out, reference=a.reference, erm=not a.no_erm, erm_k=a.erm_k,
                                checkpoint=a.checkpoint, figures=a.figures, max_images=a.max_images, video=a.video,
                                overwrite=a.overwrite, data_overrides={'split_cache': a.split_cache} if a.split_cache else None,
+                               renderer=a.renderer, bits={'8': 8, '10': 10, 'none': None}.get(a.bits, 'data'), jpeg=a.jpeg,
                                video_options={'strengths': a.strengths, 'blend_on': a.blend_on,
                                               'blend_options': {'deflicker': a.deflicker}})
             names = list(summary['table'])

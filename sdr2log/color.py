@@ -14,13 +14,14 @@ import torch
 from torch import nn
 
 # %% auto #0
-__all__ = ['TRANSFER_FUNCTIONS', 'D65', 'ACES_WHITE', 'GAMUTS', 'XYZ_GAMUT', 'CAT02', 'SPACES', 'spow', 'LogC3Params',
-           'logc3_params', 'logc3_encode', 'logc3_decode', 'logc4_encode', 'logc4_decode', 'acescct_encode',
-           'acescct_decode', 'acescc_encode', 'acescc_decode', 'bt709_encode', 'bt709_decode', 'bt1886_encode',
-           'bt1886_decode', 'srgb_encode', 'srgb_decode', 'pq_encode', 'pq_decode', 'hlg_oetf', 'hlg_oetf_inverse',
-           'hlg_encode', 'hlg_decode', 'TransferFunction', 'get_transfer_function', 'encode', 'decode', 'Gamut',
-           'get_gamut', 'rgb_to_xyz_matrix', 'cat02_matrix', 'gamut_matrix', 'Space', 'register_space', 'get_space',
-           'list_spaces', 'apply_matrix', 'convert_space', 'ConvertSpace', 'transfer_curve_figure']
+__all__ = ['TRANSFER_FUNCTIONS', 'D65', 'ACES_WHITE', 'GAMUTS', 'XYZ_GAMUT', 'CAT02', 'SPACES', 'RGC_THRESHOLD', 'RGC_LIMIT',
+           'RGC_POWER', 'spow', 'LogC3Params', 'logc3_params', 'logc3_encode', 'logc3_decode', 'logc4_encode',
+           'logc4_decode', 'acescct_encode', 'acescct_decode', 'acescc_encode', 'acescc_decode', 'bt709_encode',
+           'bt709_decode', 'bt1886_encode', 'bt1886_decode', 'srgb_encode', 'srgb_decode', 'pq_encode', 'pq_decode',
+           'hlg_oetf', 'hlg_oetf_inverse', 'hlg_encode', 'hlg_decode', 'TransferFunction', 'get_transfer_function',
+           'encode', 'decode', 'Gamut', 'get_gamut', 'rgb_to_xyz_matrix', 'cat02_matrix', 'gamut_matrix', 'Space',
+           'register_space', 'get_space', 'list_spaces', 'apply_matrix', 'convert_space', 'ConvertSpace',
+           'transfer_curve_figure', 'gamut_compress']
 
 # %% ../nbs/00_color.ipynb #c005
 _TINY = 1e-12  # below this magnitude fractional powers are continued linearly, so gradients stay finite at zero
@@ -478,3 +479,42 @@ def transfer_curve_figure(path=None, stops=(-10, 10)):
     ax.legend(fontsize=8, ncol=2); ax.grid(alpha=0.3); fig.tight_layout()
     if path is not None: fig.savefig(path)
     return fig
+
+# %% ../nbs/00_color.ipynb #rgc01
+RGC_THRESHOLD = (0.815, 0.803, 0.880)   # ACES 1.3 RGC: distance thresholds for r, g, b (cyan, magenta, yellow)
+RGC_LIMIT = (1.147, 1.264, 1.312)       # distances mapped to 1 (the AP1 boundary)
+RGC_POWER = 1.2
+
+def _rgc_distance(d, thr, lim, pwr: float, inverse: bool):
+    "Compress (or expand) the distances `d`, in float64 (see below)."
+    # float64: pow's SIMD and scalar kernels differ in the last float32 bit, so channel-last and channel-first
+    # images would not give the same bits
+    dt = d.dtype
+    d, thr, lim = d.double(), thr.double(), lim.double()
+    s = (lim - thr) / (((1 - thr) / (lim - thr)) ** -pwr - 1) ** (1 / pwr)
+    x = ((d - thr) / s).clamp(min=0)                       # 0 below the threshold (that branch is not used there)
+    if not inverse:
+        c = thr + s * x / (1 + x ** pwr) ** (1 / pwr)
+    else:                                                  # defined below thr + s (every compressed distance is)
+        xp = (x ** pwr).clamp(max=1 - 1e-7)
+        c = torch.where(d < thr + s, thr + s * (xp / (1 - xp)) ** (1 / pwr), d)
+    return torch.where(d < thr, d, c).to(dt)
+
+def gamut_compress(x,                        # image (numpy (..., 3) or torch (..., 3, H, W)) in `space`
+                   space: str = 'ACEScg',    # its colour space; the compression works in ACEScg (AP1 linear)
+                   inverse: bool = False,    # undo the compression
+                   dst: str | None = None,   # colour space of the result; None: `space`
+                   threshold=RGC_THRESHOLD, limit=RGC_LIMIT, power: float = RGC_POWER,
+                   **options):               # convert_space options (ei, white_nits, ...)
+    "ACES 1.3 Reference Gamut Compression (in ACEScg) of `x`, returned in `dst` (default `space`); torch, differentiable."
+    acescg = get_space(space).name == 'ACEScg'
+    lin, axis, restore = _to_compute(x if acescg else convert_space(x, space, 'ACEScg', **options))
+    shape = [1] * lin.ndim; shape[axis] = 3
+    thr, lim = (lin.new_tensor(v).view(shape) for v in (threshold, limit))
+    ach = lin.amax(axis, keepdim=True)
+    aa = ach.abs()
+    safe = torch.where(aa > 0, aa, torch.ones_like(aa))
+    d = torch.where(aa > 0, (ach - lin) / safe, torch.zeros_like(lin))
+    out = torch.where((aa > 0) & (d >= thr), ach - _rgc_distance(d, thr, lim, power, inverse) * aa, lin)
+    out, dst = restore(out), get_space(dst if dst is not None else space).name
+    return out if dst == 'ACEScg' else convert_space(out, 'ACEScg', dst, **options)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 import numpy as np, torch, tifffile, OpenEXR
 from torch.utils.data import Dataset, DataLoader
-from .color import convert_space, get_space
+from .color import convert_space, get_space, gamut_compress
 from .io import read_image
 from .render import get_renderer, degrade, check_degradations, quantise, RENDERERS, check_renderer_name
 
@@ -45,6 +45,7 @@ DATA_DEFAULTS = {
     'sdr_options': {},           # further get_renderer options; pairs are the renderer's exact output unless {'exact': False}
     'space_in': 'ACEScct',       # network input: the SDR signal decoded through the renderer's output space into this
     'space_out': 'ACEScct',      # target: the scene (LogC3) converted into this
+    'target_gamut': 'compressed',  # target: 'compressed' (ACES 1.3 Reference Gamut Compression first) | 'ap1' (raw)
     'clip_len': 5,               # frames per clip in mode='vid'
     'frame_gaps': 'split',       # mode='vid', a gap in frame numbers (or a skipped frame): 'split' (clips never span
                                  # it) or 'raise'
@@ -125,7 +126,7 @@ _SCHEMA = {
     'split_stale': _choice('raise', 'rebuild'), 'sdr_from': _renderer_name,
     'sdr_lut_path': _opt(_path), 'sdr_options': _dict, 'space_in': _space, 'space_out': _space, 'clip_len': _int(1),
     'frame_gaps': _choice('split', 'raise'), 'degradations': _opt(_dict), 'val_crop_size': _opt(_size), 'seed': _int(0),
-    'skip_bad': _bool, 'colour_on': _choice(*COLOUR_ON),
+    'skip_bad': _bool, 'colour_on': _choice(*COLOUR_ON), 'target_gamut': _choice('compressed', 'ap1'),
     'augment': {'train_crop_size': _opt(_size), 'hflip': _bool, 'exposure_stops': _opt(_range2)},
 }
 
@@ -421,12 +422,14 @@ def frame_header(path: str | os.PathLike,  # a .tif/.tiff or .exr frame
         raise ValueError(f"{p}: cannot read the header ({type(e).__name__}: {e})") from e
 
 # %% ../nbs/05_data.ipynb #c023
-def _logc_and_target(x, k, input_encoding: str, ei: float, space_out: str):
+def _logc_and_target(x, k, input_encoding: str, ei: float, space_out: str, target_gamut: str = 'ap1'):
     "(LogC3 to render, target in `space_out`) of frames `x` (numpy or torch); `k`: exposure factor, None for no shift."
-    if input_encoding == 'LogC3' and k is None: return x, convert_space(x, 'LogC3', space_out, ei=ei)
+    tgt = (lambda z, s, **o: gamut_compress(z, s, dst=space_out, **o)) if target_gamut == 'compressed' else \
+          (lambda z, s, **o: convert_space(z, s, space_out, **o))       # 'compressed': ACES 1.3 RGC on the target
+    if input_encoding == 'LogC3' and k is None: return x, tgt(x, 'LogC3', ei=ei)
     lin = convert_space(x, 'LogC3', 'AWG3', ei=ei) if input_encoding == 'LogC3' else x
     if k is not None: lin = lin * k
-    return convert_space(lin, 'AWG3', 'LogC3', ei=ei), convert_space(lin, 'AWG3', space_out)
+    return convert_space(lin, 'AWG3', 'LogC3', ei=ei), tgt(lin, 'AWG3')
 
 def make_pair(x: np.ndarray,  # (..., h, w, 3) float32 frame crop(s) in `input_encoding`
               renderer,  # an sdr2log.render Renderer (LogC3 -> display signal in [0, 1])
@@ -435,11 +438,12 @@ def make_pair(x: np.ndarray,  # (..., h, w, 3) float32 frame crop(s) in `input_e
               ev: float = 0.0,  # exposure shift in stops, applied in scene-linear AWG3
               ei: float = 800,  # LogC3 exposure index
               space_in: str = 'ACEScct', space_out: str = 'ACEScct',
+              target_gamut: str = 'ap1',  # 'compressed': ACES 1.3 RGC on the target (the data config's default)
               degradations: dict | None = None,  # sdr2log.render.degrade config; None/{} -> none
               rng: np.random.Generator | None = None,  # for the degradations (one child per frame)
              ) -> tuple[np.ndarray, np.ndarray, list]:  # (sdr in space_in, hdr in space_out, [degrade records])
     "Colour work of one sample: exposure shift, target conversion, SDR render, degradations, input conversion."
-    logc, hdr = _logc_and_target(x, np.float32(2.0 ** ev) if ev != 0 else None, input_encoding, ei, space_out)
+    logc, hdr = _logc_and_target(x, np.float32(2.0 ** ev) if ev != 0 else None, input_encoding, ei, space_out, target_gamut)
     sdr = renderer(logc)
     recs = []
     if degradations and any(v not in (None, 0, 0.0) for k, v in degradations.items() if k != 'jpeg_subsampling'):
@@ -603,7 +607,7 @@ class PairDataset(Dataset):
         if self.defer: sdr = hdr = recs = None
         else:
             sdr, hdr, recs = make_pair(x, self.renderer, input_encoding=d['input_encoding'], ev=ev, ei=d['ei'],
-                                       space_in=d['space_in'], space_out=d['space_out'], degradations=d['degradations'],
+                                       space_in=d['space_in'], space_out=d['space_out'], target_gamut=d['target_gamut'], degradations=d['degradations'],
                                        rng=rng)
             sdr = torch.from_numpy(np.ascontiguousarray(sdr.transpose(0, 3, 1, 2)))
             hdr = torch.from_numpy(np.ascontiguousarray(hdr.transpose(0, 3, 1, 2)))
@@ -655,7 +659,7 @@ class PairDataset(Dataset):
         x = x.movedim(-1, -3).contiguous()
         evs = [m['exposure_stops'] for m in metas]
         k = per([np.float32(2.0 ** ev) for ev in evs]) if any(evs) else None    # per sample, as make_pair's scalar
-        logc, hdr = _logc_and_target(x, k, d['input_encoding'], d['ei'], d['space_out'])
+        logc, hdr = _logc_and_target(x, k, d['input_encoding'], d['ei'], d['space_out'], d['target_gamut'])
         sdr = self.renderer(logc)
         deg, applied = d['degradations'], []
         if deg['bits'] is not None: sdr = quantise(sdr, deg['bits']); applied.append(f"quantise{deg['bits']}")

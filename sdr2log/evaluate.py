@@ -14,13 +14,14 @@ from torch import nn
 
 from .color import convert_space
 from .data import PairDataset, collate_pairs, data_config
-from .metrics import compute_metrics, bootstrap_ci, paired_comparison
+from .metrics import compute_metrics, bootstrap_ci, paired_comparison, REGIONS, region_masks, metric_direction
 from .models.core import build_model
 from .train import load_checkpoint
 
 # %% auto #0
-__all__ = ['HIGHER_IS_BETTER', 'EVAL_OUTPUTS', 'load_run', 'predict_tiled', 'Method', 'resolve_method', 'evaluate', 'summarise',
-           'save_comparison_figure', 'summary_markdown', 'write_report']
+__all__ = ['PROTOCOLS', 'REGION_SHOWN', 'HIGHER_IS_BETTER', 'EVAL_OUTPUTS', 'load_run', 'predict_tiled', 'Method',
+           'resolve_method', 'method_is_blind', 'evaluate', 'summarise', 'save_comparison_figure', 'summary_markdown',
+           'region_markdown', 'write_report']
 
 # %% ../nbs/12_evaluate.ipynb #c005
 def load_run(run_dir: str | Path, checkpoint: str = 'best', device='cpu',
@@ -105,10 +106,11 @@ def resolve_method(spec: str, data_cfg: dict, device='cpu', checkpoint: str = 'b
         model, cfg = load_run(p, checkpoint, device, overrides)
         fn = lambda x: predict_tiled(model, x.to(device), tile)
         return Method(name or p.name, fn, 'run', {'run_dir': str(p), 'checkpoint': checkpoint, 'model': cfg['model'],
-                                                   'model_overrides': overrides})
-    from sdr2log.baselines import baseline_from_data, BASELINES
-    if target not in BASELINES:
-        raise ValueError(f"{target!r} is neither a run directory nor a baseline; baselines: {', '.join(BASELINES)}")
+                                                   'model_overrides': overrides,
+                                                   'trained_on': _renderer_label({'sdr_from': cfg['data'].get('sdr_from', 'aces2-sdr'), 'sdr_lut_path': cfg['data'].get('sdr_lut_path')})})
+    from sdr2log.baselines import baseline_from_data, is_baseline, BASELINE_NAMES
+    if not is_baseline(target):
+        raise ValueError(f"{target!r} is neither a run directory nor a baseline; baselines: {', '.join(BASELINE_NAMES)}")
     b = baseline_from_data(target, {'data': data_cfg})
     info = {'baseline': target}
     if hasattr(b, 'fit'):                     # fitted on the TRAIN split of the same data, never on what it is scored on
@@ -117,6 +119,50 @@ def resolve_method(spec: str, data_cfg: dict, device='cpu', checkpoint: str = 'b
         info['fitted_params'] = _jsonable(b.fit(train, max_samples=fit_samples))
         info['fitted_on'] = {'split': 'train', 'samples': min(len(train), fit_samples or len(train))}
     return Method(name or target, lambda x: torch.as_tensor(b.predict(x.cpu())).to(x.device), 'baseline', info)
+
+# %% ../nbs/12_evaluate.ipynb #prt01
+PROTOCOLS = ('known', 'blind')
+REGION_SHOWN = ('psnr_acescct', 'delta_e_itp', 'psnr_pq', 'delta_e_itp_pq', 'ssim_acescct', 'erm')   # columns of the region tables
+
+def _renderer_options(name: str) -> dict:
+    "Data-config keys of a renderer name (`lut:PATH` -> the lut renderer with its file)."
+    n = str(name)
+    if n.lower().startswith('lut:'): return {'sdr_from': 'lut', 'sdr_lut_path': n[4:], 'sdr_options': {}}
+    return {'sdr_from': n, 'sdr_lut_path': None, 'sdr_options': {}}
+
+def _renderer_label(d: dict) -> str:
+    "The renderer name of a data config (`lut:PATH` for a LUT)."
+    return f"lut:{d['sdr_lut_path']}" if d['sdr_from'] == 'lut' else d['sdr_from']
+
+def _degradation_overrides(data: dict, bits='data', jpeg=None) -> dict:
+    "`data` with the test SDR's quantisation (`bits`: 'data' keeps the config's; 8, 10 or None) and JPEG quality set."
+    deg = dict(data.get('degradations') or {})
+    if bits != 'data':
+        if bits not in (None, 8, 10): raise ValueError(f"bits must be 8, 10 or None (no quantisation); got {bits!r}")
+        deg['bits'] = bits
+    if jpeg is not None:
+        if isinstance(jpeg, bool) or not isinstance(jpeg, int) or not 1 <= jpeg <= 100:
+            raise ValueError(f"jpeg must be a JPEG quality 1..100 (or None: no JPEG); got {jpeg!r}")
+        deg['jpeg_quality'] = jpeg
+    return data_config({'data': {**data, 'degradations': deg}})
+
+def method_is_blind(m: 'Method', test_renderer: str) -> bool:
+    "Whether method `m` knows nothing of the renderer that made the test data (it may enter the blind protocol)."
+    if m.kind == 'run': return m.info.get('trained_on') != test_renderer
+    b = str(m.info.get('baseline', ''))
+    if b.lower().startswith('inverse:'): return b.split(':', 1)[1] != test_renderer
+    return b == 'bt2446c'
+
+def _datasets(data: dict, split: str) -> list:
+    "The datasets scored: one split, or every split of the folder (`'all'`: full frames, no random augmentation)."
+    if split != 'all': return [PairDataset({'data': data}, split, 'img')]
+    d = {**data, 'augment': {'train_crop_size': None, 'hflip': False, 'exposure_stops': None}}
+    out = []
+    for s in ('train', 'val', 'test'):
+        try: out.append(PairDataset({'data': d}, s, 'img'))
+        except ValueError as e:
+            if 'is empty' not in str(e): raise
+    return out
 
 # %% ../nbs/12_evaluate.ipynb #c009
 HIGHER_IS_BETTER = {'psnr_acescct': True, 'ssim_acescct': True, 'mae_acescct': False, 'psnr_log2': True,
@@ -135,48 +181,73 @@ def _check_out(out: Path, overwrite: bool, clear: bool = False):
     if clear:
         for n in old: shutil.rmtree(out / n) if (out / n).is_dir() else (out / n).unlink()
 
+def _hib(k: str) -> bool:
+    "Whether higher is better for a metric column (region columns included)."
+    if k in HIGHER_IS_BETTER: return HIGHER_IS_BETTER[k]
+    try: return metric_direction(k)
+    except ValueError: return True
+
 def evaluate(methods: list[str], data_root: str | Path, split: str = 'test', out: str | Path = 'eval_out',
              reference: str | None = None, erm: bool = True, erm_k: int = 4, checkpoint: str = 'best',
              figures: int = 3, max_images: int | None = None, device: str = 'auto', data_overrides: dict | None = None,
              tile: int = 512, fit_samples: int | None = 16, progress: bool = True, video: bool = False,
-             video_options: dict | None = None, overwrite: bool = False) -> dict:
+             video_options: dict | None = None,
+             renderer: str | list | None = None,  # renderer(s) the test SDR is made with; None: the data config's
+             bits='data', jpeg: int | None = None,  # test SDR quantisation (8 | 10 | None) and JPEG quality
+             overwrite: bool = False) -> dict:  # replace an earlier evaluation in `out` (stale files removed)
     "Evaluate `methods` on `split` of `data_root`; write metrics CSV, summary (CIs), paired differences and a report."
     t0 = time.perf_counter()
     if not methods: raise ValueError("give at least one method (a baseline name or a run directory)")
     dev = torch.device('cuda' if device == 'auto' and torch.cuda.is_available() else ('cpu' if device == 'auto' else device))
     out = Path(out); _check_out(out, overwrite)
     if max_images is not None and max_images < 1: raise ValueError(f"max_images: must be >= 1 (None: all), got {max_images}")
-    data = _common_data_config(methods, data_root, data_overrides)
-    ds = PairDataset({'data': data}, split, 'img')
-    ms = [resolve_method(m, data, dev, checkpoint, tile, fit_samples) for m in methods]
-    names = [m.name for m in ms]
-    if len(set(names)) != len(names): raise ValueError(f"method names must be unique: {names} (use name=path)")
-    reference = reference or names[0]
-    if reference not in names: raise ValueError(f"reference {reference!r} is not among {names}")
     _check_out(out, overwrite, clear=True); (out / 'figures').mkdir(parents=True, exist_ok=True)
-    n = len(ds) if max_images is None else min(len(ds), max_images)
-    rows, fig_items = [], []
+    rnames = [None] if renderer is None else ([renderer] if isinstance(renderer, str) else list(renderer))
+    rows, fig_items, protocols, n, ms, data = [], [], {}, 0, [], None
     from tqdm.auto import tqdm
-    for i in tqdm(range(n), desc=f'evaluating {len(ms)} method(s) on {split}', disable=not progress, unit='img'):
-        s = collate_pairs([ds[i]])
-        x, y = s['sdr'].to(dev), s['hdr'].to(dev)
-        meta = s['meta'][0]
-        preds = {}
-        for m in ms:
-            p = m(x).float().to(dev)
-            res = compute_metrics(p, y, erm=erm, erm_options={'k': erm_k, 'seed': i}, per_image=True)
-            row = {'image': i, 'video_id': meta.get('video_id'), 'frame': meta.get('frame_start'), 'method': m.name}
-            row.update({k: v[0] for k, v in res['per_image'].items()})
-            rows.append(row)
-            if i < figures: preds[m.name] = p[0].cpu()
-        if i < figures: fig_items.append((i, x[0].cpu(), y[0].cpu(), preds))
-    metrics = [k for k in rows[0] if k not in ('image', 'video_id', 'frame', 'method')]
+    for rname in rnames:
+        d = _common_data_config(methods, data_root, {**(data_overrides or {}), **(_renderer_options(rname) if rname else {})})
+        d = _degradation_overrides(d, bits, jpeg)
+        label = _renderer_label(d)
+        dss = _datasets(d, split)
+        ms = [resolve_method(m, d, dev, checkpoint, tile, fit_samples) for m in methods]
+        names = [m.name for m in ms]
+        if len(set(names)) != len(names): raise ValueError(f"method names must be unique: {names} (use name=path)")
+        reference = reference or names[0]
+        if reference not in names: raise ValueError(f"reference {reference!r} is not among {names}")
+        blind = {m.name: method_is_blind(m, label) for m in ms}
+        items = [(ds, i) for ds in dss for i in range(len(ds))]
+        items = items if max_images is None else items[:max_images]
+        rr, ren = [], dss[0].renderer
+        for j, (ds, i) in enumerate(tqdm(items, desc=f'evaluating {len(ms)} method(s) on {split} ({label})', disable=not progress, unit='img')):
+            s = collate_pairs([ds[i]])
+            x, y = s['sdr'].to(dev), s['hdr'].to(dev)
+            meta = s['meta'][0]
+            masks = region_masks(y, ren, bits=d['degradations'].get('bits'), target_gamut=d['target_gamut'])
+            preds = {}
+            for m in ms:
+                p = m(x).float().to(dev)
+                res = compute_metrics(p, y, erm=erm, erm_options={'k': erm_k, 'seed': j}, per_image=True, regions=masks)
+                row = {'image': j, 'video_id': meta.get('video_id'), 'frame': meta.get('frame_start'), 'split': meta.get('split'),
+                       'renderer': label, 'method': m.name, 'blind': blind[m.name]}
+                row.update({k: v[0] for k, v in res['per_image'].items()})
+                rr.append(row)
+                if j < figures and data is None: preds[m.name] = p[0].cpu()
+            if j < figures and data is None: fig_items.append((j, x[0].cpu(), y[0].cpu(), preds))
+        metrics = [k for k in rr[0] if k not in _ROW_KEYS]
+        bnames = [m for m in names if blind[m]]
+        protocols[label] = {'known': {'methods': names, 'reference': reference, **summarise(rr, names, metrics, reference)}}
+        if bnames:
+            bref = reference if reference in bnames else bnames[0]
+            protocols[label]['blind'] = {'methods': bnames, 'reference': bref, **summarise(rr, bnames, metrics, bref)}
+        rows += rr
+        if data is None: data, n, first, fig_ren = d, len(items), label, ren
     _write_csv(out / 'per_image.csv', rows)
-    summary = summarise(rows, names, metrics, reference)
-    (out / 'summary.json').write_text(json.dumps({'split': split, 'images': n, 'reference': reference,
+    summary = {**{k: protocols[first]['known'][k] for k in ('table', 'paired')}, 'protocols': protocols}
+    (out / 'summary.json').write_text(json.dumps({'split': split, 'images': n, 'reference': reference, 'renderers': list(protocols),
                                                   'methods': {m.name: m.info for m in ms}, 'data': _jsonable(data),
                                                   **summary, 'wall_s': round(time.perf_counter() - t0, 1)}, indent=1))
-    figs = [save_comparison_figure(out / 'figures' / f'image_{i:03d}.png', x, y, preds, ds.renderer, data['space_in'])
+    figs = [save_comparison_figure(out / 'figures' / f'image_{i:03d}.png', x, y, preds, fig_ren, data['space_in'])
             for i, x, y, preds in fig_items]
     if video:                                   # whole sequences over time: temporal metrics and the blending baseline
         from sdr2log.video import evaluate_video
@@ -185,6 +256,8 @@ def evaluate(methods: list[str], data_root: str | Path, split: str = 'test', out
                                           **(video_options or {}))
     write_report(out, summary, names, metrics, reference, split, n, figs)
     return summary
+
+_ROW_KEYS = ('image', 'video_id', 'frame', 'split', 'renderer', 'method', 'blind')
 
 def _jsonable(d): return json.loads(json.dumps(d, default=str))
 
@@ -197,7 +270,9 @@ def _common_data_config(methods, data_root, overrides) -> dict:
     keys = ('sdr_from', 'sdr_lut_path', 'space_in', 'space_out', 'ei', 'input_encoding', 'degradations', 'sdr_options')
     for c in cfgs[1:]:
         diff = [k for k in keys if c.get(k) != cfgs[0].get(k)]
-        if diff: raise ValueError(f"runs disagree on how inputs are made ({', '.join(diff)}): evaluate them separately")
+        if diff and not (set(diff) <= {'sdr_from', 'sdr_lut_path', 'sdr_options'} and 'sdr_from' in (overrides or {})):
+            raise ValueError(f"runs disagree on how inputs are made ({', '.join(diff)}): evaluate them separately"
+                             + (" or name the test renderer (renderer=)" if set(diff) <= {'sdr_from', 'sdr_lut_path', 'sdr_options'} else ''))
     d = dict(cfgs[0]) if cfgs else {}
     d.update(root=str(data_root), val_crop_size=None, split_cache=None, split_stale='raise')
     d.update(overrides or {})
@@ -221,9 +296,10 @@ def summarise(rows: list[dict], names: list[str], metrics: list[str], reference:
         if m != reference:
             paired[m] = {}
             for k in metrics:
+                if k.startswith('share_'): continue
                 a, b = by[m][k], by[reference][k]; ok = np.isfinite(a) & np.isfinite(b)
                 if ok.sum() >= 2:
-                    paired[m][k] = _jsonable(paired_comparison(a[ok], b[ok], higher_is_better=HIGHER_IS_BETTER.get(k, True), seed=seed))
+                    paired[m][k] = _jsonable(paired_comparison(a[ok], b[ok], higher_is_better=_hib(k), seed=seed))
     return {'table': table, 'paired': paired}
 
 # %% ../nbs/12_evaluate.ipynb #c011
@@ -266,8 +342,8 @@ def _fmt(s: dict, k: str) -> str:
 
 def summary_markdown(summary: dict, names: list[str], metrics: list[str], reference: str) -> str:
     "The summary table (mean [95% CI]) and the paired differences against the reference, as markdown."
-    shown = [k for k in metrics if not k.startswith('erm_unedited')]
-    arrow = lambda k: '↑' if HIGHER_IS_BETTER.get(k, True) else '↓'
+    shown = [k for k in metrics if not k.startswith('erm_unedited') and not _is_region_key(k)]
+    arrow = lambda k: '↑' if _hib(k) else '↓'
     lines = ['| method | ' + ' | '.join(f'{k} {arrow(k)}' for k in shown) + ' |', '|---' * (len(shown) + 1) + '|']
     lines += [f'| {m} | ' + ' | '.join(_fmt(summary['table'][m][k], k) for k in shown) + ' |' for m in names]
     if summary['paired']:
@@ -284,6 +360,49 @@ def summary_markdown(summary: dict, names: list[str], metrics: list[str], refere
             lines.append(f'| {m} | ' + ' | '.join(cells) + ' |')
     return '\n'.join(lines)
 
+def _is_region_key(k: str) -> bool: return k.startswith('share_') or any(k.endswith('_' + r) for r in REGIONS)
+
+def region_markdown(summary: dict, names: list[str], reference: str, shown=REGION_SHOWN) -> str:
+    "Per-region tables: share of pixels and each metric (mean [95% CI]) by method, then paired differences and win rates."
+    t = summary['table']
+    regs = [r for r in REGIONS if f'share_{r}' in t[names[0]]]
+    shown = [k for k in shown if f'{k}_{regs[0]}' in t[names[0]]] if regs else []
+    if not regs: return ''
+    arrow = lambda k: '↑' if _hib(k) else '↓'
+    lines = ['| region | method | share | ' + ' | '.join(f'{k} {arrow(k)}' for k in shown) + ' |', '|---' * (len(shown) + 3) + '|']
+    for r in regs:
+        for m in names:
+            lines.append(f"| {r} | {m} | {100 * t[m][f'share_{r}']['mean']:.1f}% | " +
+                         ' | '.join(_fmt(t[m][f'{k}_{r}'], k) for k in shown) + ' |')
+    if summary['paired']:
+        lines += ['', f'By region, paired differences against **{reference}** (method minus reference, mean [95% CI], '
+                  '* where the interval excludes 0; win rate in brackets; n/a where fewer than 2 images hold the region):', '',
+                  '| region | method | ' + ' | '.join(shown) + ' |', '|---' * (len(shown) + 2) + '|']
+        for r in regs:
+            for m, dd in summary['paired'].items():
+                cells = []
+                for k in shown:
+                    p = dd.get(f'{k}_{r}')
+                    cells.append('n/a' if p is None else f"{p['mean_diff']:+.3f} [{p['ci_lo']:+.3f}, {p['ci_hi']:+.3f}]"
+                                 f"{'*' if p['significant'] else ''} ({100 * p['win_rate']:.0f}%)")
+                lines.append(f'| {r} | {m} | ' + ' | '.join(cells) + ' |')
+    return '\n'.join(lines)
+
+def _protocol_markdown(summary: dict, metrics: list[str]) -> list:
+    "Markdown lines: one full-frame and one by-region table per renderer and protocol."
+    base = [k for k in metrics if not _is_region_key(k)]
+    md = ['## Protocols', '', '*known renderer*: every method (those that know the renderer in their home protocol); '
+          '*blind*: only methods that know nothing of the test renderer (runs trained on other renderers, `bt2446c`, '
+          'a mismatched `inverse:NAME`). Regions: see `sdr2log.metrics.region_masks` (highlights where the renderer '
+          'compresses or clips, shadows where an SDR code spans more than 1/4 stop, out_of_gamut: raw scene outside AP1).', '']
+    for ren, prs in summary.get('protocols', {}).items():
+        for pr in PROTOCOLS:
+            if pr not in prs: continue
+            s = prs[pr]
+            md += [f'### {pr} renderer: test SDR by `{ren}`' if pr == 'known' else f'### blind: test SDR by `{ren}`', '',
+                   summary_markdown(s, s['methods'], base, s['reference']), '', region_markdown(s, s['methods'], s['reference']), '']
+    return md
+
 def write_report(out: Path, summary, names, metrics, reference, split, n, figs):
     "report.md (and report.html) with the table, paired differences and figures."
     md = [f'# sdr2log evaluation: {len(names)} method(s) on the {split} split ({n} images)', '',
@@ -295,6 +414,7 @@ def write_report(out: Path, summary, names, metrics, reference, split, n, figs):
           '(stops of scene luminance from middle grey; the input column decodes the SDR as its network input); '
           'ACEScct absolute error.', '']
     md += [f'![image {i}](figures/{p.name})' for i, p in enumerate(figs)]
+    if summary.get('protocols'): md += [''] + _protocol_markdown(summary, metrics)
     if (out / 'video' / 'video_report.md').exists():
         md += ['', '## Video', '', 'Temporal metrics over whole sequences and the temporal-blending baseline: '
                '[video/video_report.md](video/video_report.md)', '', '![trade-off](video/figures/video_tradeoff.png)']

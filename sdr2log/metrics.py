@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_metrics.ipynb #c001
 from __future__ import annotations
-import math
+import json, math
 from dataclasses import dataclass
 from typing import Callable
 
@@ -12,16 +12,19 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .color import convert_space, pq_encode
+from .color import convert_space, pq_encode, gamut_compress, rgb_to_xyz_matrix
 from .render import Renderer, get_renderer
 from .edits import random_edit
 
 # %% auto #0
-__all__ = ['REDUCTIONS', 'LOG2_FLOOR', 'LOG2_RANGE', 'PU21_PARAMS', 'PU21_RANGE', 'PU21_PEAK', 'REC2020_Y', 'METRICS', 'SDR_NITS',
-           'PSNR_CAP', 'psnr', 'mae', 'ssim', 'psnr_log2', 'pu21_encode', 'pu21_psnr', 'rgb2020_to_ictcp',
-           'delta_e_itp', 'cvvdp_available', 'cvvdp', 'Metric', 'get_metric', 'DisplayRender', 'sample_edit_chains',
-           'erm', 'compute_metrics', 'bootstrap_ci', 'paired_comparison', 'metric_cis', 'smooth_error_field',
-           'error_in_encoding', 'erm_claim_figure']
+__all__ = ['REDUCTIONS', 'LOG2_FLOOR', 'LOG2_RANGE', 'PU21_PARAMS', 'PU21_RANGE', 'PU21_PEAK', 'REC2020_Y', 'PQ_WHITE_NITS',
+           'PQ_PEAK_NITS', 'METRICS', 'SDR_NITS', 'REGIONS', 'HIGHLIGHT_SLOPE', 'SHADOW_CODE_STOPS', 'REGION_BITS',
+           'REGION_COLOURS', 'PSNR_CAP', 'psnr', 'mae', 'ssim', 'psnr_log2', 'pu21_encode', 'pu21_psnr',
+           'rgb2020_to_ictcp', 'delta_e_itp', 'psnr_pq', 'delta_e_itp_pq', 'cvvdp_available', 'cvvdp', 'Metric',
+           'get_metric', 'DisplayRender', 'sample_edit_chains', 'erm', 'region_thresholds', 'region_masks',
+           'region_figure', 'compute_metrics', 'metric_direction', 'bootstrap_ci', 'paired_comparison', 'metric_cis',
+           'smooth_error_field', 'error_in_encoding', 'erm_claim_figure', 'display_psnr', 'hidden_error_cases',
+           'visible_control']
 
 # %% ../nbs/08_metrics.ipynb #c005
 REDUCTIONS = ('mean', 'image', 'none')
@@ -82,12 +85,8 @@ def _gaussian_window(size: int, sigma: float, like: torch.Tensor) -> torch.Tenso
     g = torch.exp(-g ** 2 / (2 * sigma ** 2))
     return g / g.sum()
 
-def ssim(pred, target, data_range: float = 1.0,  # signal range: 1.0 for ACEScct code values
-         win_size: int = 11, sigma: float = 1.5,   # Gaussian window (odd size; shrunk to fit small images)
-         k1: float = 0.01, k2: float = 0.03,        # stabilising constants of Wang et al.
-         reduction: str = 'mean'):                  # 'mean' | 'image' | 'none' (= per image)
-    "Structural similarity (Gaussian window, valid region), averaged over channels and positions per image."
-    p, t, was_np, single = _pair(pred, target)
+def _ssim_map(p, t, data_range=1.0, win_size=11, sigma=1.5, k1=0.01, k2=0.03):
+    "SSIM map `(N, C, H - w + 1, W - w + 1)` over the valid region, and the window size `w` used."
     N, C, H, W = p.shape
     win = min(win_size, H, W)
     win -= 1 - win % 2                                            # odd
@@ -101,7 +100,16 @@ def ssim(pred, target, data_range: float = 1.0,  # signal range: 1.0 for ACEScct
     s11, s22, s12 = blur(p * p) - mu1 ** 2, blur(t * t) - mu2 ** 2, blur(p * t) - mu1 * mu2
     cs = (2 * s12 + c2) / (s11 + s22 + c2)
     lum = (2 * mu1 * mu2 + c1) / (mu1 ** 2 + mu2 ** 2 + c1)
-    return _reduce(_per_image(lum * cs), reduction, was_np, single)
+    return lum * cs, win
+
+def ssim(pred, target, data_range: float = 1.0,  # signal range: 1.0 for ACEScct code values
+         win_size: int = 11, sigma: float = 1.5,   # Gaussian window (odd size; shrunk to fit small images)
+         k1: float = 0.01, k2: float = 0.03,        # stabilising constants of Wang et al.
+         reduction: str = 'mean'):                  # 'mean' | 'image' | 'none' (= per image)
+    "Structural similarity (Gaussian window, valid region), averaged over channels and positions per image."
+    p, t, was_np, single = _pair(pred, target)
+    m, _ = _ssim_map(p, t, data_range, win_size, sigma, k1, k2)
+    return _reduce(_per_image(m), reduction, was_np, single)
 
 # %% ../nbs/08_metrics.ipynb #c014
 LOG2_FLOOR = 2.0 ** -12   # scene-linear floor before log2 (ACEScg)
@@ -181,6 +189,38 @@ def delta_e_itp(a, b, space: str = 'ACEScct',  # encoding of both inputs
     dmap = 720 * _safe_sqrt(d[:, 0] ** 2 + (0.5 * d[:, 1]) ** 2 + d[:, 2] ** 2)
     return _reduce(_per_image(dmap), reduction, was_np, single, dmap)
 
+# %% ../nbs/08_metrics.ipynb #pqm01
+PQ_WHITE_NITS = 203.0   # cd/m2 of scene-linear 1.0 for the PQ-domain metrics (BT.2408 HDR reference white)
+PQ_PEAK_NITS = 1000.0   # cd/m2: peak of the HDR10 grade (HDRTV1K); light above is clipped
+
+def _pq_light(z, space, white_nits, peak_nits):
+    "Rec.2020 light in cd/m2 of the scene at `white_nits`, clipped to [0, peak_nits] as an HDR10 grade holds it."
+    if not (isinstance(peak_nits, (int, float)) and 0 < peak_nits <= 10000):
+        raise ValueError(f"peak_nits must be a number in (0, 10000] cd/m2; got {peak_nits!r}")
+    return _rec2020_nits(z, space, white_nits).clamp(0, peak_nits)
+
+def psnr_pq(pred, target, space: str = 'ACEScct',     # encoding of the inputs
+            white_nits: float = PQ_WHITE_NITS,         # cd/m2 of scene-linear 1.0
+            peak_nits: float = PQ_PEAK_NITS,           # light clipped here (HDR10 grade peak)
+            reduction: str = 'mean'):                  # 'mean' | 'image' | 'none' (= per image)
+    "PSNR of Rec.2100 PQ code values (peak 1.0) of the scene at `white_nits`, clipped at `peak_nits`."
+    p, t, was_np, single = _pair(pred, target)
+    mse = _per_image((pq_encode(_pq_light(p, space, white_nits, peak_nits)) -
+                      pq_encode(_pq_light(t, space, white_nits, peak_nits))) ** 2)
+    return _reduce(10 * torch.log10(1.0 / mse), reduction, was_np, single)
+
+def delta_e_itp_pq(a, b, space: str = 'ACEScct', white_nits: float = PQ_WHITE_NITS, peak_nits: float = PQ_PEAK_NITS,
+                   reduction: str = 'mean'):           # 'mean' | 'image' | 'none' (per-pixel map)
+    "BT.2124 ΔE-ITP of the PQ-domain light: scene 1.0 at `white_nits`, clipped to [0, peak_nits]."
+    p, t, was_np, single = _pair(a, b)
+    dmap = _itp_map(_pq_light(p, space, white_nits, peak_nits), _pq_light(t, space, white_nits, peak_nits))
+    return _reduce(_per_image(dmap), reduction, was_np, single, dmap)
+
+def _itp_map(La, Lb):
+    "Per-pixel ΔE-ITP `(N, H, W)` of two Rec.2020 light images in cd/m2 (negatives clipped to 0)."
+    d = rgb2020_to_ictcp(La.clamp(min=0)) - rgb2020_to_ictcp(Lb.clamp(min=0))
+    return 720 * _safe_sqrt(d[:, 0] ** 2 + (0.5 * d[:, 1]) ** 2 + d[:, 2] ** 2)
+
 # %% ../nbs/08_metrics.ipynb #c025
 def cvvdp_available() -> bool:
     "Whether ColorVideoVDP (`pycvvdp`) can be imported here."
@@ -221,6 +261,8 @@ METRICS = {m.name: m for m in [
     Metric('psnr_log2', psnr_log2, True, 'dB', 'PSNR of log2 ACEScg floored at 2^-12, peak 20 stops'),
     Metric('pu21_psnr', pu21_psnr, True, 'dB', 'PSNR of PU21 Rec.2020 light at white_nits, peak 256'),
     Metric('delta_e_itp', delta_e_itp, False, 'ΔE-ITP', 'ITU-R BT.2124 on a Rec.2020 PQ display at white_nits'),
+    Metric('psnr_pq', psnr_pq, True, 'dB', 'PSNR of Rec.2100 PQ codes, scene 1.0 at 203 cd/m2, clipped at 1000'),
+    Metric('delta_e_itp_pq', delta_e_itp_pq, False, 'ΔE-ITP', 'BT.2124 of the PQ-domain light (203 cd/m2 white, 1000 peak)'),
     Metric('cvvdp', cvvdp, True, 'JOD', 'ColorVideoVDP (optional, needs pycvvdp)'),
 ]}
 
@@ -256,10 +298,6 @@ class DisplayRender:
         return convert_space(y, self.output_space, 'Rec2020-linear') * self.sdr_nits
     def __repr__(self): return f"DisplayRender({self.name!r}, output_space={self.output_space!r})"
 
-def _itp_map(La, Lb):
-    d = rgb2020_to_ictcp(La.clamp(min=0)) - rgb2020_to_ictcp(Lb.clamp(min=0))
-    return 720 * _safe_sqrt(d[:, 0] ** 2 + (0.5 * d[:, 1]) ** 2 + d[:, 2] ** 2)
-
 def _display_distance(distance, display: DisplayRender) -> Callable:
     "Per-image distance `(a, b) -> (N,)` between display signals."
     if callable(distance): return distance
@@ -288,6 +326,7 @@ def erm(pred, target,                  # ACEScct: torch (N, 3, H, W) / (3, H, W)
         edit_options: dict | None = None,  # passed to random_edit (n_steps, ops, ranges, ...)
         white_nits: float = 100.0,     # 'pq': cd/m2 of scene-linear 1.0
         per_image: bool = False,       # add per-image values
+        regions: dict | None = None,   # {name: bool mask (N, H, W)}: per-image ERM by region too (distance 'delta_e_itp')
         **renderer_options) -> dict:
     "Edit-robustness: display distance of `pred` vs `target` after `k` seeded edit chains, vs the unedited distance."
     p, t, _, _ = _pair(pred, target)
@@ -297,12 +336,22 @@ def erm(pred, target,                  # ACEScct: torch (N, 3, H, W) / (3, H, W)
     if not chains: raise ValueError("erm needs at least one edit chain")
     valid = torch.isfinite(p).flatten(1).all(1)
     if not torch.isfinite(t).all(): raise ValueError("target holds NaN or inf: targets must be finite")
+    if regions and distance != 'delta_e_itp': raise ValueError("erm by region needs distance='delta_e_itp'")
     nan = torch.full((len(chains) + 1, p.shape[0]), math.nan, dtype=torch.float64)
+    rnan = {r: nan.clone() for r in (regions or {})}
     if valid.any():
         pv, tv = p[valid], t[valid]
         with torch.no_grad():
-            nan[:, valid] = torch.stack([dist(disp.signal(pv), disp.signal(tv)).double()] +
-                                        [dist(disp.signal(T(pv)), disp.signal(T(tv))).double() for T in chains])
+            if regions:                            # per-pixel display ΔE-ITP maps, averaged over each region too
+                maps = [_itp_map(disp.light(disp.signal(a)), disp.light(disp.signal(b)))
+                        for a, b in [(pv, tv)] + [(T(pv), T(tv)) for T in chains]]
+                nan[:, valid] = torch.stack([_per_image(m).double() for m in maps])
+                for r, mask in regions.items():
+                    mv = torch.as_tensor(mask, device=p.device).bool()[valid]
+                    rnan[r][:, valid] = torch.stack([_masked_mean(m, mv).double() for m in maps])
+            else:
+                nan[:, valid] = torch.stack([dist(disp.signal(pv), disp.signal(tv)).double()] +
+                                            [dist(disp.signal(T(pv)), disp.signal(T(tv))).double() for T in chains])
     d0, dk = nan[0], nan[1:]                                                          # (N,), (K, N)
     e = dk[0] + (dk - dk[0]).mean(0)               # shifted mean: exactly d when every chain gives d (identity edits)
     em, um = (float(z[valid].mean()) if valid.any() else math.nan for z in (e, d0))
@@ -311,16 +360,126 @@ def erm(pred, target,                  # ACEScct: torch (N, 3, H, W) / (3, H, W)
            'chains': [c.to_dict() if hasattr(c, 'to_dict') else repr(c) for c in chains],
            'renderer': disp.name, 'distance': distance if isinstance(distance, str) else getattr(distance, '__name__', 'callable')}
     if per_image: out['per_image'] = {'erm': e.tolist(), 'unedited': d0.tolist(), 'ratio': _ratio(e, d0).tolist()}
+    for r, z in rnan.items():                      # per image, NaN where the region is absent
+        out.setdefault('per_region', {})[r] = {'erm': (z[1] + (z[1:] - z[1]).mean(0)).tolist(), 'unedited': z[0].tolist()}
     return out
 
 # %% ../nbs/08_metrics.ipynb #c032
 METRICS['erm'] = Metric('erm', erm, False, 'display ΔE-ITP', 'edit robustness: display distance after seeded edit chains',
                         returns='dict')
 
-# %% ../nbs/08_metrics.ipynb #c036
-PSNR_CAP = 100.0   # dB: per-image PSNR is capped here when averaged (identical images have PSNR inf)
-_PSNR_KEYS = ('psnr_acescct', 'psnr_log2', 'pu21_psnr')
+# %% ../nbs/08_metrics.ipynb #rgm02
+REGIONS = ('highlights', 'midtones', 'shadows', 'out_of_gamut')
+HIGHLIGHT_SLOPE = 0.5    # highlights: the renderer's grey slope below this fraction of its slope at middle grey
+SHADOW_CODE_STOPS = 0.25 # shadows: one SDR code value spans more than this many stops
+REGION_BITS = 8          # code depth of the shadow criterion when the data's SDR is float
+_THRESHOLDS: dict = {}
 
+def region_thresholds(renderer='aces2-sdr',    # renderer name (sdr2log.render registry) or a Renderer
+                      bits: int | None = REGION_BITS,  # SDR code depth for the shadow criterion (None -> 8)
+                      slope_ratio: float = HIGHLIGHT_SLOPE, code_stops: float = SHADOW_CODE_STOPS) -> dict:
+    "Stops over middle grey where the renderer starts compressing (highlights) and where quantisation dominates (shadows)."
+    r = renderer if isinstance(renderer, Renderer) else get_renderer(renderer)
+    bits = REGION_BITS if bits is None else int(bits)
+    key = (json.dumps(r.config, sort_keys=True, default=str), bits, slope_ratio, code_stops)
+    if key in _THRESHOLDS: return dict(_THRESHOLDS[key])
+    e = np.arange(-16, 16 + 1e-9, 1 / 32)
+    grey = np.repeat((0.18 * 2.0 ** e)[:, None], 3, 1).astype(np.float32)
+    v = np.asarray(r(convert_space(grey, 'AWG3', 'LogC3', ei=r.ei)), np.float64).mean(-1)
+    slope = np.gradient(v, e)
+    s0 = float(np.interp(0.0, e, slope))
+    if not s0 > 0: raise ValueError(f"renderer {r.name!r} does not increase at middle grey (slope {s0}): no regions")
+    hi = e[(e > 0) & (slope < slope_ratio * s0)]
+    lo = e[(e < 0) & ((1 / (2 ** bits - 1)) / np.maximum(slope, 1e-12) > code_stops)]
+    out = {'highlights_stops': float(hi[0]) if hi.size else math.inf, 'shadows_stops': float(lo.max()) if lo.size else -math.inf,
+           'renderer': r.name, 'bits': bits, 'slope_grey': s0, 'slope_ratio': slope_ratio, 'code_stops': code_stops}
+    _THRESHOLDS[key] = out
+    return dict(out)
+
+_AP1_Y = tuple(rgb_to_xyz_matrix('AP1')[1])
+
+def region_masks(target,                          # ACEScct target (or `space`), torch (N, 3, H, W) / numpy channel-last
+                 renderer='aces2-sdr',            # the renderer that made the SDR (name or Renderer), or thresholds dict
+                 space: str = 'ACEScct',
+                 bits: int | None = REGION_BITS,  # SDR code depth for the shadow criterion
+                 target_gamut: str = 'compressed') -> dict:  # how the target was made ('compressed' | 'ap1')
+    "Boolean masks `(N, H, W)` (torch) of the regions of `REGIONS` in `target`."
+    if target_gamut not in ('compressed', 'ap1'): raise ValueError(f"target_gamut must be 'compressed' or 'ap1'; got {target_gamut!r}")
+    th = renderer if isinstance(renderer, dict) else region_thresholds(renderer, bits)
+    t, _, _ = _batch(target, 'target')
+    lin = convert_space(t, space, 'ACEScg')
+    ev = torch.log2(torch.einsum('c,nchw->nhw', lin.new_tensor(_AP1_Y), lin).clamp(min=1e-30) / 0.18)
+    hi, sh = ev >= th['highlights_stops'], ev < th['shadows_stops']
+    raw = gamut_compress(lin, inverse=True) if target_gamut == 'compressed' else lin
+    return {'highlights': hi, 'midtones': ~hi & ~sh, 'shadows': sh, 'out_of_gamut': raw.amin(-3) < 0}
+
+# %% ../nbs/08_metrics.ipynb #rgm04
+REGION_COLOURS = {'highlights': (1.0, 0.85, 0.1), 'midtones': (0.55, 0.55, 0.55), 'shadows': (0.15, 0.3, 0.9),
+                  'out_of_gamut': (0.9, 0.1, 0.6)}
+
+def region_figure(target,                        # one ACEScct target (3, H, W) or (H, W, 3)
+                  renderer='aces2-sdr', path=None, **mask_options):
+    "The target through the renderer, and its regions painted over it (out-of-gamut on top), with their shares."
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
+    t, _, _ = _batch(target, 'target')
+    r = renderer if isinstance(renderer, Renderer) else get_renderer(renderer)
+    masks = {k: v[0].cpu().numpy() for k, v in region_masks(t[:1], r, **mask_options).items()}
+    sdr = np.asarray(r(convert_space(t[0].movedim(0, -1).cpu().numpy(), 'ACEScct', 'LogC3', ei=r.ei)))
+    paint = np.zeros(sdr.shape)
+    for k in REGIONS: paint[masks[k]] = REGION_COLOURS[k]
+    fig, axs = plt.subplots(1, 2, figsize=(11, 4.4 * sdr.shape[0] / sdr.shape[1] + 0.5), dpi=100)
+    axs[0].imshow(np.clip(sdr, 0, 1)); axs[0].set_title(f'target through {r.name}', fontsize=9)
+    axs[1].imshow(0.35 * np.clip(sdr, 0, 1) + 0.65 * paint); axs[1].set_title('regions', fontsize=9)
+    th = region_thresholds(r, mask_options.get('bits', REGION_BITS))
+    labels = {'highlights': f">= {th['highlights_stops']:+.1f} st", 'shadows': f"< {th['shadows_stops']:+.1f} st",
+              'midtones': 'between', 'out_of_gamut': 'raw scene outside AP1'}
+    axs[1].legend(handles=[Patch(color=REGION_COLOURS[k], label=f"{k} ({labels[k]}): {masks[k].mean():.1%}") for k in REGIONS],
+                  fontsize=7, loc='upper left', bbox_to_anchor=(1.01, 1))
+    for a in axs: a.set_xticks([]); a.set_yticks([])
+    fig.tight_layout()
+    if path is not None: fig.savefig(path)
+    return fig
+
+# %% ../nbs/08_metrics.ipynb #rgm00
+PSNR_CAP = 100.0   # dB: per-image PSNR is capped here when averaged (identical images have PSNR inf)
+_PSNR_KEYS = ('psnr_acescct', 'psnr_log2', 'pu21_psnr', 'psnr_pq')
+
+def _is_psnr(k: str) -> bool: return any(k == b or k.startswith(b + '_') for b in _PSNR_KEYS)
+
+def _masked_mean(m, mask):
+    "Mean of the map `m` (N, H, W) over `mask` per image; NaN where the mask is empty."
+    n = mask.flatten(1).sum(1)
+    s = torch.where(mask, m, torch.zeros_like(m)).flatten(1).sum(1)
+    return torch.where(n > 0, s / n.clamp(min=1), torch.full_like(s, math.nan))
+
+def _region_values(p, t, masks: dict, white_nits, pq_white_nits, pq_peak_nits) -> dict:
+    "Per-image values `{metric_region: (N,)}` and `share_region` of every metric on each region mask."
+    sq = lambda a, b: ((a - b) ** 2).mean(-3)
+    lg = lambda z: torch.log2(convert_space(z, 'ACEScct', 'ACEScg').clamp(min=LOG2_FLOOR))
+    pu = lambda z: pu21_encode(_rec2020_nits(z, 'ACEScct', white_nits))
+    pq = lambda z: pq_encode(_pq_light(z, 'ACEScct', pq_white_nits, pq_peak_nits))
+    sm, win = _ssim_map(p, t)
+    o = (win - 1) // 2
+    maps = {'psnr_acescct': ('psnr', 1.0, sq(p, t)), 'ssim_acescct': ('ssim', None, sm.mean(-3)),
+            'mae_acescct': ('mean', None, (p - t).abs().mean(-3)), 'psnr_log2': ('psnr', LOG2_RANGE, sq(lg(p), lg(t))),
+            'pu21_psnr': ('psnr', PU21_PEAK, sq(pu(p), pu(t))),
+            'delta_e_itp': ('mean', None, _itp_map(_rec2020_nits(p, 'ACEScct', white_nits), _rec2020_nits(t, 'ACEScct', white_nits))),
+            'psnr_pq': ('psnr', 1.0, sq(pq(p), pq(t))),
+            'delta_e_itp_pq': ('mean', None, _itp_map(_pq_light(p, 'ACEScct', pq_white_nits, pq_peak_nits),
+                                                       _pq_light(t, 'ACEScct', pq_white_nits, pq_peak_nits)))}
+    out = {}
+    for r, mask in masks.items():
+        mask = torch.as_tensor(mask, device=p.device).bool()
+        if mask.shape != (p.shape[0],) + p.shape[-2:]: raise ValueError(f"region {r!r}: mask {tuple(mask.shape)}, images {tuple(p.shape)}")
+        out[f'share_{r}'] = mask.flatten(1).double().mean(1)
+        for k, (kind, peak, m) in maps.items():
+            if kind == 'ssim': v = _masked_mean(m, mask[:, o:o + m.shape[-2], o:o + m.shape[-1]])
+            else: v = _masked_mean(m, mask)
+            out[f'{k}_{r}'] = 10 * torch.log10(peak ** 2 / v) if kind == 'psnr' else v
+    return out
+
+# %% ../nbs/08_metrics.ipynb #c036
 def compute_metrics(pred, target,              # torch (N, 3, H, W) / (3, H, W) or numpy channel-last, in `space`
                     space: str = 'ACEScct',     # encoding of the inputs (converted to ACEScct)
                     white_nits: float = 100.0,  # cd/m2 of scene-linear 1.0 for pu21_psnr, delta_e_itp and ERM 'pq'
@@ -328,7 +487,9 @@ def compute_metrics(pred, target,              # torch (N, 3, H, W) / (3, H, W) 
                     erm: bool = False,          # also compute ERM (slower: k renders of both images)
                     erm_options: dict | None = None,  # options of `erm` (k, renderer, distance, seed, ...)
                     cvvdp: bool | str = 'auto', # 'auto': only if pycvvdp imports; True: required; False: never
-                    psnr_cap: float = PSNR_CAP) -> dict:
+                    psnr_cap: float = PSNR_CAP,
+                    regions: dict | None = None,  # {name: bool mask (N, H, W)}, e.g. region_masks(target, renderer)
+                    pq_white_nits: float = PQ_WHITE_NITS, pq_peak_nits: float = PQ_PEAK_NITS) -> dict:
     "All metrics of `pred` against `target` as floats (means over valid images), with counts of invalid images."
     p, t, _, _ = _pair(pred, target)
     if not torch.isfinite(t).all(): raise ValueError("target holds NaN or inf: targets must be finite")
@@ -342,18 +503,26 @@ def compute_metrics(pred, target,              # torch (N, 3, H, W) / (3, H, W) 
         v = {'psnr_acescct': psnr(p, t, reduction='image'), 'ssim_acescct': ssim(p, t, reduction='image'),
              'mae_acescct': mae(p, t, reduction='image'), 'psnr_log2': psnr_log2(p, t, reduction='image'),
              'pu21_psnr': pu21_psnr(p, t, white_nits=white_nits, reduction='image'),
-             'delta_e_itp': delta_e_itp(p, t, white_nits=white_nits, reduction='image')}
+             'delta_e_itp': delta_e_itp(p, t, white_nits=white_nits, reduction='image'),
+             'psnr_pq': psnr_pq(p, t, white_nits=pq_white_nits, peak_nits=pq_peak_nits, reduction='image'),
+             'delta_e_itp_pq': delta_e_itp_pq(p, t, white_nits=pq_white_nits, peak_nits=pq_peak_nits, reduction='image')}
         if erm:
-            r = _erm(p, t, **{'white_nits': white_nits, **(erm_options or {}), 'per_image': True})['per_image']
+            eo = {'white_nits': white_nits, **(erm_options or {}), 'per_image': True}
+            if regions and eo.get('distance', 'delta_e_itp') == 'delta_e_itp': eo['regions'] = regions
+            res = _erm(p, t, **eo)
+            r = res['per_image']
             v.update(erm=torch.tensor(r['erm'], dtype=torch.float64), erm_unedited=torch.tensor(r['unedited'], dtype=torch.float64))
+            for g, rr in res.get('per_region', {}).items(): v[f'erm_{g}'] = torch.tensor(rr['erm'], dtype=torch.float64)
         if cvvdp is True or (cvvdp == 'auto' and cvvdp_available()):
             v['cvvdp'] = _cvvdp(p, t, white_nits=white_nits, reduction='image').double()
+        if regions: v.update(_region_values(p, t, regions, white_nits, pq_white_nits, pq_peak_nits))
     nan = torch.tensor(math.nan, dtype=torch.float64)
-    v = {k: torch.where(valid, x.double(), nan) for k, x in v.items()}
+    v = {k: torch.where(valid, x.double().to(valid.device), nan) for k, x in v.items()}
     out = {}
     for k, x in v.items():
         x = x[valid]
-        if k in _PSNR_KEYS: x = x.clamp(max=psnr_cap)
+        x = x[~torch.isnan(x)]                     # a region absent from an image: NaN there, left out of the mean
+        if _is_psnr(k): x = x.clamp(max=psnr_cap)
         out[k] = float(x.mean()) if x.numel() else math.nan
     if erm:
         out['erm_ratio'] = float(_ratio(out['erm'], out['erm_unedited'])) if valid.any() else math.nan
@@ -362,6 +531,15 @@ def compute_metrics(pred, target,              # torch (N, 3, H, W) / (3, H, W) 
                n_psnr_capped=int(sum((v[k][valid] > psnr_cap).sum() for k in _PSNR_KEYS)))
     if per_image: out['per_image'] = {k: x.tolist() for k, x in v.items()}
     return out
+
+def metric_direction(key: str) -> bool:
+    "Whether higher is better for a compute_metrics key (`psnr_acescct`, `delta_e_itp_shadows`, `erm_ratio`, ...)."
+    if key.startswith('share_'): return True
+    for r in REGIONS:
+        if key.endswith('_' + r): key = key[:-len(r) - 1]; break
+    if key in ('erm', 'erm_ratio', 'erm_unedited'): return False
+    base = {'psnr_acescct': 'psnr', 'ssim_acescct': 'ssim', 'mae_acescct': 'mae'}.get(key, key)
+    return get_metric(base).higher_is_better
 
 # %% ../nbs/08_metrics.ipynb #c037
 _erm, _cvvdp = erm, cvvdp
@@ -420,7 +598,7 @@ def metric_cis(result: dict, n_boot: int = 2000, ci: float = 0.95, seed: int = 0
     for k, vals in result['per_image'].items():
         v = np.asarray(vals, np.float64)
         v = v[~np.isnan(v)]
-        if k in _PSNR_KEYS: v = np.minimum(v, psnr_cap)
+        if _is_psnr(k): v = np.minimum(v, psnr_cap)
         v = v[np.isfinite(v)]
         out[k] = bootstrap_ci(v, n_boot, ci, seed) if v.size else (math.nan, math.nan, math.nan)
     return out
@@ -470,3 +648,38 @@ def erm_claim_figure(claim: dict,   # {error name: {renderer: erm() result}}
     fig.tight_layout()
     if path is not None: fig.savefig(path)
     return fig
+
+# %% ../nbs/08_metrics.ipynb #ekc01
+def display_psnr(pred, target, renderer='aces2-sdr') -> torch.Tensor:
+    "PSNR (dB, per image) of the rendered display signals of two ACEScct images: what an SDR viewer compares."
+    d = DisplayRender(renderer)
+    p, t, _, _ = _pair(pred, target)
+    with torch.no_grad(): return psnr(d.signal(p), d.signal(t), reduction='image')
+
+def hidden_error_cases(target,                   # ACEScct (N, 3, H, W), the known answer
+                       renderer='aces2-sdr',     # the display the errors hide from
+                       squeeze: float = 0.5,     # highlights: stops above the threshold scaled by this
+                       crush: float = 2.0) -> dict:   # shadows: pushed down by this many stops
+    "Known-answer errors a viewer of the rendered SDR can hardly see but a grade reveals (`hidden_*`)."
+    masks = region_masks(target, renderer)
+    th = region_thresholds(renderer)
+    lin = convert_space(target, 'ACEScct', 'ACEScg')
+    ev = torch.log2(torch.einsum('c,nchw->nhw', lin.new_tensor(_AP1_Y), lin).clamp(min=1e-30) / 0.18)
+    hs = torch.where(masks['highlights'], (th['highlights_stops'] - ev) * (1 - squeeze), torch.zeros_like(ev))
+    sc = torch.where(masks['shadows'], torch.full_like(ev, -crush), torch.zeros_like(ev))
+    enc = lambda g: convert_space(lin * torch.exp2(g)[:, None], 'ACEScg', 'ACEScct')
+    return {'hidden: highlight detail squeezed': enc(hs), 'hidden: shadows crushed': enc(sc)}
+
+def visible_control(target, like, renderer='aces2-sdr', tol_db: float = 0.02):
+    "A mid-tone exposure error with the same display PSNR as `like`: an error the viewer sees as much as the grade does."
+    masks = region_masks(target, renderer)
+    lin = convert_space(target, 'ACEScct', 'ACEScg')
+    goal = display_psnr(like, target, renderer).mean().item()
+    make = lambda a: convert_space(lin * torch.where(masks['midtones'], 2.0 ** a, 1.0)[:, None], 'ACEScg', 'ACEScct')
+    lo, hi = 1e-6, 4.0                                   # bisection on the stops of the shift (PSNR falls as it grows)
+    for _ in range(60):
+        a = (lo * hi) ** 0.5
+        v = display_psnr(make(a), target, renderer).mean().item()
+        if abs(v - goal) < tol_db: break
+        lo, hi = (a, hi) if v > goal else (lo, a)
+    return make(a), a

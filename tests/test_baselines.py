@@ -119,12 +119,12 @@ def test_fit_bad_inputs(root):
 
 # ------------------------------------------------------------------------------------------------ registry, bad input
 def test_registry_and_bad_options(tmp_path):
-    assert set(BASELINES) == {'inverse', 'inverse-highlight'}
+    assert set(BASELINES) == {'inverse', 'inverse-highlight', 'bt2446c'}
     for name in BASELINES:
         b = build_baseline(name, renderer='naive')
         assert b.eval() is b and b.to('cpu') is b and b.config['name'] == name
         json.dumps(b.config)
-    with pytest.raises(ValueError, match='accepted: inverse, inverse-highlight'): build_baseline('bt2446c')
+    with pytest.raises(ValueError, match='accepted: inverse, inverse-highlight, bt2446c, inverse:RENDERER'): build_baseline('bt2447')
     with pytest.raises(TypeError, match='accepted'): build_baseline('inverse', params={})
     with pytest.raises(TypeError, match='accepted'): build_baseline('inverse-highlight', thresh=0.9)
     with pytest.raises(ValueError, match='sdr_lut_path'): build_baseline('inverse', renderer='lut')
@@ -160,3 +160,25 @@ def test_cube_round_trip_through_ocio(tmp_path, logc, name, renderer):
     c = b.export_cube(tmp_path / 'c.cube', size=17, clip=True)
     t = read_cube(c).table3d
     assert t.min() >= 0 and t.max() <= 1
+
+
+def test_bt2446c_and_named_inverse_through_the_data_config(tmp_path):
+    "bt2446c and inverse:RENDERER by name from a data config: right layout, finite, refuses bad options."
+    from sdr2log.baselines import baseline_from_data, is_baseline, bt2446c, BT2446C
+    from sdr2log.color import rgb_to_xyz_matrix
+    cfg = {'root': str(tmp_path), 'sdr_from': 'naive'}
+    x = torch.rand(2, 3, 8, 12)
+    for name in ('bt2446c', 'inverse:aces2-sdr', 'inverse:naive'):
+        assert is_baseline(name)
+        b = baseline_from_data(name, cfg)
+        p = b.predict(x)
+        assert p.shape == x.shape and p.dtype == torch.float32 and torch.isfinite(p).all(), name
+    assert baseline_from_data('inverse:aces2-sdr', cfg).signal_space == 'Rec709'      # naive made the data
+    with pytest.raises(ValueError, match=r'\[0, 1/3\)'): build_baseline('bt2446c', alpha=0.5)
+    with pytest.raises(TypeError, match='accepted'): build_baseline('bt2446c', stops=1)
+    # the crosstalk keeps the luminance of grey and desaturates colours before the curve: a saturated red comes
+    # back brighter than the same luminance in grey would (the curve is applied to the crosstalked luminance)
+    red = np.array([[80.0, 0.0, 0.0]])
+    Y = lambda z: z @ rgb_to_xyz_matrix('Rec2020')[1]
+    assert Y(bt2446c(red)) > 0 and np.allclose(bt2446c(red)[0, 1:], 0)                 # hue kept: still pure red
+    assert bt2446c(np.array([[60.0, 60.0, 60.0]]))[0, 0] > 60 / BT2446C['k1']           # above Y_ip: expanded

@@ -79,3 +79,27 @@ def test_eval_video_reports_temporal_metrics(tmp_path):
     assert 'flicker' in r.stdout and 'warping_error' in r.stdout
     assert (tmp_path / 'ev' / 'video' / 'per_sequence.csv').exists()
     assert '## Video' in (tmp_path / 'ev' / 'report.md').read_text()
+
+
+def test_eval_protocol_options(tmp_path):
+    "--renderer (two), --bits, --jpeg and --split all: per renderer a known and a blind table, region columns in the CSV."
+    import csv, os
+    from sdr2log.synth import synthesize
+    synthesize(tmp_path / 'data', sequences=3, frames=1, size=(40, 56), seed=6)
+    env = {**os.environ, 'OMP_NUM_THREADS': '1'}
+    r = subprocess.run([*SDR2LOG, 'eval', 'inverse', 'bt2446c', 'inverse:aces2-sdr', '--data', str(tmp_path / 'data'),
+                        '--out', str(tmp_path / 'ev'), '--no-erm', '--figures', '0', '--split', 'all',
+                        '--renderer', 'aces2-sdr', 'naive', '--bits', '8', '--jpeg', '90'],
+                       capture_output=True, text=True, timeout=300, env=env)
+    assert r.returncode == 0, r.stderr
+    rows = list(csv.DictReader(open(tmp_path / 'ev' / 'per_image.csv')))
+    assert len(rows) == 2 * 3 * 3 and {x['renderer'] for x in rows} == {'aces2-sdr', 'naive'}
+    assert {'psnr_acescct_shadows', 'delta_e_itp_highlights', 'share_midtones', 'psnr_pq'} <= set(rows[0])
+    s = json.loads((tmp_path / 'ev' / 'summary.json').read_text())
+    assert s['data']['degradations']['jpeg_quality'] == 90 and s['data']['degradations']['bits'] == 8
+    assert s['protocols']['naive']['blind']['methods'] == ['bt2446c', 'inverse:aces2-sdr']
+    assert s['protocols']['aces2-sdr']['blind']['methods'] == ['bt2446c']
+    rep = (tmp_path / 'ev' / 'report.md').read_text()
+    assert '### blind: test SDR by `naive`' in rep and '| out_of_gamut | bt2446c |' in rep
+    bad = run('eval', 'inverse', '--data', tmp_path / 'data', '--out', tmp_path / 'ev2', '--jpeg', '0')
+    assert bad.returncode == 2 and '1..100' in bad.stderr

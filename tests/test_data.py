@@ -2,7 +2,7 @@
 import copy, json
 from pathlib import Path
 import numpy as np, pytest, torch, tifffile
-from sdr2log.color import convert_space
+from sdr2log.color import convert_space, gamut_compress
 from sdr2log.io import read_image, write_tiff, write_exr
 from sdr2log.lut import identity_lut, write_cube
 from sdr2log.render import get_renderer
@@ -59,7 +59,7 @@ def test_pair_matches_conversion_and_renderer(tree, method, space_in, space_out)
         b = ds[i]; m = b['meta']
         assert m['crop'] == [6, 6, 12, 20] and m['flip'] is False and m['exposure_stops'] == 0.0
         x = read_image(m['paths'][0])[6:18, 6:26]
-        np.testing.assert_allclose(b['hdr'].permute(1, 2, 0).numpy(), convert_space(x, 'LogC3', space_out), atol=1e-5, rtol=1e-5)
+        np.testing.assert_allclose(b['hdr'].permute(1, 2, 0).numpy(), gamut_compress(x, 'LogC3', dst=space_out), atol=1e-5, rtol=1e-5)
         np.testing.assert_allclose(b['sdr'].permute(1, 2, 0).numpy(), convert_space(r(x), r.output_space, space_in), atol=1e-5, rtol=1e-5)
         assert m['spaces'] == {'in': space_in, 'out': space_out, 'input_encoding': 'LogC3'}
         assert m['renderer'] == r.config and m['video_id'] in ds.splits['val']
@@ -76,7 +76,7 @@ def test_exr_scene_linear_input(tmp_path):
     ds = PairDataset(cfg, 'test')
     b = ds[0]
     lin = read_image(b['meta']['paths'][0])
-    np.testing.assert_allclose(b['hdr'].permute(1, 2, 0).numpy(), convert_space(lin, 'AWG3', 'ACEScct'), atol=1e-5)
+    np.testing.assert_allclose(b['hdr'].permute(1, 2, 0).numpy(), gamut_compress(lin, 'AWG3', dst='ACEScct'), atol=1e-5)
     logc = convert_space(lin, 'AWG3', 'LogC3')
     np.testing.assert_allclose(b['sdr'].permute(1, 2, 0).numpy(),
                                convert_space(ds.renderer(logc), 'Rec709', 'ACEScct'), atol=1e-5)
@@ -89,7 +89,7 @@ def test_exposure_shift_in_scene_linear(tree):
     y, x, h, w = m['crop']
     lin = convert_space(read_image(m['paths'][0], crop=(y, x, h, w)), 'LogC3', 'AWG3')
     assert m['exposure_stops'] == 1.5
-    np.testing.assert_allclose(b['hdr'].permute(1, 2, 0).numpy(), lin * 2 ** 1.5, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(b['hdr'].permute(1, 2, 0).numpy(), gamut_compress(lin * 2 ** 1.5, 'AWG3'), rtol=1e-4, atol=1e-6)
 
 
 # ---------------------------------------------------------------- shapes and dtypes
@@ -117,7 +117,7 @@ def test_vid_clips_share_crop_and_are_consecutive(tmp_path):
     for t, p in enumerate(m['paths']):
         raw = read_image(p, crop=(y, x, h, w))
         if m['flip']: raw = raw[:, ::-1]
-        np.testing.assert_allclose(b['hdr_clip'][t].permute(1, 2, 0).numpy(), convert_space(raw, 'LogC3', 'ACEScct'), atol=1e-5)
+        np.testing.assert_allclose(b['hdr_clip'][t].permute(1, 2, 0).numpy(), gamut_compress(raw, 'LogC3', dst='ACEScct'), atol=1e-5)
     assert m['frames'] == [1, 2, 3] and m['frame_start'] == 1
     assert len(PairDataset(cfg_for(root, clip_len=3), 'val', 'vid')) == 1   # non-overlapping in val
 
@@ -209,7 +209,7 @@ def test_flip_and_crop_identical_on_both_sides(tree):
             seen.add(m['flip'])
             raw = read_image(m['paths'][0], crop=tuple(m['crop']))
             if m['flip']: raw = raw[:, ::-1]
-            np.testing.assert_allclose(b['hdr'].permute(1, 2, 0).numpy(), convert_space(raw, 'LogC3', 'ACEScct'), atol=1e-5)
+            np.testing.assert_allclose(b['hdr'].permute(1, 2, 0).numpy(), gamut_compress(raw, 'LogC3', dst='ACEScct'), atol=1e-5)
             np.testing.assert_allclose(b['sdr'].permute(1, 2, 0).numpy(),
                                        convert_space(ds.renderer(raw), 'Rec709', 'ACEScct'), atol=1e-5)
     assert seen == {True, False}
@@ -560,3 +560,16 @@ def test_inspect_reports_and_cli(tmp_path, capsys):
     out = capsys.readouterr().out
     assert 'split by frame' in out and 'a per-frame split' in out and 'B_0002.tif: cannot read the header' in out
     assert main(['data', 'inspect', str(tmp_path / 'missing')]) == 2
+
+
+def test_target_gamut_compressed_by_default_ap1_by_option(tree):
+    "data.target_gamut: the default target has the ACES 1.3 RGC applied; 'ap1' keeps the raw conversion; others raise."
+    for tg, fn in (('compressed', lambda x: gamut_compress(x, 'LogC3', dst='ACEScct')),
+                   ('ap1', lambda x: convert_space(x, 'LogC3', 'ACEScct'))):
+        ds = PairDataset(cfg_for(tree, target_gamut=tg, val_crop_size=[12, 20]), 'val')
+        b = ds[0]
+        x = read_image(b['meta']['paths'][0])[6:18, 6:26]
+        np.testing.assert_allclose(b['hdr'].permute(1, 2, 0).numpy(), fn(x), atol=1e-5, rtol=1e-5)
+    assert data_config(cfg_for(tree))['target_gamut'] == 'compressed'
+    with pytest.raises(ValueError, match="target_gamut.*'compressed', 'ap1'"):
+        data_config(cfg_for(tree, target_gamut='AP0'))

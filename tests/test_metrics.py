@@ -206,8 +206,9 @@ def test_compute_metrics_identical_and_constant():
     x = scene(2)
     r = compute_metrics(x, x, per_image=True, erm=True, erm_options={'k': 2, 'renderer': 'pq'})
     assert r['per_image']['psnr_acescct'] == [math.inf, math.inf]
-    assert (r['psnr_acescct'], r['psnr_log2'], r['pu21_psnr'], r['n_psnr_capped']) == (100.0, 100.0, 100.0, 6)
-    assert (r['ssim_acescct'], r['mae_acescct'], r['delta_e_itp'], r['erm'], r['erm_ratio']) == (1.0, 0.0, 0.0, 0.0, 1.0)
+    assert (r['psnr_acescct'], r['psnr_log2'], r['pu21_psnr'], r['psnr_pq'], r['n_psnr_capped']) == (100.0,) * 4 + (8,)
+    assert (r['ssim_acescct'], r['mae_acescct'], r['delta_e_itp'], r['delta_e_itp_pq'], r['erm'], r['erm_ratio']) == \
+        (1.0, 0.0, 0.0, 0.0, 0.0, 1.0)
     c = torch.full((1, 3, 16, 16), 0.4, dtype=torch.float64)
     rc = compute_metrics(c + 0.01, c)
     assert all(math.isfinite(v) for k, v in rc.items() if isinstance(v, float))
@@ -346,3 +347,43 @@ def test_erm_options_and_errors():
     y[0, 0, 0, 0] = math.nan
     rn = erm(torch.cat([y, noisy(x)]), torch.cat([x, x]), k=2, per_image=True)
     assert rn['n_invalid'] == 1 and math.isnan(rn['per_image']['erm'][0]) and math.isfinite(rn['erm'])
+
+
+# ---------------------------------------------------------------- regions and the PQ domain
+def test_regions_on_a_synthetic_frame_and_region_columns():
+    "Regions of a synthetic frame: a partition plus out-of-gamut; every metric by region, finite where the region exists."
+    from sdr2log.cli import demo_frame
+    from sdr2log.color import gamut_compress
+    from sdr2log.metrics import REGIONS, region_masks, region_thresholds
+    torch.set_num_threads(1)
+    raw = convert_space(torch.from_numpy(demo_frame(48, 80)).permute(2, 0, 1)[None].double(), 'AWG3', 'ACEScct')
+    tgt = gamut_compress(raw, 'ACEScct')
+    assert raw.min() < 0 and tgt.min() > raw.min()    # out-of-AP1 codes (negative ACEScct) are what the compression pulls in
+    for r in ('aces2-sdr', 'naive'):
+        mk = region_masks(tgt, r)
+        assert set(mk) == set(REGIONS) and all(m.shape == (1, 48, 80) and m.dtype == torch.bool for m in mk.values())
+        part = mk['highlights'].int() + mk['midtones'].int() + mk['shadows'].int()
+        assert (part == 1).all()                       # the luminance regions partition the frame
+        assert mk['out_of_gamut'].any() and mk['highlights'].any() and mk['shadows'].any()
+        assert (region_masks(raw, r, target_gamut='ap1')['out_of_gamut'] == mk['out_of_gamut']).float().mean() > 0.99
+    # naive clips at scene 1.0, ACES 2.0 later: more of the frame is highlight for naive
+    assert region_thresholds('naive')['highlights_stops'] < region_thresholds('aces2-sdr')['highlights_stops']
+    pred = noisy(tgt, 0.01)
+    m = compute_metrics(pred, tgt, regions=region_masks(tgt), per_image=True)
+    for k in ('psnr_acescct', 'ssim_acescct', 'mae_acescct', 'psnr_log2', 'pu21_psnr', 'delta_e_itp', 'psnr_pq', 'delta_e_itp_pq'):
+        for r in REGIONS: assert math.isfinite(m[f'{k}_{r}']), (k, r)
+    assert sum(m[f'share_{r}'] for r in ('highlights', 'midtones', 'shadows')) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="region 'x'"):
+        compute_metrics(pred, tgt, regions={'x': torch.ones(1, 4, 4, dtype=torch.bool)})
+    with pytest.raises(ValueError, match='renderer'):
+        region_masks(tgt, 'filmic')
+
+
+def test_gamut_compress_layouts_and_float32():
+    "numpy channel-last and torch channel-first give the same result to float32 precision; dtype and device kept."
+    from sdr2log.color import gamut_compress
+    x = np.random.default_rng(2).uniform(-0.3, 3, (4, 5, 3)).astype(np.float32)
+    a = gamut_compress(x)
+    b = gamut_compress(torch.from_numpy(x).permute(2, 0, 1).contiguous()).permute(1, 2, 0).numpy()
+    assert a.dtype == np.float32 and np.allclose(a, b, atol=1e-6)
+    assert np.allclose(gamut_compress(a, inverse=True), x, atol=1e-4)
