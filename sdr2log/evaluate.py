@@ -201,7 +201,6 @@ def evaluate(methods: list[str], data_root: str | Path, split: str = 'test', out
     dev = torch.device('cuda' if device == 'auto' and torch.cuda.is_available() else ('cpu' if device == 'auto' else device))
     out = Path(out); _check_out(out, overwrite)
     if max_images is not None and max_images < 1: raise ValueError(f"max_images: must be >= 1 (None: all), got {max_images}")
-    _check_out(out, overwrite, clear=True); (out / 'figures').mkdir(parents=True, exist_ok=True)
     rnames = [None] if renderer is None else ([renderer] if isinstance(renderer, str) else list(renderer))
     rows, fig_items, protocols, n, ms, data = [], [], {}, 0, [], None
     from tqdm.auto import tqdm
@@ -242,6 +241,7 @@ def evaluate(methods: list[str], data_root: str | Path, split: str = 'test', out
             protocols[label]['blind'] = {'methods': bnames, 'reference': bref, **summarise(rr, bnames, metrics, bref)}
         rows += rr
         if data is None: data, n, first, fig_ren = d, len(items), label, ren
+    _check_out(out, overwrite, clear=True); (out / 'figures').mkdir(parents=True, exist_ok=True)   # all checked: now write
     _write_csv(out / 'per_image.csv', rows)
     summary = {**{k: protocols[first]['known'][k] for k in ('table', 'paired')}, 'protocols': protocols}
     (out / 'summary.json').write_text(json.dumps({'split': split, 'images': n, 'reference': reference, 'renderers': list(protocols),
