@@ -97,7 +97,7 @@ def is_original_config(cfg) -> bool:
 
 # %% ../nbs/10b_compat.ipynb #c012
 # what validation computes (sdr2log.metrics.compute_metrics; erm* with training.val_metrics_erm, cvvdp if installed)
-VAL_METRICS = ('psnr_acescct', 'ssim_acescct', 'mae_acescct', 'psnr_log2', 'pu21_psnr', 'delta_e_itp', 'erm',
+VAL_METRICS = ('psnr_acescct', 'ssim_acescct', 'mae_acescct', 'psnr_log2', 'pu21_psnr', 'delta_e_itp', 'psnr_pq', 'delta_e_itp_pq', 'erm',
                'erm_unedited', 'erm_ratio', 'cvvdp')
 _METRIC_NAMES = {'psnr': 'psnr_acescct', 'ssim': 'ssim_acescct', 'mae': 'mae_acescct'}   # the original's names
 
