@@ -23,9 +23,10 @@ from .video import TemporalBlend
 from .videoio import VIDEO_EXTENSIONS, VideoError, probe_video, read_video
 
 # %% auto #0
-__all__ = ['IMAGE_EXTENSIONS', 'OUTPUT_SPACES', 'LINEAR_SPACES', 'MODEL_FORMAT', 'MODEL_FORMAT_VERSION', 'parse_renderer',
-           'renderer_spec', 'sha256_file', 'export_model', 'load_model_file', 'Reconstructor', 'predict_frames',
-           'read_sdr_image', 'Source', 'find_sources', 'output_format', 'write_output', 'prefetch']
+__all__ = ['IMAGE_EXTENSIONS', 'OUTPUT_SPACES', 'LINEAR_SPACES', 'MODEL_FORMAT', 'MODEL_FORMAT_VERSION', 'SETTINGS_KEYS',
+           'parse_renderer', 'renderer_spec', 'sha256_file', 'export_model', 'load_model_file', 'Reconstructor',
+           'predict_frames', 'read_sdr_image', 'Source', 'find_sources', 'output_format', 'write_output', 'prefetch',
+           'plan_frames', 'reconstruct']
 
 # %% ../nbs/16_reconstruct.ipynb #c005
 IMAGE_EXTENSIONS = ('.png', '.tif', '.tiff', '.jpg', '.jpeg')    # SDR image inputs (8/16-bit integer)
@@ -353,3 +354,225 @@ def prefetch(it, depth: int = 4):
     finally:
         stop.set()
         th.join(timeout=5)
+
+# %% ../nbs/16_reconstruct.ipynb #c030
+def plan_frames(sources: list, rank: int = 0, world: int = 1, whole_inputs: bool = False) -> list:
+    "[(source index, [frame numbers])] this rank handles: contiguous blocks of all frames, or whole inputs."
+    if whole_inputs:
+        loads, own = [0] * world, [[] for _ in range(world)]
+        for i, s in sorted(enumerate(sources), key=lambda t: -len(t[1].frames)):
+            r = loads.index(min(loads)); loads[r] += len(s.frames); own[r].append(i)
+        return [(i, list(sources[i].frames)) for i in sorted(own[rank])]
+    units = [(i, f) for i, s in enumerate(sources) for f in s.frames]
+    lo, hi = rank * len(units) // world, (rank + 1) * len(units) // world
+    out = {}
+    for i, f in units[lo:hi]: out.setdefault(i, []).append(f)
+    return sorted(out.items())
+
+def _existing(sources, out, ext) -> Path | None:
+    "The first output of `sources` that already exists under `out` (sequence/video folders: any frame file)."
+    for s in sources:
+        if s.kind == 'image':
+            p = s.out_path(out, None, ext)
+            if p.exists(): return p
+        else:
+            hit = sorted((Path(out) / s.name).glob(f'{s.name}.[0-9]*.{ext}')) if (Path(out) / s.name).is_dir() else []
+            if hit: return hit[0]
+    return None
+
+def _remove_stale_temps(paths: list):
+    "Delete `.<stem>.<hex>.tmp.<ext>` files a killed run left beside the outputs `paths`."
+    by_dir = {}
+    for p in paths: by_dir.setdefault(p.parent, set()).add(p.stem)
+    for d, stems in by_dir.items():
+        if not d.is_dir(): continue
+        for t in d.iterdir():
+            m = re.match(r'^\.(.*)\.[0-9a-f]{8}\.tmp\.[a-z]+$', t.name)
+            if m and m.group(1) in stems: t.unlink(missing_ok=True)
+
+# %% ../nbs/16_reconstruct.ipynb #c032
+def _read_frames(src: Source, frames: list, skip_bad: bool, skipped: list, notes: dict):
+    "Yield (frame number, SDR float32 (H, W, 3)) for `frames` of `src` (in order); bad frames raise or are skipped."
+    if src.kind == 'video':
+        want, last = set(frames), max(frames)
+        for i, img in read_video(src.path, skip_bad, skipped, src.info, start=min(frames)):
+            if i in want: yield i, img
+            if i >= last: break
+        if src.info.get('alpha') and not notes.get('alpha'):
+            notes['alpha'] = True; warnings.warn(f"{src.path}: alpha channel dropped (the reconstruction is RGB)")
+        return
+    files = dict(zip(src.frames, src.files))
+    for f in frames:
+        try: img, meta = read_sdr_image(files[f])
+        except (ValueError, OSError) as e:
+            if not skip_bad: raise ValueError(f"{e}; pass skip_bad=True (--skip-bad) to continue without it") from None
+            skipped.append(f); continue
+        if meta['alpha'] and not notes.get('alpha'):
+            notes['alpha'] = True; warnings.warn(f"{files[f]}: alpha channel dropped (the reconstruction is RGB); said once for {src.path}")
+        yield f, img
+
+# %% ../nbs/16_reconstruct.ipynb #c033
+def _batches(it, n: int):
+    "Lists of up to `n` (frame, img) with one frame size each."
+    b = []
+    for x in it:
+        if b and (len(b) == n or b[-1][1].shape != x[1].shape): yield b; b = []
+        b.append(x)
+    if b: yield b
+
+class _Writer:
+    "Writer threads with a bounded queue of pending writes; the first failure re-raises at the next call."
+    def __init__(self, workers: int = 2):
+        self.pool, self.pending, self.n = ThreadPoolExecutor(max(1, workers), thread_name_prefix='sdr2log-writer'), deque(), max(1, workers)
+    def submit(self, fn, *a, **k):
+        while len(self.pending) >= 2 * self.n: self.pending.popleft().result()
+        self.pending.append(self.pool.submit(fn, *a, **k))
+    def drain(self):
+        while self.pending: self.pending.popleft().result()
+    def close(self, wait=True):
+        try:
+            if wait: self.drain()
+        finally: self.pool.shutdown(wait=True, cancel_futures=True)
+
+# %% ../nbs/16_reconstruct.ipynb #c035
+def _process(rec, src, frames, out, o, writer, bar, blend) -> dict:
+    "Reconstruct and write `frames` of one source; returns its manifest record."
+    t0, skipped, notes = time.perf_counter(), [], {}
+    paths = {f: src.out_path(out, f, o['ext']) for f in frames}
+    if src.kind != 'image': (Path(out) / src.name).mkdir(parents=True, exist_ok=True)
+    if o['resume']: _remove_stale_temps(list(paths.values()))
+    done = {f for f, p in paths.items() if o['resume'] and p.exists()}
+    need = frames if blend is not None else [f for f in frames if f not in done]   # the blend needs every frame in order
+    if blend is not None: blend.reset()
+    bar.update(len(done) if blend is None else 0)
+    written, seen, t_model = 0, [], 0.0
+    wo = dict(ei=rec.ei, float_out=o['float_out'], clip=o['clip'])
+    for b in (_batches(prefetch(_read_frames(src, need, o['skip_bad'], skipped, notes), 2 * o['batch']), o['batch']) if need else ()):
+        nums = [f for f, _ in b]; seen += nums
+        t = time.perf_counter()
+        if blend is None: preds = rec.predict_frames(np.stack([im for _, im in b]))
+        else: preds = [blend.step(torch.from_numpy(im).permute(2, 0, 1)).permute(1, 2, 0).numpy() for _, im in b]
+        t_model += time.perf_counter() - t
+        for f, y in zip(nums, preds):
+            if f in done: bar.update(1); continue                   # temporal + resume: computed for the blend only
+            writer.submit(write_output, paths[f], y, o['space'], o['fmt'], **wo); written += 1; bar.update(1)
+    writer.drain()
+    if src.kind == 'video' and frames and len(seen) + len(skipped) + (len(done) if blend is None else 0) < len(frames):
+        missing = sorted(set(frames) - set(seen) - set(skipped) - (done if blend is None else set()))
+        if not o['skip_bad']: raise VideoError(f"{src.path}: the stream ended before frame {missing[0]} (it declares "
+                                               f"{src.info['frames']}); pass --skip-bad to accept the shorter clip")
+        skipped += missing
+    rec_ = {'input': str(src.path), 'kind': src.kind, 'name': src.name, 'frames': len(frames), 'written': written,
+            'kept_existing': len(done), 'skipped_bad': sorted(skipped), 'alpha_dropped': bool(notes.get('alpha')),
+            'first_frame': frames[0] if frames else None, 'last_frame': frames[-1] if frames else None,
+            'seconds': round(time.perf_counter() - t0, 3), 'model_seconds': round(t_model, 3),
+            'outputs': str(src.out_path(out, 0, o['ext'])).replace('000000', '%06d') if src.kind != 'image' else str(paths[None])}
+    if src.kind == 'video': rec_['video'] = {k: src.info.get(k) for k in ('codec', 'width', 'height', 'fps', 'pix_fmt', 'bits',
+                                                                          'matrix', 'range', 'color_trc', 'assumed')}
+    if src.kind == 'sequence' and src.info.get('ignored'): rec_['ignored_files'] = src.info['ignored']
+    return rec_
+
+# %% ../nbs/16_reconstruct.ipynb #c036
+def _merge_records(recs: list) -> list:
+    "One record per input from the ranks' records (frames and counts summed, skipped frames joined)."
+    out = {}
+    for r in recs:
+        m = out.get(r['input'])
+        if m is None: out[r['input']] = dict(r); continue
+        for k in ('frames', 'written', 'kept_existing'): m[k] += r[k]
+        m['skipped_bad'] = sorted(set(m['skipped_bad']) | set(r['skipped_bad']))
+        m['alpha_dropped'] |= r['alpha_dropped']; m['seconds'] = max(m['seconds'], r['seconds'])
+        m['model_seconds'] += r['model_seconds']
+        if r['first_frame'] is not None and (m['first_frame'] is None or r['first_frame'] < m['first_frame']): m['first_frame'] = r['first_frame']
+        if r['last_frame'] is not None and (m['last_frame'] is None or r['last_frame'] > m['last_frame']): m['last_frame'] = r['last_frame']
+    return list(out.values())
+
+def _versions() -> dict:
+    from importlib.metadata import version, PackageNotFoundError
+    v = env_info()['versions']
+    for p in ('av', 'openexr', 'tifffile', 'imagecodecs'):
+        try: v[p] = version(p)
+        except PackageNotFoundError: v[p] = None
+    return v
+
+def _write_json(path: Path, obj):
+    tmp = path.with_name(f'.{path.name}.{uuid.uuid4().hex[:8]}.tmp')
+    try: tmp.write_text(json.dumps(obj, indent=1, default=str)); os.replace(tmp, path)
+    finally: tmp.unlink(missing_ok=True)
+
+SETTINGS_KEYS = ('method', 'checkpoint_sha256', 'renderer', 'ei', 'output_space', 'format', 'float', 'clip', 'temporal')
+
+# %% ../nbs/16_reconstruct.ipynb #c037
+def _settings(rec, o) -> dict:
+    d = rec.describe()
+    return {'method': d['method'], 'checkpoint_sha256': d.get('checkpoint_sha256'), 'renderer': d['renderer'], 'ei': d['ei'],
+            'output_space': o['space'], 'format': o['fmt'], 'float': o['float_out'], 'clip': o['clip'], 'temporal': o['temporal']}
+
+def _check_outputs(sources, out, o, settings):
+    "Refuse existing outputs unless overwrite/resume; refuse resuming a run made with other settings."
+    if o['overwrite'] and o['resume']: raise ValueError("give overwrite or resume, not both")
+    hit = _existing(sources, out, o['ext'])
+    if hit is not None and not (o['overwrite'] or o['resume']):
+        raise FileExistsError(17, f"{hit} exists: pass --overwrite to replace the outputs, or --resume to keep complete "
+                                  f"frames and write the rest", str(hit))
+    man = Path(out) / 'reconstruct.json'
+    if o['resume'] and man.exists():
+        try: old = json.loads(man.read_text()).get('settings', {})
+        except ValueError: old = {}
+        diff = {k: (old.get(k), settings[k]) for k in SETTINGS_KEYS if k in old and old.get(k) != settings[k]}
+        if diff: raise ValueError(f"{man}: --resume with other settings than the run that wrote {out} "
+                                  f"(setting: (before, now)) {diff}; use --overwrite or another --out")
+
+# %% ../nbs/16_reconstruct.ipynb #c038
+def reconstruct(method,                       # baseline name, run directory, model file, or a ready Reconstructor
+                inputs,                       # image files, sequence folders, video files (one or a list)
+                out,                          # output folder (created)
+                *, renderer: str | None = None, output_space: str = 'ACES2065-1', format: str | None = None,
+                device: str = 'cpu', batch: int = 4, tile: int | None = 512, overlap: int = 32,
+                temporal: float = 0.0,        # TemporalBlend strength in [0, 1); 0 = off
+                overwrite: bool = False, resume: bool = False, skip_bad: bool = False, force: bool = False,
+                float_out: bool = False, clip: bool = False, checkpoint: str = 'best', amp: bool | str = True,
+                workers: int = 2,             # writer threads
+                progress: bool = True) -> dict:
+    "Reconstruct every frame of `inputs` with `method` into `out`; write `out/reconstruct.json`; return the manifest."
+    t0 = time.perf_counter()
+    rank, _, world = init_distributed()
+    if not (isinstance(batch, int) and batch >= 1): raise ValueError(f"batch must be an integer >= 1; got {batch!r}")
+    if not (0 <= temporal < 1): raise ValueError(f"temporal must be in [0, 1); got {temporal!r}")
+    o = dict(space=output_space, fmt=output_format(output_space, format), float_out=float_out, clip=clip, batch=batch,
+             overwrite=overwrite, resume=resume, skip_bad=skip_bad, temporal=float(temporal))
+    o['ext'] = o['fmt'] if o['fmt'] == 'exr' else 'tif'
+    sources = find_sources(inputs)
+    rec = method if isinstance(method, Reconstructor) else Reconstructor(
+        method, renderer, device=device, checkpoint=checkpoint, tile=tile, overlap=overlap, amp=amp, force=force)
+    out = Path(out); out.mkdir(parents=True, exist_ok=True)
+    settings = _settings(rec, o)
+    _check_outputs(sources, out, o, settings)
+    plan = plan_frames(sources, rank, world, whole_inputs=temporal > 0)
+    from tqdm.auto import tqdm
+    bar = tqdm(total=sum(len(f) for _, f in plan), unit='frame', desc=f'reconstruct {rec.method}',
+               disable=not progress or rank != 0)
+    blend = TemporalBlend(lambda x: torch.from_numpy(rec.predict_frames(x.permute(0, 2, 3, 1).numpy())).permute(0, 3, 1, 2),
+                          strength=temporal, space_in=rec.renderer.output_space) if temporal > 0 else None
+    writer, recs = _Writer(workers), []
+    try:
+        for i, frames in plan: recs.append(_process(rec, sources[i], frames, out, o, writer, bar, blend))
+    finally:
+        writer.close(wait=False); bar.close()
+    if world > 1:
+        import torch.distributed as dist
+        allr = [None] * world; dist.all_gather_object(allr, recs); recs = [r for rr in allr for r in rr]
+    man = {'tool': 'sdr2log reconstruct', 'created': time.strftime('%Y-%m-%dT%H:%M:%S'), 'settings': settings,
+           'method': rec.describe(), 'spaces': {'input': f"SDR {rec.renderer.output_space} code values ({rec.renderer_spec})",
+           'network_in': rec.space_in, 'network_out': rec.space_out, 'output': output_space, 'ei': rec.ei},
+           'output': {'format': o['fmt'], 'extension': o['ext'], 'float': float_out, 'clip': clip,
+                      'exr_chromaticities': output_space if o['fmt'] == 'exr' else None},
+           'options': {'batch': batch, 'tile': rec.tile, 'overlap': rec.overlap, 'temporal': temporal, 'resume': resume,
+                       'overwrite': overwrite, 'skip_bad': skip_bad, 'force': force, 'world_size': world},
+           'versions': _versions(), 'inputs': _merge_records(recs)}
+    n = sum(r['written'] for r in man['inputs']); secs = time.perf_counter() - t0
+    man['timings'] = {'total_s': round(secs, 3), 'frames_written': n, 'fps': round(n / secs, 3) if secs > 0 else None,
+                      'model_s': round(sum(r['model_seconds'] for r in man['inputs']), 3)}
+    if rank == 0: _write_json(out / 'reconstruct.json', man)
+    if world > 1: dist.barrier()
+    return man
