@@ -4,7 +4,7 @@
 
 # %% ../nbs/16_reconstruct.ipynb #c001
 from __future__ import annotations
-import errno, hashlib, json, os, queue, re, threading, time, uuid, warnings
+import errno, hashlib, json, os, queue, re, tempfile, threading, time, uuid, warnings
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from .baselines import BASELINES, build_baseline
-from .color import convert_space, get_space
+from .color import convert_space
 from .evaluate import load_run, predict_tiled
 from .io import read_image, write_exr, write_tiff
 from .render import RENDERERS, get_renderer
@@ -293,6 +293,7 @@ def find_sources(inputs) -> list[Source]:
         elif p.suffix.lower() in VIDEO_EXTENSIONS:
             info = probe_video(p); out.append(Source('video', p, p.stem, list(range(info['frames'])), [], dict(info)))
         elif p.suffix.lower() in IMAGE_EXTENSIONS: out.append(Source('image', p, p.stem, [None], [p]))
+        elif p.suffix.lower() == '.exr': read_sdr_image(p)            # raises: EXR is scene-linear, not SDR
         else: raise ValueError(f"{p}: unsupported input {p.suffix!r}; accepted: images {', '.join(IMAGE_EXTENSIONS)}, "
                                f"sequence folders, videos {', '.join(VIDEO_EXTENSIONS)}")
     names = [(s.kind == 'image', s.name) for s in out]
