@@ -549,6 +549,9 @@ def reconstruct(method,                       # baseline name, run directory, mo
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     settings = _settings(rec, o)
     _check_outputs(sources, out, o, settings)
+    if world > 1:                                      # every rank checks before any rank writes
+        import torch.distributed as dist
+        dist.barrier()
     plan = plan_frames(sources, rank, world, whole_inputs=temporal > 0)
     from tqdm.auto import tqdm
     bar = tqdm(total=sum(len(f) for _, f in plan), unit='frame', desc=f'reconstruct {rec.method}',
@@ -561,7 +564,6 @@ def reconstruct(method,                       # baseline name, run directory, mo
     finally:
         writer.close(wait=False); bar.close()
     if world > 1:
-        import torch.distributed as dist
         allr = [None] * world; dist.all_gather_object(allr, recs); recs = [r for rr in allr for r in rr]
     man = {'tool': 'sdr2log reconstruct', 'created': time.strftime('%Y-%m-%dT%H:%M:%S'), 'settings': settings,
            'method': rec.describe(), 'spaces': {'input': f"SDR {rec.renderer.output_space} code values ({rec.renderer_spec})",
