@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .baselines import BASELINES, build_baseline
-from .color import convert_space
+from .baselines import BASELINES, InverseBaseline, build_baseline
+from .color import convert_space, get_space
 from .evaluate import load_run, predict_tiled
 from .io import read_image, write_exr, write_tiff
 from .render import RENDERERS, get_renderer
@@ -188,17 +188,31 @@ def _model_fn(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x).float()
 Reconstructor._model_fn = _model_fn
 
-def predict_frames(self, sdr: np.ndarray) -> np.ndarray:
-    "ACEScct float32 `(N, H, W, 3)` from SDR code values `(N, H, W, 3)` in the renderer's output space."
+def _space_opts(a: str, b: str, ei) -> dict: return {'ei': ei} if 'logc3' in (a.lower(), b.lower()) else {}
+
+def predict_frames(self, sdr: np.ndarray,  # SDR code values (N, H, W, 3) in the renderer's output space
+                   space: str = 'ACEScct',  # space of the result: ACEScct, or any output space (converted once)
+                  ) -> np.ndarray:
+    "The reconstruction, float32 `(N, H, W, 3)` in `space` (the inverse goes straight to linear or LogC3)."
     sdr = np.asarray(sdr, np.float32)
     if sdr.ndim != 4 or sdr.shape[-1] != 3: raise ValueError(f"predict_frames takes (N, H, W, 3) frames; got {sdr.shape}")
     if self.baseline is not None:
-        return np.stack([self.baseline.from_signal(np.clip(f, 0, 1)) for f in sdr]).astype(np.float32, copy=False)
+        b, out = self.baseline, []
+        for f in sdr:
+            y = np.clip(f, 0, 1)
+            if type(b) is InverseBaseline and space == 'LogC3': r = b.renderer.inverse(y)       # what it computes anyway
+            elif type(b) is InverseBaseline and get_space(space).transfer == 'linear':
+                r = convert_space(b.scene_linear(y), 'ACEScg', space)
+            else: r = convert_space(b.from_signal(y), 'ACEScct', space, **_space_opts('ACEScct', space, self.ei)) \
+                if space != 'ACEScct' else b.from_signal(y)
+            out.append(np.asarray(r, np.float32))
+        return np.stack(out)
     x = convert_space(sdr, self.renderer.output_space, self.space_in).astype(np.float32, copy=False)
     x = torch.from_numpy(np.ascontiguousarray(x)).permute(0, 3, 1, 2).to(self.device)
     y = predict_tiled(self._model_fn, x, self.tile, self.overlap) if self.tile else self._model_fn(x)
     y = y.permute(0, 2, 3, 1).float().cpu().numpy()
-    return y if self.space_out.lower() == 'acescct' else convert_space(y, self.space_out, 'ACEScct').astype(np.float32)
+    if self.space_out.lower() == space.lower(): return y
+    return np.asarray(convert_space(y, self.space_out, space, **_space_opts(self.space_out, space, self.ei)), np.float32)
 Reconstructor.predict_frames = predict_frames
 
 # %% ../nbs/16_reconstruct.ipynb #c015
@@ -223,7 +237,7 @@ def _describe(self) -> dict:
 Reconstructor.describe = _describe
 Reconstructor.__repr__ = lambda self: f"Reconstructor({self.method!r}, renderer={self.renderer_spec!r}, {self.kind}, {self.device})"
 
-# %% ../nbs/16_reconstruct.ipynb #c019
+# %% ../nbs/16_reconstruct.ipynb #c021
 _FRAME_RE = re.compile(r'^(.*?)(\d+)$')
 
 def read_sdr_image(path) -> tuple[np.ndarray, dict]:
@@ -245,7 +259,7 @@ def read_sdr_image(path) -> tuple[np.ndarray, dict]:
         if lo < 0 or hi > 1: raise ValueError(f"{p}: float samples in [{lo:g}, {hi:g}]; an SDR render holds code values in [0, 1]")
     return img, {'alpha': meta['shape'][-1] in (2, 4), 'bits': int(meta['bits'])}
 
-# %% ../nbs/16_reconstruct.ipynb #c020
+# %% ../nbs/16_reconstruct.ipynb #c022
 @dataclass
 class Source:
     "One input: kind 'image' | 'sequence' | 'video', its output name and frame numbers (and files or video info)."
@@ -261,7 +275,7 @@ class Source:
         if self.kind == 'image': return Path(out) / f'{self.name}.{ext}'
         return Path(out) / self.name / f'{self.name}.{frame:06d}.{ext}'
 
-# %% ../nbs/16_reconstruct.ipynb #c021
+# %% ../nbs/16_reconstruct.ipynb #c023
 def _sequence(folder: Path) -> Source:
     files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith('.'))
     imgs = [p for p in files if p.suffix.lower() in IMAGE_EXTENSIONS]
@@ -301,7 +315,7 @@ def find_sources(inputs) -> list[Source]:
     if clash: raise ValueError(f"two inputs would write the same outputs: {[n for _, n in clash]}; rename or run them separately")
     return out
 
-# %% ../nbs/16_reconstruct.ipynb #c024
+# %% ../nbs/16_reconstruct.ipynb #c026
 def output_format(space: str, fmt: str | None) -> str:
     "Check the output space and container; default: EXR for linear spaces, TIFF for log encodings."
     if space not in OUTPUT_SPACES: raise ValueError(f"output space {space!r}; accepted: {', '.join(OUTPUT_SPACES)}")
@@ -312,10 +326,11 @@ def output_format(space: str, fmt: str | None) -> str:
                          f"(or --output-space {' / '.join(LINEAR_SPACES)})")
     return fmt
 
-def write_output(path: Path, cct: np.ndarray, space: str, fmt: str, *, ei: float = 800, float_out: bool = False,
-                 clip: bool = False) -> Path:
-    "Convert an ACEScct frame to `space` and write it atomically as `fmt`; ENOSPC becomes a clear error."
-    img = np.asarray(convert_space(cct, 'ACEScct', space, **({'ei': ei} if space == 'LogC3' else {})), np.float32)
+def write_output(path: Path, img: np.ndarray, space: str, fmt: str, *, src: str = 'ACEScct', ei: float = 800,
+                 float_out: bool = False, clip: bool = False) -> Path:
+    "Write a frame given in `src` (converted to `space` when they differ) atomically as `fmt`; ENOSPC becomes a clear error."
+    if src != space: img = convert_space(img, src, space, **_space_opts(src, space, ei))
+    img = np.asarray(img, np.float32)
     try:
         if fmt == 'exr': return write_exr(path, img, colorspace=space, half=not float_out)
         if space in LINEAR_SPACES or float_out: return write_tiff(path, img, bits=32 if float_out else 16, sample='float')
@@ -330,7 +345,7 @@ def write_output(path: Path, cct: np.ndarray, space: str, fmt: str, *, ei: float
                                                         f"use --float for float TIFF, or --clip to clip)") from None
         raise
 
-# %% ../nbs/16_reconstruct.ipynb #c027
+# %% ../nbs/16_reconstruct.ipynb #c029
 class _Stop: pass
 
 def prefetch(it, depth: int = 4):
@@ -356,7 +371,7 @@ def prefetch(it, depth: int = 4):
         stop.set()
         th.join(timeout=5)
 
-# %% ../nbs/16_reconstruct.ipynb #c030
+# %% ../nbs/16_reconstruct.ipynb #c032
 def plan_frames(sources: list, rank: int = 0, world: int = 1, whole_inputs: bool = False) -> list:
     "[(source index, [frame numbers])] this rank handles: contiguous blocks of all frames, or whole inputs."
     if whole_inputs:
@@ -391,7 +406,7 @@ def _remove_stale_temps(paths: list):
             m = re.match(r'^\.(.*)\.[0-9a-f]{8}\.tmp\.[a-z]+$', t.name)
             if m and m.group(1) in stems: t.unlink(missing_ok=True)
 
-# %% ../nbs/16_reconstruct.ipynb #c032
+# %% ../nbs/16_reconstruct.ipynb #c034
 def _read_frames(src: Source, frames: list, skip_bad: bool, skipped: list, notes: dict):
     "Yield (frame number, SDR float32 (H, W, 3)) for `frames` of `src` (in order); bad frames raise or are skipped."
     if src.kind == 'video':
@@ -412,7 +427,7 @@ def _read_frames(src: Source, frames: list, skip_bad: bool, skipped: list, notes
             notes['alpha'] = True; warnings.warn(f"{files[f]}: alpha channel dropped (the reconstruction is RGB); said once for {src.path}")
         yield f, img
 
-# %% ../nbs/16_reconstruct.ipynb #c033
+# %% ../nbs/16_reconstruct.ipynb #c035
 def _batches(it, n: int):
     "Lists of up to `n` (frame, img) with one frame size each."
     b = []
@@ -435,7 +450,7 @@ class _Writer:
             if wait: self.drain()
         finally: self.pool.shutdown(wait=True, cancel_futures=True)
 
-# %% ../nbs/16_reconstruct.ipynb #c035
+# %% ../nbs/16_reconstruct.ipynb #c037
 def _process(rec, src, frames, out, o, writer, bar, blend) -> dict:
     "Reconstruct and write `frames` of one source; returns its manifest record."
     t0, skipped, notes = time.perf_counter(), [], {}
@@ -447,11 +462,11 @@ def _process(rec, src, frames, out, o, writer, bar, blend) -> dict:
     if blend is not None: blend.reset()
     bar.update(len(done) if blend is None else 0)
     written, seen, t_model = 0, [], 0.0
-    wo = dict(ei=rec.ei, float_out=o['float_out'], clip=o['clip'])
+    wo = dict(ei=rec.ei, float_out=o['float_out'], clip=o['clip'], src=o['space'] if blend is None else 'ACEScct')
     for b in (_batches(prefetch(_read_frames(src, need, o['skip_bad'], skipped, notes), 2 * o['batch']), o['batch']) if need else ()):
         nums = [f for f, _ in b]; seen += nums
         t = time.perf_counter()
-        if blend is None: preds = rec.predict_frames(np.stack([im for _, im in b]))
+        if blend is None: preds = rec.predict_frames(np.stack([im for _, im in b]), o['space'])
         else: preds = [blend.step(torch.from_numpy(im).permute(2, 0, 1)).permute(1, 2, 0).numpy() for _, im in b]
         t_model += time.perf_counter() - t
         for f, y in zip(nums, preds):
@@ -473,7 +488,7 @@ def _process(rec, src, frames, out, o, writer, bar, blend) -> dict:
     if src.kind == 'sequence' and src.info.get('ignored'): rec_['ignored_files'] = src.info['ignored']
     return rec_
 
-# %% ../nbs/16_reconstruct.ipynb #c036
+# %% ../nbs/16_reconstruct.ipynb #c038
 def _merge_records(recs: list) -> list:
     "One record per input from the ranks' records (frames and counts summed, skipped frames joined)."
     out = {}
@@ -503,19 +518,22 @@ def _write_json(path: Path, obj):
 
 SETTINGS_KEYS = ('method', 'checkpoint_sha256', 'renderer', 'ei', 'output_space', 'format', 'float', 'clip', 'temporal')
 
-# %% ../nbs/16_reconstruct.ipynb #c037
+# %% ../nbs/16_reconstruct.ipynb #c039
 def _settings(rec, o) -> dict:
     d = rec.describe()
     return {'method': d['method'], 'checkpoint_sha256': d.get('checkpoint_sha256'), 'renderer': d['renderer'], 'ei': d['ei'],
             'output_space': o['space'], 'format': o['fmt'], 'float': o['float_out'], 'clip': o['clip'], 'temporal': o['temporal']}
 
-def _check_outputs(sources, out, o, settings):
-    "Refuse existing outputs unless overwrite/resume; refuse resuming a run made with other settings."
+def _check_outputs(sources, out, o):
+    "Refuse existing outputs unless overwrite/resume (checked before the method is built: a refusal is instant)."
     if o['overwrite'] and o['resume']: raise ValueError("give overwrite or resume, not both")
     hit = _existing(sources, out, o['ext'])
     if hit is not None and not (o['overwrite'] or o['resume']):
         raise FileExistsError(17, f"{hit} exists: pass --overwrite to replace the outputs, or --resume to keep complete "
                                   f"frames and write the rest", str(hit))
+
+def _check_resume(out, o, settings):
+    "Refuse resuming a run made with other settings (method, weights, renderer, output)."
     man = Path(out) / 'reconstruct.json'
     if o['resume'] and man.exists():
         try: old = json.loads(man.read_text()).get('settings', {})
@@ -524,7 +542,7 @@ def _check_outputs(sources, out, o, settings):
         if diff: raise ValueError(f"{man}: --resume with other settings than the run that wrote {out} "
                                   f"(setting: (before, now)) {diff}; use --overwrite or another --out")
 
-# %% ../nbs/16_reconstruct.ipynb #c038
+# %% ../nbs/16_reconstruct.ipynb #c040
 def reconstruct(method,                       # baseline name, run directory, model file, or a ready Reconstructor
                 inputs,                       # image files, sequence folders, video files (one or a list)
                 out,                          # output folder (created)
@@ -543,12 +561,13 @@ def reconstruct(method,                       # baseline name, run directory, mo
     o = dict(space=output_space, fmt=output_format(output_space, format), float_out=float_out, clip=clip, batch=batch,
              overwrite=overwrite, resume=resume, skip_bad=skip_bad, temporal=float(temporal))
     o['ext'] = o['fmt'] if o['fmt'] == 'exr' else 'tif'
-    sources = find_sources(inputs)
+    sources, out = find_sources(inputs), Path(out)
+    _check_outputs(sources, out, o)
     rec = method if isinstance(method, Reconstructor) else Reconstructor(
         method, renderer, device=device, checkpoint=checkpoint, tile=tile, overlap=overlap, amp=amp, force=force)
-    out = Path(out); out.mkdir(parents=True, exist_ok=True)
     settings = _settings(rec, o)
-    _check_outputs(sources, out, o, settings)
+    _check_resume(out, o, settings)
+    out.mkdir(parents=True, exist_ok=True)
     if world > 1:                                      # every rank checks before any rank writes
         import torch.distributed as dist
         dist.barrier()
