@@ -6,12 +6,14 @@
 from __future__ import annotations
 import errno, hashlib, json, os, queue, re, tempfile, threading, time, uuid, warnings
 from collections import deque
+from contextlib import contextmanager
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from .baselines import BASELINES, InverseBaseline, build_baseline
 from .color import convert_space, get_space
@@ -24,9 +26,9 @@ from .videoio import VIDEO_EXTENSIONS, VideoError, probe_video, read_video
 
 # %% auto #0
 __all__ = ['IMAGE_EXTENSIONS', 'OUTPUT_SPACES', 'LINEAR_SPACES', 'MODEL_FORMAT', 'MODEL_FORMAT_VERSION', 'SETTINGS_KEYS',
-           'parse_renderer', 'renderer_spec', 'sha256_file', 'export_model', 'load_model_file', 'Reconstructor',
-           'predict_frames', 'read_sdr_image', 'Source', 'find_sources', 'output_format', 'write_output', 'prefetch',
-           'plan_frames', 'reconstruct']
+           'parse_renderer', 'renderer_spec', 'sha256_file', 'export_model', 'load_model_file', 'frame_norm_stats',
+           'Reconstructor', 'predict_frames', 'read_sdr_image', 'Source', 'find_sources', 'output_format',
+           'write_output', 'prefetch', 'plan_frames', 'reconstruct']
 
 # %% ../nbs/16_reconstruct.ipynb #c005
 IMAGE_EXTENSIONS = ('.png', '.tif', '.tiff', '.jpg', '.jpeg')    # SDR image inputs (8/16-bit integer)
@@ -102,6 +104,38 @@ def load_model_file(path: str | os.PathLike, device='cpu') -> tuple[torch.nn.Mod
     return model.to(device).eval(), {k: v for k, v in st.items() if k != 'state_dict'}
 
 # %% ../nbs/16_reconstruct.ipynb #c011
+@contextmanager
+def frame_norm_stats(model: torch.nn.Module, x_ref: torch.Tensor):
+    "Inside: `model`'s GroupNorm layers normalise with the statistics they had on `x_ref` [N, C, h, w] (one per image)."
+    gns = [m for m in model.modules() if isinstance(m, torch.nn.GroupNorm)]
+    stats = {}
+    def collect(mod, inp, out):
+        g = inp[0].float().reshape(inp[0].shape[0], mod.num_groups, -1)
+        stats[mod] = (g.mean(-1)[..., None], g.var(-1, unbiased=False)[..., None])
+    hooks = [m.register_forward_hook(collect) for m in gns]
+    try:
+        with torch.no_grad(): model(x_ref)
+    finally:
+        for h in hooks: h.remove()
+    def frozen(mod):
+        def fwd(z):
+            mu, var = stats[mod]
+            g = (z.float().reshape(z.shape[0], mod.num_groups, -1) - mu) / torch.sqrt(var + mod.eps)
+            y = g.reshape(z.shape)
+            if mod.affine: y = y * mod.weight.float()[None, :, None, None] + mod.bias.float()[None, :, None, None]
+            return y.to(z.dtype)
+        return fwd
+    for m in gns: m.forward = frozen(m)
+    try: yield len(gns)
+    finally:
+        for m in gns: del m.forward                  # back to the class's forward
+
+def _ref_frame(x: torch.Tensor, tile: int) -> torch.Tensor:
+    "`x` downscaled (area) to at most 4 tiles of pixels, for the normalisation statistics."
+    s = min(1.0, (4 * tile * tile / (x.shape[-2] * x.shape[-1])) ** 0.5)
+    return x if s >= 1 else F.interpolate(x, scale_factor=s, mode='area')
+
+# %% ../nbs/16_reconstruct.ipynb #c014
 def _resolve_device(device) -> torch.device:
     if str(device) == 'auto':
         return torch.device(f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}" if torch.cuda.is_available() else 'cpu')
@@ -125,7 +159,7 @@ def _load_method(method, device, checkpoint):
             'model_file': str(p.resolve()), 'checkpoint_sha256': sha256_file(p), 'model': desc['model'], 'source': desc['source']}
     raise ValueError(f"method {str(method)!r} is neither a baseline ({', '.join(BASELINES)}), a run directory nor a model file")
 
-# %% ../nbs/16_reconstruct.ipynb #c012
+# %% ../nbs/16_reconstruct.ipynb #c015
 def _expected_renderer(exp: dict, tmpdir) -> tuple[str, str | None]:
     "The renderer a run/model was trained on; an embedded LUT is written to `tmpdir` (the file stands alone)."
     if exp['sdr_from'] != 'lut': return exp['sdr_from'], None
@@ -146,7 +180,7 @@ def _check_renderer(given, expected, force, what):
     warnings.warn(msg.replace('; pass force=True (--force) to apply it anyway', ' (forced)'))
     return [msg]
 
-# %% ../nbs/16_reconstruct.ipynb #c013
+# %% ../nbs/16_reconstruct.ipynb #c016
 class Reconstructor:
     "SDR code values -> ACEScct with a baseline, a run directory or a model file: `Reconstructor(method, renderer)(sdr)`."
     def __init__(self, method,                      # 'inverse', 'inverse-highlight', a run directory or a model file
@@ -155,12 +189,15 @@ class Reconstructor:
                  checkpoint: str = 'best',          # run directories: 'best', 'ema' or 'last'
                  tile: int | None = 512,            # trained models: largest tile side; None/0: whole frames
                  overlap: int = 32,                 # tile overlap in pixels (blended with linear ramps)
+                 norm_stats: str = 'frame',         # tiles: GroupNorm statistics of the whole frame ('frame') or each tile's
                  amp: bool | str = True,            # trained models on CUDA: bf16 (fp16 where bf16 is missing); 'fp16'/'bf16'
                  force: bool = False,               # apply a trained model to SDR from another renderer
                  ei: float | None = None):          # LogC3 exposure index of the renderer (default: the method's, or 800)
         self.device = _resolve_device(device)
         self.kind, self.model, exp, self.info = _load_method(method, self.device, checkpoint)
         self.method, self.tile, self.overlap, self.notes = str(method), tile or 0, int(overlap), []
+        if norm_stats not in ('frame', 'tile'): raise ValueError(f"norm_stats must be 'frame' or 'tile'; got {norm_stats!r}")
+        self.norm_stats = norm_stats
         given = None if renderer is None else parse_renderer(renderer)
         self._tmp = tempfile.TemporaryDirectory(prefix='sdr2log-rec-') if exp else None
         if exp is None:
@@ -180,7 +217,7 @@ class Reconstructor:
         self.renderer_spec = renderer_spec(name, lut if name == 'lut' else None)
         self.ei = self.renderer.ei
 
-# %% ../nbs/16_reconstruct.ipynb #c014
+# %% ../nbs/16_reconstruct.ipynb #c017
 @torch.no_grad()
 def _model_fn(self, x: torch.Tensor) -> torch.Tensor:
     "The trained model on network input [N, 3, h, w] (float32 out), under autocast on CUDA."
@@ -209,13 +246,18 @@ def predict_frames(self, sdr: np.ndarray,  # SDR code values (N, H, W, 3) in the
         return np.stack(out)
     x = convert_space(sdr, self.renderer.output_space, self.space_in).astype(np.float32, copy=False)
     x = torch.from_numpy(np.ascontiguousarray(x)).permute(0, 3, 1, 2).to(self.device)
-    y = predict_tiled(self._model_fn, x, self.tile, self.overlap) if self.tile else self._model_fn(x)
+    if self.tile and max(x.shape[-2:]) > self.tile:
+        if self.norm_stats == 'frame':
+            with frame_norm_stats(self.model, _ref_frame(x, self.tile)):
+                y = predict_tiled(self._model_fn, x, self.tile, self.overlap)
+        else: y = predict_tiled(self._model_fn, x, self.tile, self.overlap)
+    else: y = self._model_fn(x)
     y = y.permute(0, 2, 3, 1).float().cpu().numpy()
     if self.space_out.lower() == space.lower(): return y
     return np.asarray(convert_space(y, self.space_out, space, **_space_opts(self.space_out, space, self.ei)), np.float32)
 Reconstructor.predict_frames = predict_frames
 
-# %% ../nbs/16_reconstruct.ipynb #c015
+# %% ../nbs/16_reconstruct.ipynb #c018
 def _call(self, sdr):
     "ACEScct from SDR code values: numpy `(H, W, 3)` / `(N, H, W, 3)` or torch `(3, H, W)` / `(N, 3, H, W)` (type kept)."
     if isinstance(sdr, torch.Tensor):
@@ -233,11 +275,12 @@ def _describe(self) -> dict:
     return {'method': self.method, 'kind': self.kind, **self.info, 'renderer': self.renderer_spec,
             'renderer_config': self.renderer.config, 'ei': self.ei, 'space_in': self.space_in, 'space_out': self.space_out,
             'sdr_space': self.renderer.output_space, 'device': str(self.device), 'tile': self.tile, 'overlap': self.overlap,
+            'norm_stats': self.norm_stats,
             'autocast': str(self.amp_dtype).replace('torch.', '') if self.amp_dtype else None, 'notes': self.notes}
 Reconstructor.describe = _describe
 Reconstructor.__repr__ = lambda self: f"Reconstructor({self.method!r}, renderer={self.renderer_spec!r}, {self.kind}, {self.device})"
 
-# %% ../nbs/16_reconstruct.ipynb #c021
+# %% ../nbs/16_reconstruct.ipynb #c024
 _FRAME_RE = re.compile(r'^(.*?)(\d+)$')
 
 def read_sdr_image(path) -> tuple[np.ndarray, dict]:
@@ -259,7 +302,7 @@ def read_sdr_image(path) -> tuple[np.ndarray, dict]:
         if lo < 0 or hi > 1: raise ValueError(f"{p}: float samples in [{lo:g}, {hi:g}]; an SDR render holds code values in [0, 1]")
     return img, {'alpha': meta['shape'][-1] in (2, 4), 'bits': int(meta['bits'])}
 
-# %% ../nbs/16_reconstruct.ipynb #c022
+# %% ../nbs/16_reconstruct.ipynb #c025
 @dataclass
 class Source:
     "One input: kind 'image' | 'sequence' | 'video', its output name and frame numbers (and files or video info)."
@@ -275,7 +318,7 @@ class Source:
         if self.kind == 'image': return Path(out) / f'{self.name}.{ext}'
         return Path(out) / self.name / f'{self.name}.{frame:06d}.{ext}'
 
-# %% ../nbs/16_reconstruct.ipynb #c023
+# %% ../nbs/16_reconstruct.ipynb #c026
 def _sequence(folder: Path) -> Source:
     files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith('.'))
     imgs = [p for p in files if p.suffix.lower() in IMAGE_EXTENSIONS]
@@ -315,7 +358,7 @@ def find_sources(inputs) -> list[Source]:
     if clash: raise ValueError(f"two inputs would write the same outputs: {[n for _, n in clash]}; rename or run them separately")
     return out
 
-# %% ../nbs/16_reconstruct.ipynb #c026
+# %% ../nbs/16_reconstruct.ipynb #c029
 def output_format(space: str, fmt: str | None) -> str:
     "Check the output space and container; default: EXR for linear spaces, TIFF for log encodings."
     if space not in OUTPUT_SPACES: raise ValueError(f"output space {space!r}; accepted: {', '.join(OUTPUT_SPACES)}")
@@ -345,7 +388,7 @@ def write_output(path: Path, img: np.ndarray, space: str, fmt: str, *, src: str 
                                                         f"use --float for float TIFF, or --clip to clip)") from None
         raise
 
-# %% ../nbs/16_reconstruct.ipynb #c029
+# %% ../nbs/16_reconstruct.ipynb #c032
 class _Stop: pass
 
 def prefetch(it, depth: int = 4):
@@ -371,7 +414,7 @@ def prefetch(it, depth: int = 4):
         stop.set()
         th.join(timeout=5)
 
-# %% ../nbs/16_reconstruct.ipynb #c032
+# %% ../nbs/16_reconstruct.ipynb #c035
 def plan_frames(sources: list, rank: int = 0, world: int = 1, whole_inputs: bool = False) -> list:
     "[(source index, [frame numbers])] this rank handles: contiguous blocks of all frames, or whole inputs."
     if whole_inputs:
@@ -406,7 +449,7 @@ def _remove_stale_temps(paths: list):
             m = re.match(r'^\.(.*)\.[0-9a-f]{8}\.tmp\.[a-z]+$', t.name)
             if m and m.group(1) in stems: t.unlink(missing_ok=True)
 
-# %% ../nbs/16_reconstruct.ipynb #c034
+# %% ../nbs/16_reconstruct.ipynb #c037
 def _read_frames(src: Source, frames: list, skip_bad: bool, skipped: list, notes: dict):
     "Yield (frame number, SDR float32 (H, W, 3)) for `frames` of `src` (in order); bad frames raise or are skipped."
     if src.kind == 'video':
@@ -427,7 +470,7 @@ def _read_frames(src: Source, frames: list, skip_bad: bool, skipped: list, notes
             notes['alpha'] = True; warnings.warn(f"{files[f]}: alpha channel dropped (the reconstruction is RGB); said once for {src.path}")
         yield f, img
 
-# %% ../nbs/16_reconstruct.ipynb #c035
+# %% ../nbs/16_reconstruct.ipynb #c038
 def _batches(it, n: int):
     "Lists of up to `n` (frame, img) with one frame size each."
     b = []
@@ -450,7 +493,7 @@ class _Writer:
             if wait: self.drain()
         finally: self.pool.shutdown(wait=True, cancel_futures=True)
 
-# %% ../nbs/16_reconstruct.ipynb #c037
+# %% ../nbs/16_reconstruct.ipynb #c040
 def _process(rec, src, frames, out, o, writer, bar, blend) -> dict:
     "Reconstruct and write `frames` of one source; returns its manifest record."
     t0, skipped, notes = time.perf_counter(), [], {}
@@ -488,7 +531,7 @@ def _process(rec, src, frames, out, o, writer, bar, blend) -> dict:
     if src.kind == 'sequence' and src.info.get('ignored'): rec_['ignored_files'] = src.info['ignored']
     return rec_
 
-# %% ../nbs/16_reconstruct.ipynb #c038
+# %% ../nbs/16_reconstruct.ipynb #c041
 def _merge_records(recs: list) -> list:
     "One record per input from the ranks' records (frames and counts summed, skipped frames joined)."
     out = {}
@@ -518,7 +561,7 @@ def _write_json(path: Path, obj):
 
 SETTINGS_KEYS = ('method', 'checkpoint_sha256', 'renderer', 'ei', 'output_space', 'format', 'float', 'clip', 'temporal')
 
-# %% ../nbs/16_reconstruct.ipynb #c039
+# %% ../nbs/16_reconstruct.ipynb #c042
 def _settings(rec, o) -> dict:
     d = rec.describe()
     return {'method': d['method'], 'checkpoint_sha256': d.get('checkpoint_sha256'), 'renderer': d['renderer'], 'ei': d['ei'],
@@ -542,7 +585,7 @@ def _check_resume(out, o, settings):
         if diff: raise ValueError(f"{man}: --resume with other settings than the run that wrote {out} "
                                   f"(setting: (before, now)) {diff}; use --overwrite or another --out")
 
-# %% ../nbs/16_reconstruct.ipynb #c040
+# %% ../nbs/16_reconstruct.ipynb #c043
 def reconstruct(method,                       # baseline name, run directory, model file, or a ready Reconstructor
                 inputs,                       # image files, sequence folders, video files (one or a list)
                 out,                          # output folder (created)

@@ -113,8 +113,9 @@ def _no_norm(rec):
 
 
 def test_tiled_matches_whole_frame_without_seams(tmp_path):
-    """Overlap blending is seam-free for a local network; the shipped U-Nets normalise with GroupNorm (statistics over
-    whatever they are shown), so for them a tile differs from the whole frame by a fraction of the model's residual."""
+    """Overlap blending is seam-free for a local network. The shipped U-Nets normalise with GroupNorm (statistics over
+    whatever they are shown): per-tile statistics change the result by much of the model's residual; the whole frame's
+    statistics (norm_stats='frame', the default) bring tiles close to whole-frame inference."""
     run = _fake_run(tmp_path / 'run', out_std=0.005)
     rng = np.random.default_rng(0)
     yy, xx = np.mgrid[0:150, 0:203] / 60.0
@@ -131,10 +132,16 @@ def test_tiled_matches_whole_frame_without_seams(tmp_path):
           f'at tile borders {d[seams].mean():.2e}')
     assert d.max() < 0.01 and d.mean() < 0.02 * res, (d.max(), d.mean(), res)
     assert d[seams].mean() < 5 * d[~seams].mean() + 1e-5
-    gw, gt = Reconstructor(run, tile=0)(sdr), Reconstructor(run, tile=64, overlap=24)(sdr)
-    gd, gres = np.abs(gt - gw).mean(), np.abs(gw - x_cct).mean()
-    print(f'GroupNorm U-Net: tiled vs whole mean {gd:.2e} = {gd / gres:.2f} of its residual')
-    assert gd < gres, (gd, gres)
+    gw = Reconstructor(run, tile=0)(sdr)
+    gres = np.abs(gw - x_cct).mean()
+    rel = {}
+    for ns in ('tile', 'frame'):
+        gd = np.abs(Reconstructor(run, tile=64, overlap=24, norm_stats=ns)(sdr) - gw)
+        rel[ns] = gd.mean() / gres
+        rel[ns + '_seams'] = gd[seams].mean() / gd[~seams].mean()
+    print('GroupNorm U-Net, tiled vs whole, mean |diff| / mean residual:', rel)
+    assert rel['frame'] < 0.6 * rel['tile'] and rel['frame'] < 0.5, rel     # frame statistics: closer to whole-frame
+    assert rel['frame_seams'] < 2, rel                                    # and no worse at the tile borders
 
 
 def test_run_dir_renderer_mismatch_and_export(tmp_path):
