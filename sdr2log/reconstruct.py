@@ -28,7 +28,7 @@ from .videoio import VIDEO_EXTENSIONS, VideoError, probe_video, read_video
 __all__ = ['IMAGE_EXTENSIONS', 'OUTPUT_SPACES', 'LINEAR_SPACES', 'MODEL_FORMAT', 'MODEL_FORMAT_VERSION', 'SETTINGS_KEYS',
            'parse_renderer', 'renderer_spec', 'sha256_file', 'export_model', 'load_model_file', 'frame_norm_stats',
            'Reconstructor', 'predict_frames', 'read_sdr_image', 'Source', 'find_sources', 'output_format',
-           'write_output', 'prefetch', 'plan_frames', 'reconstruct']
+           'write_output', 'prefetch', 'plan_frames', 'reconstruct', 'reconstruct_demo']
 
 # %% ../nbs/16_reconstruct.ipynb #c005
 IMAGE_EXTENSIONS = ('.png', '.tif', '.tiff', '.jpg', '.jpeg')    # SDR image inputs (8/16-bit integer)
@@ -641,3 +641,34 @@ def reconstruct(method,                       # baseline name, run directory, mo
     if rank == 0: _write_json(out / 'reconstruct.json', man)
     if world > 1: dist.barrier()
     return man
+
+# %% ../nbs/16_reconstruct.ipynb #c047
+def reconstruct_demo(out: str | os.PathLike = 'demo_out/reconstruct', size: tuple = (270, 480), frames: int = 12,
+                     seed: int = 0, progress: bool = True) -> dict:
+    "Synthesise LogC3, render SDR, encode H.264, reconstruct with `inverse`, write `comparison.png`; return the errors."
+    from sdr2log.evaluate import save_comparison_figure
+    from sdr2log.synth import synth_sequence
+    from sdr2log.videoio import write_video
+    out = Path(out); out.mkdir(parents=True, exist_ok=True)
+    lin, _ = synth_sequence(seed=seed, frames=frames, size=tuple(size))
+    logc = convert_space(lin, 'AWG3', 'LogC3', clip=True).astype(np.float32)
+    rec = Reconstructor('inverse')
+    sdr = rec.renderer(logc)
+    clip = write_video(out / 'sdr_clip.mp4', sdr, crf=18)
+    man = reconstruct(rec, [clip], out / 'aces', overwrite=True, progress=progress)
+    gt = convert_space(logc, 'LogC3', 'ACEScct').astype(np.float32)
+    got = np.stack([convert_space(read_image(out / 'aces' / 'sdr_clip' / f'sdr_clip.{k:06d}.exr'), 'ACES2065-1', 'ACEScct')
+                    for k in range(frames)])
+    ok = ((sdr > 0.02) & (sdr < 0.98)).all(-1)
+    e = np.abs(got - gt)[ok]
+    k = frames // 2
+    dec = next(f for i, f in read_video(clip) if i == k)
+    T = lambda a: torch.from_numpy(np.ascontiguousarray(a, np.float32)).permute(2, 0, 1)
+    save_comparison_figure(out / 'comparison.png', T(convert_space(dec, rec.renderer.output_space, 'ACEScct')), T(gt[k]),
+                           {'inverse from H.264': T(got[k])}, rec.renderer, 'ACEScct')
+    stats = {'clip': str(clip), 'frames': frames, 'size': list(size), 'fps': man['timings']['fps'],
+             'unclipped_fraction': float(ok.mean()), 'acescct_error_median': float(np.median(e)),
+             'acescct_error_p99': float(np.percentile(e, 99)), 'comparison': str(out / 'comparison.png'),
+             'manifest': str(out / 'aces' / 'reconstruct.json')}
+    _write_json(out / 'reconstruct_demo.json', stats)
+    return stats
