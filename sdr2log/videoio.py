@@ -40,6 +40,7 @@ class VideoInfo(dict):
 
 def probe_video(path: str | os.PathLike) -> VideoInfo:
     "Open `path` and describe its first video stream; refuses missing files, streams without video and HDR transfers."
+    # frames: the stream's count, or the number of its packets where the container stores none (Matroska)
     p = Path(path)
     if not p.is_file(): raise FileNotFoundError(2, f"{p}: no such video file", str(p))
     try: c = av.open(str(p))
@@ -51,11 +52,13 @@ def probe_video(path: str | os.PathLike) -> VideoInfo:
         if s.format is None: raise _fail(p, f"codec {cc.name!r}: pixel format unknown (unsupported codec or pixel format)")
         pix = _pix_info(s.format)
         rate = s.average_rate or s.guessed_rate or Fraction(24)
-        n = s.frames or (int(round(float(s.duration * s.time_base * rate))) if s.duration else 0)
+        n, counted = s.frames, False
+        if not n:                               # Matroska and others store no count: count the packets (no decoding)
+            n, counted = sum(1 for pk in c.demux(s) if pk.size), True
         info = VideoInfo(path=str(p), codec=cc.name, width=s.width, height=s.height, frames=int(n), fps=float(rate),
                          rate=str(rate), time_base=str(s.time_base), start_time=s.start_time or 0, **pix,
                          color_range=int(cc.color_range), colorspace=int(cc.colorspace), color_trc=int(cc.color_trc),
-                         color_primaries=int(cc.color_primaries), assumed=[])
+                         color_primaries=int(cc.color_primaries), assumed=[], frames_counted=counted)
     _check_sdr(info)
     return info
 

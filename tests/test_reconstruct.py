@@ -366,3 +366,20 @@ def test_torchrun_two_gloo_processes_split_frames(footage, tmp_path):
             a = read_image(tmp_path / 'dist' / name / f'{name}.{k:06d}.exr')
             b = read_image(tmp_path / 'one' / name / f'{name}.{k:06d}.exr')
             np.testing.assert_allclose(a, b, atol=1e-3, rtol=1e-3)   # other process, other thread split: same to half-float
+
+
+def test_other_codecs_mkv_ffv1_prores_hevc(footage, tmp_path):
+    "Matroska (no stored frame count), FFV1 10-bit 4:4:4 (lossless), ProRes 4:2:2 10-bit and HEVC decode right."
+    sdr = footage['sdr']
+    clips = {'ffv1': write_video(tmp_path / 'ffv1.mkv', sdr, codec='ffv1', pix_fmt='yuv444p10le'),
+             'prores': write_video(tmp_path / 'prores.mov', sdr, codec='prores_ks', pix_fmt='yuv422p10le'),
+             'hevc': write_video(tmp_path / 'hevc.mkv', sdr, codec='libx265', pix_fmt='yuv420p10le', crf=12,
+                                 options={'x265-params': 'log-level=error'})}
+    man = reconstruct('inverse', list(clips.values()), tmp_path / 'o', progress=False)
+    assert {r['name']: r['written'] for r in man['inputs']} == {k: N for k in clips}
+    errs = {k: _errors(tmp_path / 'o', k, footage) for k in clips}
+    print('ACEScct |error| (median, p99):', errs)
+    # measured (median, p99): ffv1 2.0e-4 / 1.9e-3 (lossless 10-bit: only Y'CbCr rounding); prores 1.0e-3 / 0.044
+    # (4:2:2 chroma); hevc 10-bit 4:2:0 crf 12: 1.9e-3 / 0.071
+    assert errs['ffv1'][0] < 6e-4 and errs['ffv1'][1] < 6e-3, errs
+    assert errs['prores'][0] < 3e-3 and errs['hevc'][0] < 5e-3, errs
