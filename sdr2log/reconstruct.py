@@ -620,11 +620,12 @@ def reconstruct(method,                       # baseline name, run directory, mo
                disable=not progress or rank != 0)
     blend = TemporalBlend(lambda x: torch.from_numpy(rec.predict_frames(x.permute(0, 2, 3, 1).numpy())).permute(0, 3, 1, 2),
                           strength=temporal, space_in=rec.renderer.output_space) if temporal > 0 else None
-    writer, recs = _Writer(workers), []
-    try:
+    writer, recs, threads = _Writer(workers), [], torch.get_num_threads()
+    if rec.kind == 'baseline': torch.set_num_threads(1)    # per-pixel colour work: the pipeline's threads share the
+    try:                                                    # cores; intra-op threads on top oversubscribe them (7x slower)
         for i, frames in plan: recs.append(_process(rec, sources[i], frames, out, o, writer, bar, blend))
     finally:
-        writer.close(wait=False); bar.close()
+        writer.close(wait=False); bar.close(); torch.set_num_threads(threads)
     if world > 1:
         allr = [None] * world; dist.all_gather_object(allr, recs); recs = [r for rr in allr for r in rr]
     man = {'tool': 'sdr2log reconstruct', 'created': time.strftime('%Y-%m-%dT%H:%M:%S'), 'settings': settings,
@@ -633,7 +634,8 @@ def reconstruct(method,                       # baseline name, run directory, mo
            'output': {'format': o['fmt'], 'extension': o['ext'], 'float': float_out, 'clip': clip,
                       'exr_chromaticities': output_space if o['fmt'] == 'exr' else None},
            'options': {'batch': batch, 'tile': rec.tile, 'overlap': rec.overlap, 'temporal': temporal, 'resume': resume,
-                       'overwrite': overwrite, 'skip_bad': skip_bad, 'force': force, 'world_size': world},
+                       'overwrite': overwrite, 'skip_bad': skip_bad, 'force': force, 'world_size': world,
+                       'writer_threads': workers, 'torch_threads': 1 if rec.kind == 'baseline' else threads},
            'versions': _versions(), 'inputs': _merge_records(recs)}
     n = sum(r['written'] for r in man['inputs']); secs = time.perf_counter() - t0
     man['timings'] = {'total_s': round(secs, 3), 'frames_written': n, 'fps': round(n / secs, 3) if secs > 0 else None,
