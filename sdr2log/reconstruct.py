@@ -28,7 +28,7 @@ from .videoio import VIDEO_EXTENSIONS, VideoError, probe_video, read_video
 __all__ = ['IMAGE_EXTENSIONS', 'OUTPUT_SPACES', 'LINEAR_SPACES', 'MODEL_FORMAT', 'MODEL_FORMAT_VERSION', 'SETTINGS_KEYS',
            'parse_renderer', 'renderer_spec', 'sha256_file', 'export_model', 'load_model_file', 'frame_norm_stats',
            'Reconstructor', 'predict_frames', 'read_sdr_image', 'Source', 'find_sources', 'output_format',
-           'write_output', 'prefetch', 'plan_frames', 'reconstruct', 'reconstruct_demo']
+           'write_output', 'prefetch', 'plan_frames', 'reconstruct', 'reconstruct_demo', 'viewer_images']
 
 # %% ../nbs/16_reconstruct.ipynb #c005
 IMAGE_EXTENSIONS = ('.png', '.tif', '.tiff', '.jpg', '.jpeg')    # SDR image inputs (8/16-bit integer)
@@ -674,3 +674,23 @@ def reconstruct_demo(out: str | os.PathLike = 'demo_out/reconstruct', size: tupl
              'manifest': str(out / 'aces' / 'reconstruct.json')}
     _write_json(out / 'reconstruct_demo.json', stats)
     return stats
+
+# %% ../nbs/16_reconstruct.ipynb #c050
+def viewer_images(out: str | os.PathLike,  # a reconstruct output folder (with reconstruct.json)
+                  name: str,               # an input's name (image stem, sequence or clip name)
+                  frame: int | None = None,  # frame number (sequences, videos); default: the first written
+                 ) -> dict:
+    "`{'SDR input': (sdr, space), 'reconstruction': (image, space)}` of one frame, for `sdr2log.viewer.view`."
+    out = Path(out); mp = out / 'reconstruct.json'
+    if not mp.exists(): raise FileNotFoundError(2, f"{mp}: not a reconstruct output folder (no manifest)", str(mp))
+    man = json.loads(mp.read_text())
+    r = next((r for r in man['inputs'] if r['name'] == name), None)
+    if r is None: raise ValueError(f"{mp}: no input named {name!r}; inputs: {[x['name'] for x in man['inputs']]}")
+    src = find_sources([r['input']])[0]
+    frame = (frame if frame is not None else r['first_frame']) if src.kind != 'image' else None
+    if src.kind != 'image' and frame not in src.frames: raise ValueError(f"{name}: no frame {frame}; frames {src.frames[0]}..{src.frames[-1]}")
+    dst = src.out_path(out, frame, man['output']['extension'])
+    if not dst.exists(): raise FileNotFoundError(2, f"{dst}: not written (skipped or not yet reconstructed)", str(dst))
+    sdr = next(im for _, im in _read_frames(src, [frame], False, [], {}))
+    space = man['settings']['output_space']
+    return {'SDR input': (sdr, man['method']['sdr_space']), 'reconstruction': (read_image(dst), space)}
