@@ -383,3 +383,28 @@ def test_other_codecs_mkv_ffv1_prores_hevc(footage, tmp_path):
     # (4:2:2 chroma); hevc 10-bit 4:2:0 crf 12: 1.9e-3 / 0.071
     assert errs['ffv1'][0] < 6e-4 and errs['ffv1'][1] < 6e-3, errs
     assert errs['prores'][0] < 3e-3 and errs['hevc'][0] < 5e-3, errs
+
+
+def test_lut_renderer_and_model_file_embedding_it(tmp_path):
+    "--renderer lut:PATH.cube for a baseline; a run trained on a LUT exports the LUT inside the model file."
+    from sdr2log.lut import bake_lut, write_cube
+    nv = get_renderer('naive')
+    cube = write_cube(tmp_path / 'naive33.cube', bake_lut(lambda g: np.asarray(nv(np.asarray(g, np.float32)), np.float64),
+                                                          size=33, title='naive as a LUT'))
+    x = np.random.default_rng(0).uniform(0.25, 0.45, (1, 32, 32, 3)).astype(np.float32)
+    sdr = nv(x)
+    via_lut, exact = Reconstructor('inverse', renderer=f'lut:{cube}'), Reconstructor('inverse', renderer='naive')
+    assert via_lut.describe()['renderer'] == f'lut:{cube}'
+    assert np.median(np.abs(via_lut(sdr) - exact(sdr))) < 2e-3      # (pixels the render clipped have no unique inverse)
+    run = _fake_run(tmp_path / 'run', sdr_from='lut')
+    cfg = yaml.safe_load((run / 'config' / 'config.yaml').read_text())
+    cfg['data']['sdr_lut_path'] = str(cube); (run / 'config' / 'config.yaml').write_text(yaml.safe_dump(cfg))
+    f = export_model(run, tmp_path / 'm.pt')
+    from_run = Reconstructor(run)(sdr)
+    moved = cube.rename(tmp_path / 'elsewhere.cube')               # the model file does not need the .cube any more
+    rec = Reconstructor(f)
+    assert rec.renderer.name == 'lut'
+    np.testing.assert_allclose(rec(sdr), from_run, atol=1e-6)
+    with pytest.raises(ValueError, match="trained on SDR from renderer 'lut:"):
+        Reconstructor(f, renderer='naive')
+    assert Reconstructor(f, renderer=f'lut:{moved}').renderer.name == 'lut'    # the same LUT by content: accepted
