@@ -525,7 +525,7 @@ def _process(rec, src, frames, out, o, writer, bar, blend) -> dict:
             'kept_existing': len(done), 'skipped_bad': sorted(skipped), 'alpha_dropped': bool(notes.get('alpha')),
             'first_frame': frames[0] if frames else None, 'last_frame': frames[-1] if frames else None,
             'seconds': round(time.perf_counter() - t0, 3), 'model_seconds': round(t_model, 3),
-            'outputs': str(src.out_path(out, 0, o['ext'])).replace('000000', '%06d') if src.kind != 'image' else str(paths[None])}
+            'outputs': str(Path(out) / src.name / f"{src.name}.%06d.{o['ext']}") if src.kind != 'image' else str(paths[None])}
     if src.kind == 'video': rec_['video'] = {k: src.info.get(k) for k in ('codec', 'width', 'height', 'fps', 'pix_fmt', 'bits',
                                                                           'matrix', 'range', 'color_trc', 'assumed')}
     if src.kind == 'sequence' and src.info.get('ignored'): rec_['ignored_files'] = src.info['ignored']
