@@ -494,6 +494,10 @@ class _Writer:
         finally: self.pool.shutdown(wait=True, cancel_futures=True)
 
 # %% ../nbs/16_reconstruct.ipynb #c040
+def _predict_write(rec, im, path, space, fmt, wo, times):
+    t = time.perf_counter(); y = rec.predict_frames(im[None], space)[0]; times.append(time.perf_counter() - t)
+    return write_output(path, y, space, fmt, **wo)
+
 def _process(rec, src, frames, out, o, writer, bar, blend) -> dict:
     "Reconstruct and write `frames` of one source; returns its manifest record."
     t0, skipped, notes = time.perf_counter(), [], {}
@@ -506,7 +510,14 @@ def _process(rec, src, frames, out, o, writer, bar, blend) -> dict:
     bar.update(len(done) if blend is None else 0)
     written, seen, t_model = 0, [], 0.0
     wo = dict(ei=rec.ei, float_out=o['float_out'], clip=o['clip'], src=o['space'] if blend is None else 'ACEScct')
-    for b in (_batches(prefetch(_read_frames(src, need, o['skip_bad'], skipped, notes), 2 * o['batch']), o['batch']) if need else ()):
+    frames_in = prefetch(_read_frames(src, need, o['skip_bad'], skipped, notes), 2 * o['batch']) if need else ()
+    times = []                                              # model seconds measured in the writer threads
+    if blend is None and rec.kind == 'baseline':            # per-pixel float32 work: one frame per writer thread
+        for f, im in frames_in:
+            seen.append(f); writer.submit(_predict_write, rec, im, paths[f], o['space'], o['fmt'], wo, times)
+            written += 1; bar.update(1)
+        frames_in = ()
+    for b in _batches(frames_in, o['batch']):
         nums = [f for f, _ in b]; seen += nums
         t = time.perf_counter()
         if blend is None: preds = rec.predict_frames(np.stack([im for _, im in b]), o['space'])
@@ -516,6 +527,7 @@ def _process(rec, src, frames, out, o, writer, bar, blend) -> dict:
             if f in done: bar.update(1); continue                   # temporal + resume: computed for the blend only
             writer.submit(write_output, paths[f], y, o['space'], o['fmt'], **wo); written += 1; bar.update(1)
     writer.drain()
+    t_model += sum(times)
     if src.kind == 'video' and frames and len(seen) + len(skipped) + (len(done) if blend is None else 0) < len(frames):
         missing = sorted(set(frames) - set(seen) - set(skipped) - (done if blend is None else set()))
         if not o['skip_bad']: raise VideoError(f"{src.path}: the stream ended before frame {missing[0]} (it declares "
@@ -620,7 +632,7 @@ def reconstruct(method,                       # baseline name, run directory, mo
                disable=not progress or rank != 0)
     blend = TemporalBlend(lambda x: torch.from_numpy(rec.predict_frames(x.permute(0, 2, 3, 1).numpy())).permute(0, 3, 1, 2),
                           strength=temporal, space_in=rec.renderer.output_space) if temporal > 0 else None
-    writer, recs, threads = _Writer(workers), [], torch.get_num_threads()
+    writer, recs, threads, t1 = _Writer(workers), [], torch.get_num_threads(), time.perf_counter()
     if rec.kind == 'baseline': torch.set_num_threads(1)    # per-pixel colour work: the pipeline's threads share the
     try:                                                    # cores; intra-op threads on top oversubscribe them (7x slower)
         for i, frames in plan: recs.append(_process(rec, sources[i], frames, out, o, writer, bar, blend))
@@ -637,8 +649,9 @@ def reconstruct(method,                       # baseline name, run directory, mo
                        'overwrite': overwrite, 'skip_bad': skip_bad, 'force': force, 'world_size': world,
                        'writer_threads': workers, 'torch_threads': 1 if rec.kind == 'baseline' else threads},
            'versions': _versions(), 'inputs': _merge_records(recs)}
-    n = sum(r['written'] for r in man['inputs']); secs = time.perf_counter() - t0
-    man['timings'] = {'total_s': round(secs, 3), 'frames_written': n, 'fps': round(n / secs, 3) if secs > 0 else None,
+    n, secs, run_s = sum(r['written'] for r in man['inputs']), time.perf_counter() - t0, time.perf_counter() - t1
+    man['timings'] = {'total_s': round(secs, 3), 'setup_s': round(t1 - t0, 3), 'frames_written': n,
+                      'fps': round(n / run_s, 3) if run_s > 0 else None,      # frames written per second of the pipeline
                       'model_s': round(sum(r['model_seconds'] for r in man['inputs']), 3)}
     if rank == 0: _write_json(out / 'reconstruct.json', man)
     if world > 1: dist.barrier()
