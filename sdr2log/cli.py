@@ -150,6 +150,55 @@ def convert_file(src_path, dst_path, src: str, dst: str, bits: int | None = None
     if ext == '.png': return write_png(dst_path, out, bits=bits or 8)
     raise ValueError(f"cannot write {dst_path}: unknown extension {ext!r}; accepted: .tif, .tiff, .exr, .png")
 
+# %% ../nbs/14_cli.ipynb #c013s
+def _reconstruct_parsers(sub):
+    "The `reconstruct` and `export` subcommands."
+    from sdr2log.reconstruct import OUTPUT_SPACES
+    r = sub.add_parser('reconstruct', help='reconstruct ACES2065-1 EXR (or ACEScct/ACEScg/LogC3) from SDR images, sequences, videos')
+    r.add_argument('method', help='baseline (inverse, inverse-highlight), a training run directory, or a model file (sdr2log export)')
+    r.add_argument('inputs', nargs='+', help='image files (PNG/JPEG/TIFF), image-sequence folders, videos (.mp4/.mov/.mkv)')
+    r.add_argument('--out', required=True, help='output folder')
+    r.add_argument('--renderer', default=None, help='display transform that made the SDR: aces2-sdr (default), naive, lut:PATH.cube')
+    r.add_argument('--output-space', default='ACES2065-1', choices=OUTPUT_SPACES)
+    r.add_argument('--format', default=None, choices=['exr', 'tiff'], help='default: exr for linear spaces, tiff for log')
+    r.add_argument('--float', action='store_true', help='32-bit float output (EXR float / float TIFF) instead of half / 16-bit')
+    r.add_argument('--clip', action='store_true', help='clip log outputs to [0, 1] for 16-bit TIFF instead of refusing')
+    r.add_argument('--device', default='cpu', help='cpu, cuda, cuda:N or auto (default cpu)')
+    r.add_argument('--batch', type=int, default=4, help='frames per model call (default 4)')
+    r.add_argument('--tile', type=int, default=512, help='largest tile side for trained models, 0 = whole frames (default 512)')
+    r.add_argument('--overlap', type=int, default=32, help='tile overlap in pixels (default 32)')
+    r.add_argument('--temporal', type=float, default=0.0, metavar='STRENGTH', help='temporal blend strength in [0, 1) (default off)')
+    g = r.add_mutually_exclusive_group()
+    g.add_argument('--overwrite', action='store_true', help='replace existing outputs')
+    g.add_argument('--resume', action='store_true', help='keep complete outputs of an earlier run, write the rest')
+    r.add_argument('--skip-bad', action='store_true', help='continue past corrupt frames (listed in the manifest)')
+    r.add_argument('--force', action='store_true', help="apply a trained model to SDR from another renderer than its own")
+    r.add_argument('--checkpoint', default='best', choices=['best', 'ema', 'last'], help='which weights of a run directory')
+    r.add_argument('--workers', type=int, default=2, help='writer threads (default 2)')
+    r.add_argument('--no-progress', action='store_true', help='no progress bar')
+    x = sub.add_parser('export', help='write a run as one self-describing model file (weights, config, renderer, spaces)')
+    x.add_argument('run_dir'); x.add_argument('file')
+    x.add_argument('--checkpoint', default='best', choices=['best', 'ema', 'last'])
+
+def _reconstruct_main(a) -> int:
+    "Run `reconstruct` / `export`; errors print one line naming the file and return 2."
+    from sdr2log.reconstruct import reconstruct, export_model
+    try:
+        if a.cmd == 'export': print(export_model(a.run_dir, a.file, a.checkpoint)); return 0
+        man = reconstruct(a.method, a.inputs, a.out, renderer=a.renderer, output_space=a.output_space, format=a.format,
+                          device=a.device, batch=a.batch, tile=a.tile, overlap=a.overlap, temporal=a.temporal,
+                          overwrite=a.overwrite, resume=a.resume, skip_bad=a.skip_bad, force=a.force, float_out=a.float,
+                          clip=a.clip, checkpoint=a.checkpoint, workers=a.workers, progress=not a.no_progress)
+    except (ValueError, TypeError, OSError) as e:
+        msg = e.strerror if isinstance(e, OSError) and e.strerror else e
+        print(f'sdr2log {a.cmd}: error: {msg}', file=sys.stderr); return 2
+    t = man['timings']
+    for r in man['inputs']:
+        bad = f", skipped bad frames {r['skipped_bad']}" if r['skipped_bad'] else ''
+        print(f"{r['input']}: {r['written']} frame(s) written, {r['kept_existing']} kept -> {r['outputs']}{bad}")
+    print(f"{t['frames_written']} frames in {t['total_s']:.1f} s ({t['fps']} frames/s); manifest {Path(a.out) / 'reconstruct.json'}")
+    return 0
+
 # %% ../nbs/14_cli.ipynb #c013b
 def _config_translate(a) -> int:
     "`sdr2log config translate PATH [--set ...] [--strict]`."
@@ -258,6 +307,7 @@ def _parser() -> argparse.ArgumentParser:
     w = sub.add_parser('sweep', help='run a grid of configs through the training notebook (papermill)')
     w.add_argument('grid', help='grid YAML (base, grid, fixed, epochs, out, data_root)')
     w.add_argument('--overwrite', action='store_true', help="replace an earlier sweep in the grid's out (its runs removed)")
+    _reconstruct_parsers(sub)
     return p
 
 def main(argv: list | None = None) -> int:
@@ -265,6 +315,7 @@ def main(argv: list | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     debug = '--debug' in argv; argv = [x for x in argv if x != '--debug']
     a = _parser().parse_args(argv)
+    if a.cmd in ('reconstruct', 'export'): return _reconstruct_main(a)
     try:
         if a.cmd == 'synth': return synth_main(argv[1:])
         if a.cmd == 'demo': demo(a.out, 'long' if a.long else 'tiny' if a.tiny else 'default', a.seed)
