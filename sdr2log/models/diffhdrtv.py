@@ -4,7 +4,7 @@
 
 # %% ../../nbs/09b_models.diffhdrtv.ipynb #c001
 from __future__ import annotations
-import copy, hashlib, json, math
+import copy, hashlib, json, math, re
 from contextlib import nullcontext
 from pathlib import Path
 
@@ -258,6 +258,17 @@ class DiffHDRTV(nn.Module):
         if prior_cond not in COND_OPTIONS: raise ValueError(f"prior_cond {prior_cond!r} not in {tuple(COND_OPTIONS)}")
         if prior_start not in PRIOR_STARTS: raise ValueError(f"prior_start {prior_start!r} not in {PRIOR_STARTS}")
         if prior_resolution < 1: raise ValueError(f"prior_resolution must be >= 1 px; got {prior_resolution}")
+        _whole = lambda v: isinstance(v, int) and not isinstance(v, bool)
+        for k, v, lo in (('width', width, 1), ('blocks', blocks, 1), ('prior_layers', prior_layers, 1),
+                         ('num_train_timesteps', num_train_timesteps, 2), ('prior_steps', prior_steps, 1),
+                         ('refiner_width', refiner_width, 1), ('refiner_blocks', refiner_blocks, 1), ('sample_seed', sample_seed, 0)):
+            if not _whole(v) or v < lo: raise ValueError(f"model.{k}: expected a whole number >= {lo}; got {v!r}")
+        if prior_steps > num_train_timesteps:
+            raise ValueError(f"model.prior_steps: at most num_train_timesteps ({num_train_timesteps}); got {prior_steps}")
+        if not prior_widths or not all(_whole(w) and w >= 1 for w in prior_widths):
+            raise ValueError(f"model.prior_widths: expected a list of whole numbers >= 1; got {prior_widths!r}")
+        if not isinstance(prior_strength, (int, float)) or isinstance(prior_strength, bool) or not 0 < prior_strength <= 1:
+            raise ValueError(f"model.prior_strength: expected a number in (0, 1]; got {prior_strength!r}")
         if get_space(space).name != 'ACEScct': raise ValueError(f"space: the model predicts ACEScct; got {space!r}")
         self.mode, self.stage, self.prior_cond, self.space = mode, stage, prior_cond, space
         self.prior_resolution, self.prior_steps, self.prior_start = prior_resolution, prior_steps, prior_start
@@ -330,9 +341,11 @@ register_model('diff-hdrtv')(DiffHDRTV)
 STAGE_EXP = {1: 'diff-hdrtv-s1', 2: 'diff-hdrtv-s2'}   # exp_name that 'auto' looks for, per stage
 
 def _runs_of(ckpt_root, exp: str) -> list[Path]:
-    "Run directories `<YYYYmmdd-HHMMSS>-<exp>` (exact exp_name) with checkpoints/last.pt, oldest first."
-    return sorted(p for p in Path(ckpt_root).glob(f'*-{exp}')
-                  if p.name[16:] == exp and (p / 'checkpoints' / 'last.pt').exists())
+    "Run directories `<YYYYmmdd-HHMMSS>-<exp>[@N]` (exact exp_name) with checkpoints/last.pt, oldest first."
+    name = re.compile(r'\d{8}-\d{6}-' + re.escape(exp) + r'(@\d+)?')
+    return sorted((p for p in Path(ckpt_root).glob(f'*-{exp}*')
+                   if name.fullmatch(p.name) and (p / 'checkpoints' / 'last.pt').exists()),
+                  key=lambda p: (p.name.split('@')[0], int(p.name.split('@')[1]) if '@' in p.name else 1))
 
 def stage_checkpoint(spec,                     # None | 'auto' | 'auto:EXP' | run directory | checkpoint file
                      ckpt_root,                # where 'auto' looks (training.ckpt_root)
