@@ -86,7 +86,7 @@ DEMO_PRESETS = {
 }
 
 def demo(out: str | Path = 'demo_out', preset: str = 'default', seed: int = 0) -> dict:
-    "Synthesise data, train the U-Nets (and one on the inverse prior), run both baselines, evaluate on the test split, report."
+    "Synthesise data, train the U-Nets (and one on the inverse prior), run both baselines, evaluate, report; reconstruct a clip."
     import json as _json
     from sdr2log.synth import synthesize
     from sdr2log.train import train
@@ -94,7 +94,7 @@ def demo(out: str | Path = 'demo_out', preset: str = 'default', seed: int = 0) -
     if preset not in DEMO_PRESETS: raise ValueError(f"demo preset {preset!r}; accepted: {', '.join(DEMO_PRESETS)}")
     P, out, t0, times = DEMO_PRESETS[preset], Path(out), time.perf_counter(), {}
     if out.exists() and not out.is_dir(): raise NotADirectoryError(20, f"--out {out}: exists and is not a folder; name a folder", str(out))
-    def step(i, text): print(f'[{i}/6] {text} ({time.perf_counter() - t0:.0f} s)', flush=True)
+    def step(i, text): print(f'[{i}/7] {text} ({time.perf_counter() - t0:.0f} s)', flush=True)
     step(1, 'colour demo: transfer curves and one synthetic frame through the colour pipeline')
     colour_demo(out / 'colour', size=(135, 240) if preset == 'tiny' else (270, 480))
     step(2, f"synthesising {P['synth']['sequences']} sequences x {P['synth']['frames']} frames "
@@ -116,9 +116,15 @@ def demo(out: str | Path = 'demo_out', preset: str = 'default', seed: int = 0) -
                        out / 'data', 'test', out / 'eval', overwrite=True, **P['eval'])   # the demo's own folder
     times['evaluate_s'] = round(time.perf_counter() - t, 1)
     names = ['inverse', 'inverse-highlight', *runs]
+    step(7, 'the user\'s job: an H.264 SDR clip the demo encoded itself, reconstructed to ACES2065-1 EXR with inverse')
+    from sdr2log.reconstruct import reconstruct_demo
+    t = time.perf_counter()
+    rec = reconstruct_demo(out / 'reconstruct', size=(136, 240) if preset == 'tiny' else (270, 480), seed=seed, progress=False)
+    times['reconstruct_s'] = round(time.perf_counter() - t, 1)
     table = summary_markdown(summary, names, ['psnr_acescct', 'ssim_acescct', 'delta_e_itp', 'pu21_psnr', 'erm'], 'inverse')
     res = {'preset': preset, 'seed': seed, 'runs': runs, 'report': str(out / 'eval' / 'report.md'), **times,
-           'total_s': round(time.perf_counter() - t0, 1), 'table': summary['table']}
+           'total_s': round(time.perf_counter() - t0, 1), 'table': summary['table'],
+           'reconstruct': {k: rec[k] for k in ('clip', 'frames', 'acescct_error_median', 'acescct_error_p99', 'comparison')}}
     (out / 'demo.json').write_text(_json.dumps(res, indent=1, default=str))
     (out / 'results.md').write_text(table + '\n')
     print(f"\n{table}\n\ndone in {res['total_s']:.0f} s: report {out / 'eval' / 'report.md'}", flush=True)
