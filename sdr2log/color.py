@@ -94,11 +94,14 @@ def _logc3_params_formula(ei: float) -> LogC3Params:
     a, e = a * s, e * s
     return LogC3Params(ei, (knee - b) / a, a, b, enc_gain, enc_offset, e, f)
 
-@lru_cache(maxsize=64)
 def logc3_params(ei: float = 800) -> LogC3Params:
     "ARRI LogC3 (SUP 3.x) curve parameters for exposure index `ei` in [160, 3200]."
-    if not isinstance(ei, (int, float)) or isinstance(ei, bool) or not 160 <= ei <= 3200:
-        raise ValueError(f"LogC3 exposure index must be a number in [160, 3200] (e.g. 800); got {ei!r}")
+    if not isinstance(ei, (int, float)) or isinstance(ei, bool) or not 160 <= ei <= 3200:   # before the cache: [800] is
+        raise ValueError(f"LogC3 exposure index must be a number in [160, 3200] (e.g. 800); got {ei!r}")   # unhashable
+    return _logc3_params(ei)
+
+@lru_cache(maxsize=64)
+def _logc3_params(ei: float) -> LogC3Params:
     from colour.models.rgb.transfer_functions.arri import DATA_ALEXA_LOG_C_CURVE_CONVERSION as table
     published = table['SUP 3.x']['Linear Scene Exposure Factor']
     if ei in published: return LogC3Params(ei, *published[ei][:7])   # ARRI's published 6-digit values
@@ -416,8 +419,9 @@ def _check_options(options: dict):
     if bad: raise TypeError(f"unknown convert_space option(s) {sorted(bad)}; accepted: {sorted(_OPTIONS)} and clip")
     if 'ei' in options: logc3_params(options['ei'])
     for k in ('white_nits', 'hlg_peak_nits'):
-        if k in options and not (isinstance(options[k], (int, float)) and options[k] > 0):
-            raise ValueError(f"{k} must be a positive number of cd/m2; got {options[k]!r}")
+        if k in options and not (isinstance(options[k], (int, float)) and not isinstance(options[k], bool)
+                                  and math.isfinite(options[k]) and options[k] > 0):
+            raise ValueError(f"{k} must be a finite positive number of cd/m2; got {options[k]!r}")
 
 def _convert(t, axis: int, src: Space, dst: Space, clip: bool, options: dict):
     if src is dst: out = t.clone()
