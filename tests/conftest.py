@@ -1,7 +1,9 @@
 "Shared pytest fixtures: synthetic LogC3/AWG3 datasets, built once per test session (and per xdist worker)."
 import shutil
 from pathlib import Path
-import pytest
+import numpy as np, pytest
+from sdr2log.color import convert_space
+from sdr2log.io import write_tiff
 from sdr2log.synth import synthesize
 
 
@@ -26,3 +28,17 @@ def synth_data(synth_set, tmp_path_factory):
     dst = tmp_path_factory.mktemp('synth_copy') / 'data'
     shutil.copytree(synth_set(), dst)
     return dst
+
+
+@pytest.fixture(scope='session')
+def noise_frames():
+    "A factory `noise_frames(root, seed)`: five sequences of two 16-bit LogC3 frames of scene-linear noise (fast; 3/1/1)."
+    def make(root: Path, seed: int = 0) -> Path:
+        rng = np.random.default_rng(seed)
+        for s in range(5):
+            (root / f'shot{s}').mkdir(parents=True)
+            for f in range(2):
+                lin = rng.random((48, 64, 3), np.float32) * 2 ** rng.uniform(-3, 3)
+                write_tiff(root / f'shot{s}' / f'shot{s}_{f:04d}.tif', convert_space(lin, 'AWG3', 'LogC3', clip=True))
+        return root
+    return make

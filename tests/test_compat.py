@@ -3,9 +3,6 @@ import json
 from pathlib import Path
 import pytest, yaml
 from sdr2log.compat import MAPPING, ORIGINAL_FORMAT, is_original_config, translate_config
-import numpy as np
-from sdr2log.color import convert_space
-from sdr2log.io import write_tiff
 from sdr2log.train import load_config, Trainer
 
 CONFIGS = Path(__file__).parent / 'data' / 'sdr2log_configs'
@@ -16,15 +13,7 @@ TINY = ['model.width=8', 'model.depth=2', 'training.epochs=1', 'training.max_ste
 
 
 @pytest.fixture(scope='module')
-def data(tmp_path_factory):
-    "Five sequences of two 16-bit LogC3 frames of scene-linear noise (fast; the split gives 3/1/1)."
-    root, rng = tmp_path_factory.mktemp('frames') / 'data', np.random.default_rng(2)
-    for s in range(5):
-        (root / f'shot{s}').mkdir(parents=True)
-        for f in range(2):
-            lin = rng.random((48, 64, 3), np.float32) * 2 ** rng.uniform(-3, 3)
-            write_tiff(root / f'shot{s}' / f'shot{s}_{f:04d}.tif', convert_space(lin, 'AWG3', 'LogC3', clip=True))
-    return root
+def data(noise_frames, tmp_path_factory): return noise_frames(tmp_path_factory.mktemp('frames') / 'data', seed=2)
 
 
 def leaves(d, pre=''):

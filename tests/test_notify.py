@@ -2,9 +2,6 @@
 import http.server, json, threading, urllib.parse, warnings
 import pytest
 from sdr2log.notify import Notifier, _url, notify_config
-import numpy as np
-from sdr2log.color import convert_space
-from sdr2log.io import write_tiff
 from sdr2log.train import Trainer
 
 QUICK = ['training.epochs=2', 'training.max_steps_per_epoch=1', 'training.progress=false', 'training.tensorboard=false',
@@ -39,15 +36,7 @@ def server():
 
 
 @pytest.fixture(scope='module')
-def data(tmp_path_factory):
-    "Five sequences of two 16-bit LogC3 frames of scene-linear noise (fast; the split gives 3/1/1)."
-    root, rng = tmp_path_factory.mktemp('frames') / 'data', np.random.default_rng(3)
-    for s in range(5):
-        (root / f'shot{s}').mkdir(parents=True)
-        for f in range(2):
-            lin = rng.random((48, 64, 3), np.float32) * 2 ** rng.uniform(-3, 3)
-            write_tiff(root / f'shot{s}' / f'shot{s}_{f:04d}.tif', convert_space(lin, 'AWG3', 'LogC3', clip=True))
-    return root
+def data(noise_frames, tmp_path_factory): return noise_frames(tmp_path_factory.mktemp('frames') / 'data', seed=3)
 
 
 def sets(data, tmp_path, *more):
