@@ -47,7 +47,8 @@ def test_every_synthetic_frame_is_rendered_exactly(tmp_path):
     "Worker path (make_pair, numpy) and device path (finish, torch) give the reference SDR on every synthetic frame."
     root = tmp_path / 'synth'
     synthesize(root, 3, 2, (48, 80), seed=3)
-    base = {'data': {'root': str(root), 'train_ratio': 1.0, 'val_ratio': 0.0, 'batch_size': 2,
+    base = {'data': {'root': str(root), 'train_ratio': 1.0, 'val_ratio': 0.0, 'test_ratio': 0, 'batch_size': 2,
+                     'target_gamut': 'ap1',    # the raw target: it converts back to the (pushed) scene exactly
                      'augment': {'train_crop_size': None, 'hflip': False, 'exposure_stops': [0.5, 1.0]}}}
     for method, paths in (('aces2-sdr', ('worker', 'device')), ('aces1-sdr', ('device',))):
         cfg = copy.deepcopy(base); cfg['data']['sdr_from'] = method
@@ -122,7 +123,8 @@ def test_data_config_takes_the_zoo(tmp_path):
     synthesize(root, 2, 1, (32, 48), seed=1)
     for name in ('aces1-sdr', 'film-sdr', f'lut:{film_lut_path()}'):
         b = next(iter(build_dataloader({'data': {'root': str(root), 'sdr_from': name, 'train_ratio': 1.0,
-                                                 'val_ratio': 0.0, 'batch_size': 1, 'augment': {'train_crop_size': 16}}},
+                                                 'val_ratio': 0.0, 'test_ratio': 0, 'batch_size': 1,
+                                                 'augment': {'train_crop_size': 16}}},
                                        'train')))
         assert b['meta'][0]['renderer']['method'] == ('lut' if name.startswith('lut:') else name)
         assert torch.isfinite(b['sdr']).all()
