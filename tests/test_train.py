@@ -1,5 +1,5 @@
 "Integration tests of the training engine: CLI train + resume, 2-process DDP on gloo, the papermill notebook and a sweep."
-import json, os, subprocess, sys
+import json, os, shutil, subprocess, sys
 from pathlib import Path
 import pytest, torch
 from sdr2log.train import load_checkpoint
@@ -46,8 +46,15 @@ def test_bad_config_key_is_named(data, tmp_path):
 def test_ddp_two_cpu_processes_gloo(data, tmp_path, colour_on):
     sets = [f'data.root={data}', f'training.ckpt_root={tmp_path}/runs', 'training.exp_name=ddp', *QUICK,
             f'data.colour_on={colour_on}']
-    run([BIN / 'torchrun', '--standalone', '--nproc_per_node=2', str(BIN / 'sdr2log'), 'train', 'tiny-cct',
-             '--set', *sets], tmp_path, env={'OMP_NUM_THREADS': '1'})
+    cmd = [BIN / 'torchrun', '--standalone', '--nproc_per_node=2', str(BIN / 'sdr2log'), 'train', 'tiny-cct', '--set', *sets]
+    r = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=600, env={**os.environ, 'OMP_NUM_THREADS': '1'})
+    if r.returncode != 0 and 'terminate called without an active exception' in r.stderr:
+        # once in about ten loaded runs a gloo rank aborts in C++ as the ranks connect (SIGABRT before the first step,
+        # no Python error); that is the transport's, not the trainer's: start over once in a fresh folder, and report it
+        print(f"gloo rank aborted at start-up; rerunning once:\n{r.stderr[-1500:]}")
+        shutil.rmtree(tmp_path / 'runs')
+        r = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=600, env={**os.environ, 'OMP_NUM_THREADS': '1'})
+    assert r.returncode == 0, f"{cmd}\nSTDOUT:\n{r.stdout[-3000:]}\nSTDERR:\n{r.stderr[-3000:]}"
     runs = list((tmp_path / 'runs').glob('*-ddp'))
     assert len(runs) == 1, runs                                  # rank 0 alone writes one run directory
     summary = json.loads((runs[0] / 'eval' / 'summary.json').read_text())
