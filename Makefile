@@ -36,6 +36,8 @@ clean-venv:
 	rm -rf $(VENV)
 
 # The documentation pictures under nbs/images/: rewritten only here, never by a test run.
-FIGURE_NBS := 04_synth 08_metrics 13_viewer 15_video
+FIGURE_NBS := 13_viewer 15_video
 figures: install
+	$(BIN)/python tools/figures.py
+	$(BIN)/python tools/metrics_figures.py
 	cd nbs && for nb in $(FIGURE_NBS); do SDR2LOG_WRITE_IMAGES=1 MPLBACKEND=Agg ../$(BIN)/nbdev_test --path $$nb.ipynb || exit 1; done
