@@ -15,13 +15,13 @@ from torch import nn
 
 # %% auto #0
 __all__ = ['TRANSFER_FUNCTIONS', 'D65', 'ACES_WHITE', 'GAMUTS', 'XYZ_GAMUT', 'CAT02', 'SPACES', 'RGC_THRESHOLD', 'RGC_LIMIT',
-           'RGC_POWER', 'spow', 'LogC3Params', 'logc3_params', 'logc3_encode', 'logc3_decode', 'logc4_encode',
-           'logc4_decode', 'acescct_encode', 'acescct_decode', 'acescc_encode', 'acescc_decode', 'bt709_encode',
-           'bt709_decode', 'bt1886_encode', 'bt1886_decode', 'srgb_encode', 'srgb_decode', 'pq_encode', 'pq_decode',
-           'hlg_oetf', 'hlg_oetf_inverse', 'hlg_encode', 'hlg_decode', 'TransferFunction', 'get_transfer_function',
-           'encode', 'decode', 'Gamut', 'get_gamut', 'rgb_to_xyz_matrix', 'cat02_matrix', 'gamut_matrix', 'Space',
-           'register_space', 'get_space', 'list_spaces', 'apply_matrix', 'convert_space', 'ConvertSpace',
-           'transfer_curve_figure', 'gamut_compress']
+           'RGC_POWER', 'spow', 'to_torch', 'to_numpy', 'LogC3Params', 'logc3_params', 'logc3_encode', 'logc3_decode',
+           'logc4_encode', 'logc4_decode', 'acescct_encode', 'acescct_decode', 'acescc_encode', 'acescc_decode',
+           'bt709_encode', 'bt709_decode', 'bt1886_encode', 'bt1886_decode', 'srgb_encode', 'srgb_decode', 'pq_encode',
+           'pq_decode', 'hlg_oetf', 'hlg_oetf_inverse', 'hlg_encode', 'hlg_decode', 'TransferFunction',
+           'get_transfer_function', 'encode', 'decode', 'Gamut', 'get_gamut', 'rgb_to_xyz_matrix', 'cat02_matrix',
+           'gamut_matrix', 'luminance_weights', 'luminance', 'Space', 'register_space', 'get_space', 'list_spaces',
+           'apply_matrix', 'convert_space', 'ConvertSpace', 'transfer_curve_figure', 'gamut_compress']
 
 # %% ../nbs/00_color.ipynb #c005
 _TINY = 1e-12  # below this magnitude fractional powers are continued linearly, so gradients stay finite at zero
@@ -67,6 +67,23 @@ def _to_compute(x, channel_check: bool = True):
     c = a.astype(np.float32) if dtype not in (np.float32, np.float64) else a
     if any(s < 0 for s in c.strides): c = np.ascontiguousarray(c)
     return torch.from_numpy(c), -1, (lambda r: r.numpy().astype(dtype, copy=False))
+
+# %% ../nbs/00_color.ipynb #c69b3da5
+def to_torch(img, device=None, dtype=None) -> torch.Tensor:
+    "numpy channel-last `(..., H, W, C)` -> torch channel-first `(..., C, H, W)` (a tensor is returned as is, moved)."
+    if isinstance(img, torch.Tensor): return img.to(device=device, dtype=dtype)
+    a = np.asarray(img)
+    if a.ndim < 3: raise ValueError(f"to_torch: expected a channel-last image (..., H, W, C), got shape {a.shape}")
+    return torch.from_numpy(np.ascontiguousarray(a)).movedim(-1, -3).to(device=device, dtype=dtype)
+
+def to_numpy(img, dtype=None) -> np.ndarray:
+    "torch channel-first `(..., C, H, W)` -> numpy channel-last `(..., H, W, C)`, on the CPU (an array is returned as is)."
+    if not isinstance(img, torch.Tensor): return np.asarray(img, dtype=dtype)
+    if img.ndim < 3: raise ValueError(f"to_numpy: expected a channel-first tensor (..., C, H, W), got shape {tuple(img.shape)}")
+    t = img.detach()
+    if t.dtype in (torch.bfloat16,): t = t.float()
+    a = np.ascontiguousarray(t.movedim(-3, -1).cpu().numpy())
+    return a if dtype is None else a.astype(dtype, copy=False)
 
 # %% ../nbs/00_color.ipynb #c009
 @dataclass(frozen=True)
@@ -353,6 +370,21 @@ def gamut_matrix(src: str, dst: str) -> np.ndarray:
     out = np.linalg.solve(rgb_to_xyz_matrix(dst), m)
     out.setflags(write=False)
     return out
+
+# %% ../nbs/00_color.ipynb #1cfaeee2
+from functools import lru_cache
+
+@lru_cache(maxsize=None)
+def luminance_weights(gamut: str) -> tuple:
+    "The (r, g, b) weights of relative luminance Y for linear RGB in `gamut`: the Y row of its primary matrix."
+    return tuple(float(v) for v in rgb_to_xyz_matrix(gamut)[1])
+
+def luminance(x, gamut: str):
+    "Relative luminance Y of linear RGB `x` in `gamut`: numpy (..., 3) -> (...), torch (..., 3, H, W) -> (..., H, W)."
+    t, axis, _ = _to_compute(x)
+    w = torch.as_tensor(luminance_weights(gamut), dtype=t.dtype, device=t.device)
+    y = torch.tensordot(t.movedim(axis, -1), w, 1)
+    return y.numpy().astype(np.asarray(x).dtype, copy=False) if not isinstance(x, torch.Tensor) else y.to(x.dtype)
 
 # %% ../nbs/00_color.ipynb #c032
 @dataclass(frozen=True)

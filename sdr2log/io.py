@@ -4,13 +4,15 @@
 
 # %% ../nbs/02_io.ipynb #c001
 from __future__ import annotations
-import os, uuid
+import json, os, uuid
+from collections.abc import Callable, Iterable
 from pathlib import Path
 import numpy as np, tifffile, imagecodecs, OpenEXR
 
 # %% auto #0
-__all__ = ['READ_EXTENSIONS', 'NAN_POLICIES', 'MAX_PIXELS', 'TIFF_COMPRESSIONS', 'EXR_CHROMATICITIES', 'read_image', 'write_tiff',
-           'write_exr', 'write_png']
+__all__ = ['READ_EXTENSIONS', 'NAN_POLICIES', 'MAX_PIXELS', 'TIFF_COMPRESSIONS', 'EXR_CHROMATICITIES', 'read_image',
+           'atomic_write', 'atomic_write_text', 'atomic_write_bytes', 'atomic_write_json', 'write_tiff', 'write_exr',
+           'write_png']
 
 # %% ../nbs/02_io.ipynb #c005
 READ_EXTENSIONS = {'.tif': 'tiff', '.tiff': 'tiff', '.png': 'png', '.exr': 'exr'}  # suffix (lower case) -> format
@@ -274,21 +276,46 @@ def _quantise(path, img, bits, clip):
     if clip: np.clip(s, 0, maxval, out=s)
     return s.astype(np.uint8 if bits == 8 else np.uint16)
 
-def _atomic_write(path, suffixes, write):
-    "Call `write(tmp_path)` on a temp file beside `path`, then `os.replace` it onto `path`."
+
+# %% ../nbs/02_io.ipynb #2b6fd017
+def _fsync(path):
+    "Flush `path` to the disk, so a crash after the rename cannot leave an empty file."
+    fd = os.open(path, os.O_RDONLY)
+    try: os.fsync(fd)
+    finally: os.close(fd)
+
+def atomic_write(path: str | os.PathLike,  # destination file; replaced in one step (readers see the old file or the new one)
+                 write: Callable,  # write(tmp_path): writes the whole content to tmp_path
+                 *,
+                 suffixes: Iterable[str] | None = None,  # accepted extensions (lower case, with the dot); None: any
+                ) -> Path:
+    "The one atomic write of sdr2log: `write(tmp)` on a temp file beside `path`, then `os.replace` it onto `path`."
     p = Path(path)
-    if p.suffix.lower() not in suffixes:
+    if suffixes is not None and p.suffix.lower() not in tuple(suffixes):
         raise _fail(p, f"extension {p.suffix!r} does not match the format; accepted: {list(suffixes)}")
     if not p.parent.is_dir(): raise FileNotFoundError(2, f"{p}: folder {p.parent} does not exist", str(p.parent))
     if p.is_dir(): raise IsADirectoryError(21, f"{p}: is a folder; give a file name to write", str(p))
     tmp = p.with_name(f".{p.stem}.{uuid.uuid4().hex[:8]}.tmp{p.suffix}")
     try:
         write(tmp)
+        _fsync(tmp)
         os.replace(tmp, p)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     return p
+
+def atomic_write_text(path, text: str) -> Path:
+    "Write `text` (UTF-8) to `path` atomically."
+    return atomic_write(path, lambda t: Path(t).write_text(text, encoding='utf-8'))
+
+def atomic_write_bytes(path, data: bytes) -> Path:
+    "Write `data` to `path` atomically."
+    return atomic_write(path, lambda t: Path(t).write_bytes(data))
+
+def atomic_write_json(path, obj, **dump_options) -> Path:
+    "Write `obj` as JSON (indent 1, non-JSON values via `str`) to `path` atomically."
+    return atomic_write_text(path, json.dumps(obj, **{'indent': 1, 'default': str, **dump_options}))
 
 # %% ../nbs/02_io.ipynb #c021
 TIFF_COMPRESSIONS = (None, 'deflate', 'lzw', 'packbits', 'zstd', 'lzma')  # accepted `compression=` for write_tiff
@@ -314,7 +341,7 @@ def write_tiff(path: str | os.PathLike,  # destination .tif/.tiff; replaced atom
         with np.errstate(over='ignore'): data = np.ascontiguousarray(img, dtype=np.float32 if bits == 32 else np.float16)
         bad = _nonfinite(data)
         if bad: raise _fail(path, f"{bad} non-finite value(s) (NaN/Inf, or beyond the float{bits} range); refusing to write")
-    return _atomic_write(path, ('.tif', '.tiff'), lambda t: tifffile.imwrite(
+    return atomic_write(path, suffixes=('.tif', '.tiff'), write=lambda t: tifffile.imwrite(
         t, data, photometric='rgb', compression=compression, metadata=None))
 
 # %% ../nbs/02_io.ipynb #c023
@@ -349,7 +376,7 @@ def write_exr(path: str | os.PathLike,  # destination .exr; replaced atomically
     hdr = {'compression': comp, 'type': OpenEXR.scanlineimage, 'chromaticities': EXR_CHROMATICITIES[colorspace]}
     def _w(t):
         with OpenEXR.File(hdr, {'RGB': data}) as f: f.write(str(t))
-    return _atomic_write(path, ('.exr',), _w)
+    return atomic_write(path, suffixes=('.exr',), write=_w)
 
 # %% ../nbs/02_io.ipynb #c025
 def write_png(path: str | os.PathLike,  # destination .png; replaced atomically
@@ -363,4 +390,4 @@ def write_png(path: str | os.PathLike,  # destination .png; replaced atomically
     if bits not in (8, 16): raise ValueError(f"{path}: bits={bits}; accepted: 8, 16")
     data = _quantise(path, img, bits, clip)
     def _w(t): Path(t).write_bytes(imagecodecs.png_encode(data))
-    return _atomic_write(path, ('.png',), _w)
+    return atomic_write(path, suffixes=('.png',), write=_w)

@@ -157,7 +157,7 @@ SHIPPED_CONFIGS.update(DIFF_HDRTV_CONFIGS)
 from .compat import is_original_config, translate_config, check_main_metric, Translation, ORIGINAL_FORMAT
 from .data import unset_data_defaults, PairLoader
 from .notify import Notifier, notify_config
-from .io import _atomic_write
+from .io import atomic_write_bytes, atomic_write_text
 CONFIG_DEFAULTS.update(notify={},     # notifications (sdr2log.notify): bark, webhook, ntfy
                        origin=None)   # where the config came from: an original SDR2log translation, the data defaults it relies on
 
@@ -893,11 +893,11 @@ def _start_notes(self):
     if o.get('format') == ORIGINAL_FORMAT:
         t, cfg_dir = Translation(self.cfg, o.get('translation') or [], o.get('source')), self.run_dir / 'config'
         text = f"# Translation of an original SDR2log config\n\n{t.report()}\n"
-        _atomic_write(cfg_dir / 'translation.md', ('.md',), lambda tmp: tmp.write_text(text))
+        atomic_write_text(cfg_dir / 'translation.md', text)
         src = Path(o['source']) if o.get('source') else None
         if src is not None and src.is_file():
             data = src.read_bytes()
-            _atomic_write(cfg_dir / 'original.yaml', ('.yaml',), lambda tmp: tmp.write_bytes(data))
+            atomic_write_bytes(cfg_dir / 'original.yaml', data)
         print(f"original SDR2log config {src}: translation saved in {cfg_dir / 'translation.md'}")
 
 _fit_engine, _validate_engine = Trainer.fit, Trainer.validate
