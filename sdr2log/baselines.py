@@ -11,12 +11,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from .color import convert_space, get_space, gamut_compress, rgb_to_xyz_matrix
+from .color import convert_space, encode, get_space, gamut_compress, rgb_to_xyz_matrix
+from .registry import Registry, unknown
 from .lut import CubeLUT, bake_lut, write_cube
 from .render import Renderer, get_renderer, _to_numpy_last
 
 # %% auto #0
-__all__ = ['HIGHLIGHT_DEFAULTS', 'MASK_CHANNELS', 'HIGHLIGHT_GRID', 'TRUNCATE', 'BT2446C', 'BT2408_WHITE', 'BASELINES',
+__all__ = ['HIGHLIGHT_MASK_DEFAULTS', 'MASK_CHANNELS', 'HIGHLIGHT_GRID', 'TRUNCATE', 'BT2446C', 'BT2408_WHITE', 'BASELINES',
            'BASELINE_NAMES', 'Baseline', 'InverseBaseline', 'highlight_mask', 'HighlightBaseline', 'crosstalk_matrix',
            'bt2446c_curve', 'bt2446c', 'BT2446CBaseline', 'is_baseline', 'build_baseline', 'baseline_from_data',
            'highlight_mae']
@@ -129,7 +130,7 @@ class InverseBaseline(Baseline):
         return convert_space(self.scene_linear(y), 'ACEScg', self.space_out)
 
 # %% ../nbs/11_baselines.ipynb #c013
-HIGHLIGHT_DEFAULTS = {'threshold': 0.9, 'stops': 2.0, 'gamma': 1.0, 'sigma': 2.0, 'channel': 'mean'}
+HIGHLIGHT_MASK_DEFAULTS = {'threshold': 0.9, 'stops': 2.0, 'gamma': 1.0, 'sigma': 2.0, 'channel': 'mean'}
 MASK_CHANNELS = ('max', 'mean', 'min')
 HIGHLIGHT_GRID = {   # fit's default search grid (the product is searched, in this order; ties keep the first)
     'threshold': (0.7, 0.8, 0.9, 0.95, 0.98),
@@ -141,9 +142,9 @@ HIGHLIGHT_GRID = {   # fit's default search grid (the product is searched, in th
 TRUNCATE = 3.0   # Gaussian truncated at TRUNCATE * sigma: beyond that the mask (and the boost) is exactly 0
 
 def _check_params(p: dict) -> dict:
-    bad = sorted(set(p) - set(HIGHLIGHT_DEFAULTS))
-    if bad: raise ValueError(f"unknown highlight parameter(s) {bad}; accepted: {sorted(HIGHLIGHT_DEFAULTS)}")
-    p = {**HIGHLIGHT_DEFAULTS, **p}
+    bad = sorted(set(p) - set(HIGHLIGHT_MASK_DEFAULTS))
+    if bad: raise ValueError(f"unknown highlight parameter(s) {bad}; accepted: {sorted(HIGHLIGHT_MASK_DEFAULTS)}")
+    p = {**HIGHLIGHT_MASK_DEFAULTS, **p}
     if p['channel'] not in MASK_CHANNELS: raise ValueError(f"channel must be one of {MASK_CHANNELS}; got {p['channel']!r}")
     for k, v in p.items():
         if k == 'channel': continue
@@ -178,7 +179,7 @@ class HighlightBaseline(InverseBaseline):
     "The renderer's inverse plus a smooth expansion of near-clipped regions beyond the SDR range (fitted parameters)."
     name = 'inverse-highlight'
     def __init__(self, *args,
-                 params: dict | None = None,  # threshold, stops, gamma, sigma (see HIGHLIGHT_DEFAULTS); fit() sets them
+                 params: dict | None = None,  # threshold, stops, gamma, sigma (see HIGHLIGHT_MASK_DEFAULTS); fit() sets them
                  **kwargs):
         super().__init__(*args, **kwargs)
         self.params, self.fit_info = _check_params(dict(params or {})), None
@@ -248,8 +249,10 @@ class BT2446CBaseline(Baseline):
         return convert_space(hdr / self.white_nits, 'Rec2020-linear', self.space_out).astype(np.float32)
 
 # %% ../nbs/11_baselines.ipynb #c017
-BASELINES = {'inverse': InverseBaseline, 'inverse-highlight': HighlightBaseline, 'bt2446c': BT2446CBaseline}
-BASELINE_NAMES = (*BASELINES, 'inverse:RENDERER')   # what `sdr2log eval` accepts by name
+BASELINES = Registry('baseline', {'inverse': InverseBaseline, 'inverse-highlight': HighlightBaseline,
+                                   'bt2446c': BT2446CBaseline})
+BASELINES.register('inverse:', InverseBaseline, placeholder='RENDERER')   # the inverse of that renderer
+BASELINE_NAMES = tuple(BASELINES.names())   # what `sdr2log eval` accepts by name
 
 def _split_name(name: str) -> tuple:
     "(registry key, renderer or None) of a baseline name; `inverse:RENDERER` names the renderer to invert."
@@ -272,8 +275,8 @@ def build_baseline(name: str,  # a key of BASELINES, or inverse:RENDERER
                    **options) -> Baseline:  # the class's options (renderer, sdr_lut_path, sdr_options, ei, space_in, ...)
     "Build the baseline registered as `name`; unknown names or options raise, listing the accepted ones."
     key, r = _split_name(name)
-    try: cls = BASELINES[key]
-    except KeyError: raise ValueError(f"unknown baseline {name!r}; accepted: {', '.join(BASELINE_NAMES)}") from None
+    if key not in BASELINES: raise unknown('baseline', name, BASELINE_NAMES)
+    cls = BASELINES[key]
     import inspect
     accepted = {k for c in cls.__mro__ if c not in (nn.Module, object) and '__init__' in vars(c)
                 for k in inspect.signature(c.__init__).parameters} - {'self', 'args', 'kwargs'}
@@ -300,9 +303,7 @@ def baseline_from_data(name: str,  # a key of BASELINES, or inverse:RENDERER (th
 # %% ../nbs/11_baselines.ipynb #c022
 def _cct(x: np.ndarray) -> np.ndarray:
     "ACEScct of scene-linear ACEScg, numpy (the fit's hot loop; equals convert_space(x, 'ACEScg', 'ACEScct'))."
-    x = np.asarray(x, np.float32)
-    return np.where(x <= 0.0078125, np.float32(10.5402377416545) * x + np.float32(0.0729055341958355),
-                    (np.log2(np.maximum(x, 0.0078125)) + np.float32(9.72)) / np.float32(17.52)).astype(np.float32)
+    return encode(np.asarray(x, np.float32), 'ACEScct')
 
 def _iter_samples(data, max_samples):
     "(sdr, hdr, meta) per image from a dataset, a loader of batches, or an iterable of sample dicts."

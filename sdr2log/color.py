@@ -6,6 +6,7 @@
 from __future__ import annotations
 import math
 from dataclasses import dataclass
+from .registry import Registry, unknown
 from functools import lru_cache
 from typing import Callable
 
@@ -276,7 +277,7 @@ class TransferFunction:
     signal_range: tuple = (0.0, 1.0)   # legal signal range, used by `clip=True`
     options: tuple = ()               # keyword options it takes from convert_space
 
-TRANSFER_FUNCTIONS = {tf.name.lower(): tf for tf in [
+TRANSFER_FUNCTIONS = Registry('transfer function', {tf.name: tf for tf in [
     TransferFunction('linear', lambda x, **k: x, lambda x, **k: x, 'linear', (0.0, math.inf)),
     TransferFunction('LogC3', lambda x, ei=800, **k: logc3_encode(x, ei), lambda t, ei=800, **k: logc3_decode(t, ei),
                      options=('ei',)),
@@ -295,14 +296,12 @@ TRANSFER_FUNCTIONS = {tf.name.lower(): tf for tf in [
                      lambda t, white_nits=100.0, hlg_peak_nits=1000.0, channel_axis=-1, **k:
                          hlg_decode(t, hlg_peak_nits, channel_axis) / white_nits,
                      'linear Rec.2020 RGB, 1 = white_nits cd/m2', options=('white_nits', 'hlg_peak_nits')),
-]}
+]})
 
 def get_transfer_function(name: str) -> TransferFunction:
     "Look up a transfer function by (case-insensitive) name."
-    try: return TRANSFER_FUNCTIONS[str(name).lower()]
-    except KeyError:
-        raise ValueError(f"unknown transfer function {name!r}; accepted: "
-                         f"{', '.join(tf.name for tf in TRANSFER_FUNCTIONS.values())}") from None
+    try: return TRANSFER_FUNCTIONS[str(name)]
+    except KeyError: raise unknown('transfer function', name, [tf.name for tf in TRANSFER_FUNCTIONS.values()]) from None
 
 def _elementwise(x, fn, **options):
     t, axis, restore = _to_compute(x, channel_check=False)
@@ -327,7 +326,7 @@ class Gamut:
     red: tuple; green: tuple; blue: tuple
     white: tuple
 
-GAMUTS = {g.name.lower(): g for g in [
+GAMUTS = Registry('gamut', {g.name: g for g in [
     Gamut('AWG3', (0.6840, 0.3130), (0.2210, 0.8480), (0.0861, -0.1020), D65),
     Gamut('AWG4', (0.7347, 0.2653), (0.1424, 0.8576), (0.0991, -0.0308), D65),
     Gamut('AP0', (0.7347, 0.2653), (0.0, 1.0), (0.0001, -0.0770), ACES_WHITE),
@@ -335,7 +334,7 @@ GAMUTS = {g.name.lower(): g for g in [
     Gamut('Rec709', (0.64, 0.33), (0.30, 0.60), (0.15, 0.06), D65),
     Gamut('Rec2020', (0.708, 0.292), (0.170, 0.797), (0.131, 0.046), D65),
     Gamut('P3-D65', (0.680, 0.320), (0.265, 0.690), (0.150, 0.060), D65),
-]}
+]})
 XYZ_GAMUT = 'xyz'   # pseudo-gamut: the identity on CIE XYZ (D65 adopted white)
 
 CAT02 = np.array([[0.7328, 0.4296, -0.1624], [-0.7036, 1.6975, 0.0061], [0.0030, 0.0136, 0.9834]])
@@ -344,9 +343,8 @@ def _xy_to_XYZ(xy): x, y = xy; return np.array([x / y, 1.0, (1 - x - y) / y])
 
 def get_gamut(name: str) -> Gamut:
     "Look up a gamut by (case-insensitive) name."
-    try: return GAMUTS[str(name).lower()]
-    except KeyError:
-        raise ValueError(f"unknown gamut {name!r}; accepted: {', '.join(g.name for g in GAMUTS.values())}, XYZ") from None
+    try: return GAMUTS[str(name)]
+    except KeyError: raise unknown('gamut', name, [*(g.name for g in GAMUTS.values()), 'XYZ']) from None
 
 def rgb_to_xyz_matrix(name: str) -> np.ndarray:
     "Normalised primary matrix (RGB -> XYZ, Y of white = 1) of the gamut `name`, float64."
@@ -396,12 +394,12 @@ class Space:
     description: str = ''
     aliases: tuple = ()
 
-SPACES = {}
+SPACES = Registry('colour space')   # canonical names and aliases
 def register_space(space: Space):
     "Add `space` to the registry under its name and aliases (case-insensitive)."
     get_transfer_function(space.transfer)
     if space.gamut != XYZ_GAMUT: get_gamut(space.gamut)
-    for n in (space.name, *space.aliases): SPACES[n.lower()] = space
+    for n in (space.name, *space.aliases): SPACES.register(n, space, replace=True)
     return space
 
 for _s in [
@@ -427,9 +425,8 @@ for _s in [
 def get_space(name: str) -> Space:
     "Look up a colour space by (case-insensitive) name or alias."
     if isinstance(name, Space): return name
-    try: return SPACES[str(name).lower()]
-    except KeyError:
-        raise ValueError(f"unknown colour space {name!r}; accepted: {', '.join(list_spaces())}") from None
+    try: return SPACES[str(name)]
+    except KeyError: raise unknown('colour space', name, list_spaces()) from None
 
 def list_spaces() -> list:
     "Canonical names of the registered colour spaces."

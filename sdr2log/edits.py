@@ -11,7 +11,9 @@ from typing import Callable
 import numpy as np
 import torch
 
-from .color import (_to_compute, acescct_decode, acescct_encode, rgb_to_xyz_matrix, CAT02, ACES_WHITE)
+from .color import (_to_compute, acescct_decode, acescct_encode, rgb_to_xyz_matrix, luminance_weights, CAT02,
+                           ACES_WHITE)
+from .registry import Registry
 
 # %% auto #0
 __all__ = ['AP1_TO_XYZ', 'AP1_LUMINANCE', 'GREY_ACESCCT', 'EDITS', 'EDIT_RANGES', 'EDIT_IDENTITY', 'exposure', 'cct_to_xy',
@@ -106,7 +108,7 @@ def cct_to_xy(temperature,  # correlated colour temperature in K, [1667, 25000];
 
 # %% ../nbs/06_edits.ipynb #c014
 AP1_TO_XYZ = rgb_to_xyz_matrix('AP1')
-AP1_LUMINANCE = AP1_TO_XYZ[1].copy()          # Y row of the AP1 NPM: luminance weights of linear AP1
+AP1_LUMINANCE = np.array(luminance_weights('AP1'))   # Y row of the AP1 NPM: luminance weights of linear AP1
 _P = CAT02 @ AP1_TO_XYZ                       # AP1 -> CAT02 LMS
 _PINV = np.linalg.inv(_P)
 
@@ -160,7 +162,7 @@ def white_balance(x,  # ACEScct image: numpy (..., 3) or torch (..., 3, H, W)
     return restore(acescct_encode(_apply_mats(acescct_decode(t), M, axis)))
 
 # %% ../nbs/06_edits.ipynb #c018
-GREY_ACESCCT = (math.log2(0.18) + 9.72) / 17.52   # ACEScct code value of middle grey (0.18): 0.4135884
+GREY_ACESCCT = float(acescct_encode(torch.tensor(0.18, dtype=torch.float64)))   # ACEScct of middle grey: 0.4135884
 
 def contrast(x,  # ACEScct image: numpy (..., 3) or torch (..., 3, H, W)
              amount=1.0,  # slope in ACEScct (> 0), scalar or per-sample (N,); identity 1
@@ -220,8 +222,8 @@ def composite(x,  # ACEScct image: numpy (..., 3) or torch (..., 3, H, W)
     return restore(acescct_encode(torch.lerp(acescct_decode(t), acescct_decode(o).expand_as(t), a)))
 
 # %% ../nbs/06_edits.ipynb #c027
-EDITS = {'exposure': exposure, 'white_balance': white_balance, 'contrast': contrast, 'saturation': saturation,
-         'composite': composite}
+EDITS = Registry('edit', {'exposure': exposure, 'white_balance': white_balance, 'contrast': contrast,
+                          'saturation': saturation, 'composite': composite}, case=True)
 
 EDIT_RANGES = {   # op -> parameter -> (low, high): the range random_edit draws from and the documented working range
     'exposure': {'stops': (-3.0, 3.0)},                 # uniform, stops
@@ -249,8 +251,7 @@ _INVERSES = {
 
 def get_edit(name: str) -> Callable:
     "The operator registered as `name` in `EDITS`."
-    try: return EDITS[name]
-    except (KeyError, TypeError): raise ValueError(f"unknown edit {name!r}; accepted: {', '.join(EDITS)}") from None
+    return EDITS[name]   # UnknownName (a ValueError) listing the edits
 
 def inverse_params(name: str, params: dict) -> dict | None:
     "Parameters of the edit that undoes `name(x, **params)`, or None when it has no inverse."

@@ -12,11 +12,12 @@ from torch import nn
 from pytorch_msssim import ssim as _ssim_fn, ms_ssim as _ms_ssim_fn
 from pytorch_msssim.ssim import _ssim as _ssim_core, _fspecial_gauss_1d
 
-from .color import acescct_decode, convert_space, get_space
-from .edits import AP1_LUMINANCE, EditChain, random_edit, _merge_ranges, get_edit
+from .color import acescct_decode, convert_space, get_space, luminance_weights
+from .registry import Registry
+from .edits import EditChain, random_edit, _merge_ranges, get_edit
 
 # %% auto #0
-__all__ = ['DOMAINS', 'LOG2_FLOOR', 'DATA_RANGE', 'MS_SSIM_WEIGHTS', 'HIGHLIGHT_DEFAULTS', 'PIXEL_LOSSES', 'SSIM_LOSSES',
+__all__ = ['DOMAINS', 'LOG2_FLOOR', 'DATA_RANGE', 'MS_SSIM_WEIGHTS', 'HIGHLIGHT_WEIGHT_DEFAULTS', 'PIXEL_LOSSES', 'SSIM_LOSSES',
            'LOSSES', 'to_domain', 'l1_loss', 'l2_loss', 'charbonnier_loss', 'ssim_loss', 'ms_ssim_levels',
            'ms_ssim_loss', 'highlight_weight', 'DomainLoss', 'EditConsistencyLoss', 'CombinedLoss', 'build_loss']
 
@@ -96,7 +97,7 @@ def ms_ssim_loss(a, b, data_range: float = 1.0, win_size: int = 11, levels='auto
     return 1 - _ms_ssim_n(a, b, data_range, win_size, n)
 
 # %% ../nbs/07_losses.ipynb #c013
-HIGHLIGHT_DEFAULTS = {'weight': 4.0, 'threshold_stops': 2.5, 'softness': 0.5}
+HIGHLIGHT_WEIGHT_DEFAULTS = {'weight': 4.0, 'threshold_stops': 2.5, 'softness': 0.5}
 
 def highlight_weight(target: torch.Tensor,  # ACEScct (N, 3, H, W)
                      weight: float = 4.0,  # extra weight of the brightest highlights, >= 0
@@ -107,14 +108,14 @@ def highlight_weight(target: torch.Tensor,  # ACEScct (N, 3, H, W)
     if weight < 0 or softness <= 0: raise ValueError(f"highlight weight must be >= 0 and softness > 0; got {weight}, {softness}")
     with torch.no_grad():
         lin = acescct_decode(target.float())
-        w = torch.as_tensor(AP1_LUMINANCE, dtype=lin.dtype, device=lin.device).view(1, 3, 1, 1)
+        w = torch.as_tensor(luminance_weights('AP1'), dtype=lin.dtype, device=lin.device).view(1, 3, 1, 1)
         Y = (lin * w).sum(1, keepdim=True)
         stops = torch.log2(Y.clamp(min=1e-8) / 0.18)
         return (1 + weight * torch.sigmoid((stops - threshold_stops) / softness)).to(target.dtype)
 
 # %% ../nbs/07_losses.ipynb #c016
-PIXEL_LOSSES = {'l1': l1_loss, 'l2': l2_loss, 'charbonnier': charbonnier_loss}
-SSIM_LOSSES = {'ssim': ssim_loss, 'ms_ssim': ms_ssim_loss}
+PIXEL_LOSSES = Registry('pixel loss', {'l1': l1_loss, 'l2': l2_loss, 'charbonnier': charbonnier_loss}, case=True)
+SSIM_LOSSES = Registry('ssim loss', {'ssim': ssim_loss, 'ms_ssim': ms_ssim_loss}, case=True)
 
 class DomainLoss(nn.Module):
     "One loss (`l1`, `l2`, `charbonnier`, `ssim`, `ms_ssim`) evaluated in a domain (`acescct`, `linear`, `log2`, `pq`)."
@@ -205,8 +206,8 @@ class EditConsistencyLoss(nn.Module):
         return p[self.key] + self.equivariance_weight * p.get(f"{self.key}_equiv", 0.0)
 
 # %% ../nbs/07_losses.ipynb #c025
-LOSSES = {'l1': DomainLoss, 'l2': DomainLoss, 'charbonnier': DomainLoss, 'ssim': DomainLoss, 'ms_ssim': DomainLoss,
-          'ecl': EditConsistencyLoss}
+LOSSES = Registry('loss', {'l1': DomainLoss, 'l2': DomainLoss, 'charbonnier': DomainLoss, 'ssim': DomainLoss,
+                           'ms_ssim': DomainLoss, 'ecl': EditConsistencyLoss}, case=True)
 
 _COMMON = {'name', 'weight', 'domain', 'key', 'floor', 'white_nits'}
 _TERM_KEYS = {n: _COMMON | set(DomainLoss.options[n]) for n in DomainLoss.options}
@@ -248,9 +249,9 @@ def build_loss(cfg: dict) -> CombinedLoss:
     if hl is not None:
         if not isinstance(hl, dict): raise _err(f"{root}.highlight_weight", f"expected a dict or null; got {hl!r}")
         for k in hl:
-            if k not in HIGHLIGHT_DEFAULTS:
-                raise _err(f"{root}.highlight_weight.{k}", f"unknown key; accepted: {', '.join(HIGHLIGHT_DEFAULTS)}")
-        hl = {**HIGHLIGHT_DEFAULTS, **hl}
+            if k not in HIGHLIGHT_WEIGHT_DEFAULTS:
+                raise _err(f"{root}.highlight_weight.{k}", f"unknown key; accepted: {', '.join(HIGHLIGHT_WEIGHT_DEFAULTS)}")
+        hl = {**HIGHLIGHT_WEIGHT_DEFAULTS, **hl}
         try: highlight_weight(torch.zeros(1, 3, 1, 1), **hl)
         except (ValueError, TypeError) as e: raise _err(f"{root}.highlight_weight", str(e)) from None
     terms, weights, keys = [], [], set()

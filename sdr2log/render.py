@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from .color import convert_space, logc3_params
+from .registry import Registry
 from .lut import CubeLUT, apply_lut, bake_lut, invert_lut, read_cube, ocio_apply_parallel, ocio_lut_processor
 
 # %% auto #0
@@ -313,18 +314,14 @@ class FilmRenderer(LUTRenderer):
         return convert_space(film_curve_inverse(awg), 'AWG3', 'LogC3', ei=self.ei)
 
 # %% ../nbs/03_render.ipynb #c016
-RENDERERS = {'aces2-sdr': OCIORenderer, 'aces1-sdr': ACES1Renderer, 'film-sdr': FilmRenderer, 'lut': LUTRenderer,
-             'naive': NaiveRenderer}
+RENDERERS = Registry('SDR renderer', {'aces2-sdr': OCIORenderer, 'aces1-sdr': ACES1Renderer, 'film-sdr': FilmRenderer,
+                                       'lut': LUTRenderer, 'naive': NaiveRenderer}, hint='(PATH: a .cube)')
+RENDERERS.register('lut:', LUTRenderer, placeholder='PATH')   # lut:PATH = the 'lut' renderer of that .cube
 
 def check_renderer_name(method: str) -> str:
     "`method` lower-cased if it names a renderer (a key of RENDERERS, or `lut:PATH`); ValueError listing them if not."
-    m = str(method)
-    if m.lower().startswith('lut:'):
-        if not m[4:]: raise ValueError(f"renderer {method!r}: give the .cube after the colon, e.g. 'lut:/path/to/x.cube'")
-        return 'lut:' + m[4:]
-    if m.lower() not in RENDERERS:
-        raise ValueError(f"unknown SDR renderer {method!r}; accepted: {', '.join(RENDERERS)} or lut:PATH (a .cube)")
-    return m.lower()
+    _, path = RENDERERS.resolve(str(method))   # UnknownName (a ValueError) listing the renderers
+    return str(method).lower() if path is None else 'lut:' + path
 
 def get_renderer(method: str = 'aces2-sdr', *, exact: bool | None = None, **options) -> Renderer:
     "Build the renderer registered as `method` (or `lut:PATH`) with its `options`; `exact=True`: its reference output."

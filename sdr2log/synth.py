@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np, imagecodecs
 
 from . import __version__
-from .color import convert_space, rgb_to_xyz_matrix, logc3_params
+from .color import convert_space, rgb_to_xyz_matrix, logc3_params, luminance_weights
 from .io import write_tiff
 
 # %% auto #0
@@ -31,7 +31,7 @@ TEXTURES = {'brick': 'brick.png', 'grass': 'grass.png', 'gravel': 'gravel.png'} 
 KINDS = ('day', 'night', 'interior')   # scene kinds, drawn per sequence
 MANIFEST = 'manifest.json'   # name of the manifest at the root of a synthetic tree
 GENERATOR = 'sdr2log.synth'  # `generator` field that marks a folder as ours
-_Y = rgb_to_xyz_matrix('AWG3')[1].astype(np.float32)  # AWG3 -> luminance Y weights
+_Y = np.array(luminance_weights('AWG3'), np.float32)  # AWG3 -> luminance Y weights
 
 def luminance(lin: np.ndarray) -> np.ndarray:
     "Luminance Y of scene-linear AWG3 `(..., 3)` (float32 `(...)`)."

@@ -2,7 +2,7 @@
 import json
 import numpy as np, pytest, torch
 import PyOpenColorIO as ocio
-from sdr2log.baselines import (BASELINES, HIGHLIGHT_DEFAULTS, TRUNCATE, baseline_from_data, build_baseline, highlight_mask)
+from sdr2log.baselines import (BASELINES, HIGHLIGHT_MASK_DEFAULTS, TRUNCATE, baseline_from_data, build_baseline, highlight_mask)
 from sdr2log.color import convert_space
 from sdr2log.data import PairDataset
 from sdr2log.io import read_image
@@ -98,7 +98,7 @@ def test_fit_reads_train_only_and_is_deterministic(root):
     train_files = {str(f) for name in train.splits['train'] for f in (root / name).glob('*.tif')}
     assert {f for m in seen for f in m['paths']} <= train_files
     assert set(b.fit_info['files']) <= train_files and b.fit_info['sequences'] == sorted(train.splits['train'])
-    assert json.loads(json.dumps(p1)) == p1 and set(p1) == set(HIGHLIGHT_DEFAULTS)
+    assert json.loads(json.dumps(p1)) == p1 and set(p1) == set(HIGHLIGHT_MASK_DEFAULTS)
     assert b.params == p1 and b.fit_info['loss'] <= b.fit_info['loss_inverse']
     b2 = baseline_from_data('inverse-highlight', c)
     assert b2.fit(PairDataset(c, 'train')) == p1 and b2.fit_info == b.fit_info

@@ -6,28 +6,25 @@
 from __future__ import annotations
 import importlib
 import inspect
-from typing import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from ..color import acescct_decode, acescct_encode
+from ..registry import Registry
 
 # %% auto #0
 __all__ = ['MODELS', 'HEADS', 'register_model', 'list_models', 'build_model', 'count_params', 'pad_to_multiple', 'crop_to',
            'CCTHead', 'LinearHead']
 
 # %% ../../nbs/09_models.core.ipynb #c004
-MODELS: dict[str, Callable] = {}
+MODELS = Registry('model')   # name -> model class or factory (filled by register_model)
 _BUILTIN = ('sdr2log.models.unet', 'sdr2log.models.diffhdrtv')   # modules that register the built-in models when imported
 
 def register_model(name: str):
     "Decorator: register a model class or factory under `name` (case-insensitive)."
-    def deco(fn):
-        MODELS[name.lower()] = fn
-        return fn
-    return deco
+    return MODELS.register(name, replace=True)   # replace: re-running a notebook cell re-registers
 
 def _load_builtins():
     for m in _BUILTIN: importlib.import_module(m)
@@ -40,8 +37,7 @@ def list_models() -> list[str]:
 def build_model(name: str, **cfg) -> nn.Module:
     "Build the model registered as `name` with options `cfg` (unknown options raise, naming the accepted ones)."
     _load_builtins()
-    try: fn = MODELS[str(name).lower()]
-    except KeyError: raise ValueError(f"unknown model {name!r}; accepted: {', '.join(sorted(MODELS))}") from None
+    fn = MODELS[str(name)]   # UnknownName (a ValueError) listing the models
     params = inspect.signature(fn).parameters
     if not any(p.kind == p.VAR_KEYWORD for p in params.values()):
         bad = set(cfg) - set(params)
@@ -83,4 +79,4 @@ class LinearHead(nn.Module):
         return torch.exp(g.clamp(max=_LOG_MAX))
     def forward(self, r, x_in): return acescct_encode(self.linear(r, x_in))
 
-HEADS = {'cct': CCTHead, 'linear': LinearHead}
+HEADS = Registry('model head', {'cct': CCTHead, 'linear': LinearHead}, case=True)
