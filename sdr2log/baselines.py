@@ -336,6 +336,7 @@ def _check_meta(meta, base, splits):
         raise ValueError(f"fit: samples are in {sp.get('in')!r} -> {sp.get('out')!r}, the baseline takes {base.space_in!r} "
                          f"-> {base.space_out!r}")
 
+# %% ../nbs/11_baselines.ipynb #c022s1
 def _fit(self, data,  # PairDataset (train split), a loader of its batches, or an iterable of sample dicts
          grid: dict | None = None,  # {param: values} overriding HIGHLIGHT_GRID entries
          max_samples: int | None = None,  # use at most this many images (in order)

@@ -463,6 +463,7 @@ def _convert(t, axis: int, src: Space, dst: Space, clip: bool, options: dict):
         out = out.clamp(min=lo, max=None if math.isinf(hi) else hi)
     return out
 
+# %% ../nbs/00_color.ipynb #c035s1
 _CHUNK = 1 << 16   # pixels per block on CPU: intermediates stay in cache (about 1.5x faster on a full HD frame)
 
 def _blockwise(fn, t, axis: int):

@@ -285,6 +285,7 @@ class Edit:
         return Edit(self.name, p)
     def to_dict(self) -> dict: return {'name': self.name, 'params': {k: _jsonable(v) for k, v in self.params.items()}}
 
+# %% ../nbs/06_edits.ipynb #c030s1
 class EditChain:
     "A sequence of `Edit`s applied in order to an ACEScct image; JSON-able, invertible when every step is."
     def __init__(self, steps=()):  # iterable of Edit, (name, params) pairs or {'name':, 'params':} dicts
@@ -351,6 +352,7 @@ def _merge_ranges(ranges) -> dict:
         raise ValueError("ranges: contrast and saturation amounts must be > 0 (they are drawn log-uniformly)")
     return out
 
+# %% ../nbs/06_edits.ipynb #c033s1
 def random_edit(generator,  # int seed, np.random.Generator or torch.Generator
                 *,
                 n_steps=(1, 3),  # (min, max) number of edits, inclusive; or an int

@@ -119,6 +119,7 @@ def _check_uncompressed(path, p, bits, spp):
         raise _fail(path, f"uncompressed {W}x{H}x{spp} {bits}-bit image needs {want} bytes of samples but its strips/tiles "
                           f"declare {got}; the file is corrupt or not what its header says")
 
+# %% ../nbs/02_io.ipynb #c011s1
 def _read_tiff(path, crop, max_pixels=None):
     "Read one TIFF image: (array (H,W[,C]), maxval or None, meta)."
     accepted = ("accepted TIFF: one image, unsigned int 8-16 bits or float 16/32/64, grey/grey+alpha/RGB/RGBA "

@@ -234,6 +234,7 @@ class CombinedLoss(nn.Module):
         logs['total'] = float(total.detach()) if isinstance(total, torch.Tensor) else float(total)
         return total, logs
 
+# %% ../nbs/07_losses.ipynb #c025s1
 def _err(path, msg): return ValueError(f"{path}: {msg}")
 
 def build_loss(cfg: dict) -> CombinedLoss:

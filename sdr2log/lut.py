@@ -11,6 +11,9 @@ from typing import Callable
 import numpy as np, torch
 from torch import nn
 
+from .color import to_numpy, to_torch
+from .io import atomic_write_text
+
 # %% auto #0
 __all__ = ['INTERPOLATIONS', 'CubeLUT', 'identity_lut', 'read_cube', 'write_cube', 'ocio_apply_parallel', 'ocio_lut_processor',
            'apply_lut', 'LUT3DModule', 'bake_lut', 'invert_lut']
@@ -190,7 +193,7 @@ def write_cube(path:str|os.PathLike, # destination .cube file (overwritten)
     blocks = [b for b in (sh, None if t3 is None else t3.transpose(2, 1, 0, 3).reshape(-1, 3)) if b is not None]
     fmt = ' '.join([f"%.{precision}f"] * 3)
     body = '\n'.join(fmt % tuple(r) for b in blocks for r in b.tolist())
-    path.write_text('\n'.join(out) + '\n' + body + '\n', encoding='utf-8')
+    atomic_write_text(path, '\n'.join(out) + '\n' + body + '\n')
     return path
 
 # %% ../nbs/01_lut.ipynb #c016
@@ -239,6 +242,7 @@ def _interp3d(v, tflat, n, tetra, out=None):
     for k in range(1, len(w)): out.addcmul_(G[k], w[k][:, None])
     return out
 
+# %% ../nbs/01_lut.ipynb #c016s1
 def _lattice(x, lo, hi, n):
     "Map `x` (P,3) from [lo, hi] to lattice coordinates [0, n-1], clamped."
     s = (n - 1) / (hi - lo)
@@ -363,6 +367,7 @@ def _use_ocio(x, lut, backend):
         raise ValueError("backend='ocio' needs float32 (or half) data on the CPU and no autograd; use 'auto' or 'torch'")
     return ok
 
+# %% ../nbs/01_lut.ipynb #c019s1
 def apply_lut(x:np.ndarray|torch.Tensor, # numpy (...,3) channel-last or torch (...,3,H,W) channel-first, float
               lut:CubeLUT, # shaper and/or 3D table (numpy or torch; a torch table with grad is differentiated)
               interpolation:str='tetrahedral', # 'tetrahedral' or 'trilinear' (3D table; the shaper is linear)
@@ -387,10 +392,9 @@ def apply_lut(x:np.ndarray|torch.Tensor, # numpy (...,3) channel-last or torch (
         if x.ndim < 3 or x.shape[-3] != 3: raise ValueError(f"torch input must be channel-first (...,3,H,W), got {tuple(x.shape)}")
         if not x.is_floating_point(): raise TypeError(f"input must be float, got {x.dtype}")
         if _use_ocio(x, lut, backend):
-            a = x.detach().movedim(-3, -1).to(torch.float32).contiguous().numpy()
-            if a.base is not None or np.shares_memory(a, x.detach().numpy()): a = a.copy()
-            y = torch.from_numpy(_ocio_nan_safe(ocio_lut_processor(lut, interpolation), a))
-            return y.movedim(-1, -3).contiguous().to(x.dtype)
+            a = to_numpy(x.to(torch.float32))
+            if a.base is not None or np.shares_memory(a, x.detach().numpy()): a = a.copy()   # OCIO works in place
+            return to_torch(_ocio_nan_safe(ocio_lut_processor(lut, interpolation), a), dtype=x.dtype).contiguous()
         cd = x.dtype if x.dtype in (torch.float32, torch.float64) else torch.float32
         xl = x.to(cd).movedim(-3, -1)
         y = _run(xl.reshape(-1, 3), lut, tetra, chunk).view(xl.shape)

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .color import convert_space, logc3_params
+from .color import convert_space, logc3_params, to_numpy, to_torch
 from .registry import Registry
 from .lut import CubeLUT, apply_lut, bake_lut, invert_lut, read_cube, ocio_apply_parallel, ocio_lut_processor
 
@@ -69,8 +69,7 @@ def _to_numpy_last(x):
         if x.ndim < 3 or x.shape[-3] != 3: raise ValueError(f"torch input must be (..., 3, H, W); got {tuple(x.shape)}")
         if not x.is_floating_point(): raise TypeError(f"input must be a float tensor, got {x.dtype}")
         dev, dt = x.device, x.dtype
-        return (x.detach().movedim(-3, -1).float().cpu().numpy(),
-                lambda a: torch.from_numpy(np.ascontiguousarray(a)).movedim(-1, -3).to(dev, dt))
+        return to_numpy(x.float()), lambda a: to_torch(a, dev, dt)
     a = np.asarray(x)
     if a.ndim < 1 or a.shape[-1] != 3: raise ValueError(f"numpy input must be (..., 3); got {a.shape}")
     if not np.issubdtype(a.dtype, np.floating): raise TypeError(f"input must be float, got {a.dtype}")
@@ -363,7 +362,7 @@ def render_error(renderer: Renderer, x: np.ndarray | None = None, n: int = 200_0
     "Error of `renderer` against its reference in 8-bit codes on LogC3 `x` (default: `n` random triplets in [0, 1]^3)."
     x = _cube(n, seed) if x is None else np.asarray(x, np.float32)
     if torch_path:
-        y = renderer(torch.from_numpy(x.reshape(-1, 1, 3)).movedim(-1, 0)[None])[0].movedim(0, -1).numpy().reshape(x.shape)
+        y = to_numpy(renderer(to_torch(x.reshape(1, -1, 1, 3)))).reshape(x.shape)
     else: y = renderer(x)
     return _codes(np.abs(y - renderer.reference(x)).max(-1) * 255)
 

@@ -12,7 +12,7 @@ import numpy as np, imagecodecs
 
 from . import __version__
 from .color import convert_space, rgb_to_xyz_matrix, logc3_params, luminance_weights
-from .io import write_tiff
+from .io import atomic_write_json, write_tiff
 
 # %% auto #0
 __all__ = ['GREY', 'PEAK', 'KNEE', 'PHOTOS', 'TEXTURES', 'KINDS', 'MANIFEST', 'GENERATOR', 'SPECTRAL_XY', 'SKIN_SRGB',
@@ -254,6 +254,20 @@ def _blend_disc(img, cy, cx, ry, rx, value, soft=0.15):
     img[y0:y1, x0:x1] = img[y0:y1, x0:x1] * (1 - m) + m * value(y1 - y0, x1 - x0, d[..., None])
 
 # %% ../nbs/04_synth.ipynb #c016b
+def _draw_chart(img, c, hc, wc):
+    "Two rows of saturated AWG3 patches (one channel near 0) and a neutral row -8..+2 stops (when the scene has one)."
+    if c is None: return
+    p = max(int(round(c['patch'] * wc)), 2); gap = max(p // 6, 1)
+    y0, x0 = int(c['y'] * hc), int(c['x'] * wc)
+    img[y0 - gap:y0 + 3 * (p + gap), x0 - gap:x0 + 6 * (p + gap)] = 0.01
+    cells = [(np.float32(rgb) * GREY * 2 ** st, r, k) for (rgb, st), (r, k) in
+             zip(zip(c['hues'], c['saturated_stops']), [(r, k) for r in range(2) for k in range(6)])]
+    cells += [(np.ones(3, np.float32) * GREY * 2.0 ** st, 2, k) for k, st in enumerate(c['neutral_stops'])]
+    for val, r, k in cells:
+        yy, xx = y0 + r * (p + gap), x0 + k * (p + gap)
+        img[yy:yy + p, xx:xx + p] = val
+
+# %% ../nbs/04_synth.ipynb #c016bs1
 def scene_canvas(scene: dict,  # descriptor from draw_scene
                 ) -> np.ndarray:  # float32 (1.5H, 1.5W, 3) scene-linear AWG3, before lights, roll-off and noise
     "Build the static scene-linear AWG3 canvas of `scene` (sky, photo, floor, skin, foliage, chart, doorway, emitters)."
@@ -309,19 +323,6 @@ def scene_canvas(scene: dict,  # descriptor from draw_scene
     img[int(d['black'][0] * hc):int(np.ceil(d['black'][1] * hc)), bx0:bx1] = 0
     return img
 
-def _draw_chart(img, c, hc, wc):
-    "Two rows of saturated AWG3 patches (one channel near 0) and a neutral row -8..+2 stops (when the scene has one)."
-    if c is None: return
-    p = max(int(round(c['patch'] * wc)), 2); gap = max(p // 6, 1)
-    y0, x0 = int(c['y'] * hc), int(c['x'] * wc)
-    img[y0 - gap:y0 + 3 * (p + gap), x0 - gap:x0 + 6 * (p + gap)] = 0.01
-    cells = [(np.float32(rgb) * GREY * 2 ** st, r, k) for (rgb, st), (r, k) in
-             zip(zip(c['hues'], c['saturated_stops']), [(r, k) for r in range(2) for k in range(6)])]
-    cells += [(np.ones(3, np.float32) * GREY * 2.0 ** st, 2, k) for k, st in enumerate(c['neutral_stops'])]
-    for val, r, k in cells:
-        yy, xx = y0 + r * (p + gap), x0 + k * (p + gap)
-        img[yy:yy + p, xx:xx + p] = val
-
 # %% ../nbs/04_synth.ipynb #c019
 def camera_at(scene: dict,  # descriptor from draw_scene
               frame: int,  # frame index >= 0
@@ -352,6 +353,7 @@ def rolloff(lin: np.ndarray) -> np.ndarray:
     lin[m] = KNEE + (PEAK - KNEE) * np.tanh((lin[m] - KNEE) / (PEAK - KNEE))
     return lin
 
+# %% ../nbs/04_synth.ipynb #c019s1
 def _render(scene, frame, canvas, noise):
     H, W = scene['size']; wc = scene['canvas'][1]
     cy, cx, s = camera_at(scene, frame)
@@ -449,10 +451,7 @@ def read_manifest(root: str | os.PathLike,  # a folder written by synthesize
     except (OSError, ValueError): return None
     return m if isinstance(m, dict) and m.get('generator') == GENERATOR else None
 
-def _write_json(path, obj):
-    tmp = path.with_name(f'.{path.name}.{uuid.uuid4().hex[:8]}.tmp')
-    tmp.write_text(json.dumps(obj, indent=1))
-    os.replace(tmp, path)
+def _write_json(path, obj): atomic_write_json(path, obj)
 
 def _prepare_root(root, overwrite):
     "Check `root` is usable; return the previous manifest of ours (or None)."
@@ -475,6 +474,7 @@ def _prepare_root(root, overwrite):
         raise PermissionError(e.errno, f"{root}: cannot create or write the folder ({e.strerror or e})", str(root)) from e
     return old
 
+# %% ../nbs/04_synth.ipynb #c029s1
 def synthesize(root: str | os.PathLike,  # output folder (created; see `overwrite`)
                sequences: int = 6,  # number of sequences (scenes) >= 1
                frames: int = 8,  # frames per sequence >= 1

@@ -4,12 +4,14 @@
 
 # %% ../nbs/02a_video_io.ipynb #c001
 from __future__ import annotations
-import heapq, os, uuid
+import heapq, os
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 import av
+
+from .io import atomic_write
 
 # %% auto #0
 __all__ = ['VIDEO_EXTENSIONS', 'HDR_TRC', 'MATRICES', 'RANGES', 'RANGES_INV', 'REORDER', 'VideoError', 'VideoInfo', 'probe_video',
@@ -94,8 +96,8 @@ def write_video(path: str | os.PathLike,  # destination (.mp4, .mov, .mkv); repl
                 options: dict | None = None,  # further encoder options
                ) -> Path:
     "Encode RGB frames into a video with BT.709 tags (matrix, primaries, transfer) and the given range."
-    p = Path(path); tmp = p.with_name(f'.{p.stem}.{uuid.uuid4().hex[:8]}.tmp{p.suffix}')
-    try:
+    p = Path(path)
+    def write(tmp):
         with av.open(str(tmp), 'w') as c:
             s = None
             for a in frames:
@@ -114,9 +116,7 @@ def write_video(path: str | os.PathLike,  # destination (.mp4, .mov, .mkv); repl
                 for pk in s.encode(f): c.mux(pk)
             if s is None: raise ValueError(f"{p}: no frames to write")
             for pk in s.encode(): c.mux(pk)
-        os.replace(tmp, p)
-    finally: tmp.unlink(missing_ok=True)
-    return p
+    return atomic_write(p, write)   # temp file beside p, fsync, os.replace; removed on error
 
 # %% ../nbs/02a_video_io.ipynb #c014
 REORDER = 8   # frames held to restore display order after a decoder error

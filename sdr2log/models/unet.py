@@ -54,6 +54,7 @@ class InversePrior(nn.Module):
             return convert_space(self.renderer.inverse(y), 'LogC3', 'ACEScct', ei=self.ei).to(x.dtype)
     def extra_repr(self): return f"renderer={self.renderer.name!r}, ei={self.ei}"
 
+# %% ../../nbs/09a_models.unet.ipynb #c004s1
 class UNet(nn.Module):
     "U-Net from ACEScct input `[N,3,H,W]` to ACEScct output of the same size, through `head` ('cct' or 'linear')."
     def __init__(self,
@@ -98,6 +99,7 @@ class UNet(nn.Module):
             h = dec(torch.cat([s, h], 1))
         return crop_to(self.head(self.out(h), xp[..., -3:, :, :]), hw)     # the padded base: the last 3 channels
 
+# %% ../../nbs/09a_models.unet.ipynb #c004s2
 @register_model('unet-cct')
 def unet_cct(width: int = 32, depth: int = 4, attention: bool = False, residual: bool = True,
              prior: str | None = None, prior_ei: float = 800) -> UNet:
