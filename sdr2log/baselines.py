@@ -18,9 +18,9 @@ from .render import Renderer, get_renderer, _to_numpy_last
 
 # %% auto #0
 __all__ = ['HIGHLIGHT_MASK_DEFAULTS', 'MASK_CHANNELS', 'HIGHLIGHT_GRID', 'TRUNCATE', 'BT2446C', 'BT2408_WHITE', 'BASELINES',
-           'BASELINE_NAMES', 'Baseline', 'InverseBaseline', 'highlight_mask', 'HighlightBaseline', 'crosstalk_matrix',
-           'bt2446c_curve', 'bt2446c', 'BT2446CBaseline', 'is_baseline', 'build_baseline', 'baseline_from_data',
-           'highlight_mae']
+           'BASELINE_NAMES', 'Baseline', 'baseline_lut', 'export_baseline_cube', 'InverseBaseline', 'highlight_mask',
+           'HighlightBaseline', 'crosstalk_matrix', 'bt2446c_curve', 'bt2446c', 'BT2446CBaseline', 'is_baseline',
+           'build_baseline', 'baseline_from_data', 'highlight_mae']
 
 # %% ../nbs/11_baselines.ipynb #c005
 def _to_last(x):
@@ -101,24 +101,28 @@ class Baseline(nn.Module):
     def config(self) -> dict: return {'name': self.name, **self.options}
     def extra_repr(self): return ', '.join(f"{k}={v!r}" for k, v in self.config.items() if k != 'name')
 
-    def to_lut(self, size: int = 65) -> CubeLUT:  # lattice points per axis, 2..256
-        "The per-pixel part of the baseline baked on the SDR signal domain [0, 1] (renderer output space)."
-        return bake_lut(lambda g: self._out(np.asarray(g, np.float32), spatial=False).astype(np.float64),
-                        size=size, domain=(0.0, 1.0), title=f'sdr2log {self.name}: SDR {self.renderer.output_space} -> {self.space_out}',
-                        comments=[f'sdr2log baseline {json.dumps(self.config, default=str)}',
-                                  f'input: SDR signal in [0, 1] ({self.renderer.output_space}) rendered by {self.renderer.name}; '
-                                  f'output: {self.space_out}, may lie outside [0, 1]'])
+    def to_lut(self, size: int = 65) -> CubeLUT: return baseline_lut(self, size)   # see baseline_lut below
+    def export_cube(self, path, size: int = 65, clip: bool = False) -> Path: return export_baseline_cube(self, path, size, clip)
 
-    def export_cube(self,
-                    path: str | os.PathLike,  # destination .cube (overwritten)
-                    size: int = 65,  # lattice points per axis, 2..256
-                    clip: bool = False,  # clip the table to [0, 1] (for hosts that expect it); off: scene values kept
-                   ) -> Path:
-        "Write the per-pixel baseline as a `.cube` from the SDR signal to `space_out`; returns the path."
-        lut = self.to_lut(size)
-        if clip: lut = CubeLUT(np.clip(lut.table3d, 0, 1), lut.domain_min, lut.domain_max, title=lut.title,
-                               comments=lut.comments + ['output clipped to [0, 1]'])
-        return write_cube(path, lut)
+# %% ../nbs/11_baselines.ipynb #c007b
+def baseline_lut(b: Baseline, size: int = 65) -> CubeLUT:  # lattice points per axis, 2..256
+    "The per-pixel part of the baseline baked on the SDR signal domain [0, 1] (renderer output space)."
+    return bake_lut(lambda g: b._out(np.asarray(g, np.float32), spatial=False).astype(np.float64),
+                    size=size, domain=(0.0, 1.0), title=f'sdr2log {b.name}: SDR {b.renderer.output_space} -> {b.space_out}',
+                    comments=[f'sdr2log baseline {json.dumps(b.config, default=str)}',
+                              f'input: SDR signal in [0, 1] ({b.renderer.output_space}) rendered by {b.renderer.name}; '
+                              f'output: {b.space_out}, may lie outside [0, 1]'])
+
+def export_baseline_cube(b: Baseline,  # the baseline to bake
+                         path: str | os.PathLike,  # destination .cube (overwritten)
+                         size: int = 65,  # lattice points per axis, 2..256
+                         clip: bool = False,  # clip the table to [0, 1] (for hosts that expect it); off: scene values kept
+                        ) -> Path:
+    "Write the per-pixel baseline as a `.cube` from the SDR signal to `space_out`; returns the path."
+    lut = baseline_lut(b, size)
+    if clip: lut = CubeLUT(np.clip(lut.table3d, 0, 1), lut.domain_min, lut.domain_max, title=lut.title,
+                           comments=lut.comments + ['output clipped to [0, 1]'])
+    return write_cube(path, lut)
 
 # %% ../nbs/11_baselines.ipynb #c009
 class InverseBaseline(Baseline):

@@ -142,6 +142,16 @@ class DomainLoss(nn.Module):
     def forward(self, pred, target, weight=None, **ctx): return sum(self.parts(pred, target, weight, **ctx).values())
     def extra_repr(self): return f"{self.name} in {self.domain}, {self.opts}"
 
+# %% ../nbs/07_losses.ipynb #c019h
+def _check_ecl_edits(e: dict) -> dict:
+    "The `edits` options of the edit-consistency loss (random_edit's n_steps, ops, ranges), checked; a copy."
+    bad = set(e) - {'n_steps', 'ops', 'ranges'}
+    if bad: raise ValueError(f"edits: unknown key(s) {sorted(bad)}; accepted: n_steps, ops, ranges")
+    for o in e.get('ops') or (): get_edit(o)
+    _merge_ranges(e.get('ranges'))
+    random_edit(0, **e)                       # validates n_steps too
+    return dict(e)
+
 # %% ../nbs/07_losses.ipynb #c019
 class EditConsistencyLoss(nn.Module):
     "Edit-consistency loss: distance after a random grade, plus (with model and input) the equivariance term."
@@ -167,14 +177,7 @@ class EditConsistencyLoss(nn.Module):
             raise ValueError(f"ecl renderer {renderer!r} unknown; accepted: {', '.join(RENDERERS)}")
         self.renderer_spec = (renderer, dict(renderer_options or {}))
         self._renderer, self.generator, self.last_chain = None, torch.Generator().manual_seed(int(seed)), None
-    @staticmethod
-    def _check_edits(e: dict) -> dict:
-        bad = set(e) - {'n_steps', 'ops', 'ranges'}
-        if bad: raise ValueError(f"edits: unknown key(s) {sorted(bad)}; accepted: n_steps, ops, ranges")
-        for o in e.get('ops') or (): get_edit(o)
-        _merge_ranges(e.get('ranges'))
-        random_edit(0, **e)                       # validates n_steps too
-        return dict(e)
+    _check_edits = staticmethod(_check_ecl_edits)
     @property
     def renderer(self):
         if self._renderer is None:

@@ -200,22 +200,7 @@ class OCIORenderer(Renderer):
         "Share of the pixels of LogC3 `x` (numpy, at `ei`) the exact torch path recomputes with OpenColorIO."
         x = _relogc3(np.asarray(x, np.float32), self.ei, 800)
         return float(self._route(torch.from_numpy(np.ascontiguousarray(x.reshape(-1, 3))))[1].float().mean())
-    def _exact_torch(self, x, y):
-        "`y` (the LUT's render of torch `x`) made exact: the fine LUT in the shadows, OpenColorIO where a LUT is off."
-        xl = x.detach().movedim(-3, -1).reshape(-1, 3)
-        yl = y.detach().movedim(-3, -1).reshape(-1, 3)
-        F = fine_display_lut(*self.ocio, self.lut_size)
-        fine, redo = self._route(xl)
-        target = yl.clone()
-        use = (fine & ~redo).nonzero().squeeze(1)
-        if use.numel():
-            target[use] = apply_lut(xl[use].t().reshape(1, 3, -1, 1), F, self.interpolation).reshape(3, -1).t().to(yl)
-        idx = redo.nonzero().squeeze(1)
-        if idx.numel():
-            ref = ocio_apply(xl[idx].float().cpu().numpy(), ocio_display_processor(*self.ocio, OCIO_LOGC3))
-            target[idx] = torch.from_numpy(ref).to(yl)
-        delta = (target - yl).view(*y.shape[:-3], *y.shape[-2:], 3).movedim(-1, -3)
-        return y + delta                                   # values: fine LUT or OpenColorIO; gradient: the LUT's
+    def _exact_torch(self, x, y): return _exact_fixup(self, x, y)   # the fix-up, below
     def _fixup(self, x) -> bool:
         "Whether the exact path takes LUT + fix-up (torch off the CPU, with autograd, or exact='fixup') over OpenColorIO."
         return isinstance(x, torch.Tensor) and (self.exact == 'fixup' or x.device.type != 'cpu' or x.requires_grad)
@@ -228,6 +213,24 @@ class OCIORenderer(Renderer):
         x = self._direct(y, True) if not self.fast else \
             apply_lut(y, baked_display_lut(*self.ocio, self.lut_size, inverse=True), self.interpolation)
         return _relogc3(x, 800, self.ei)
+
+# %% ../nbs/03_render.ipynb #c012c
+def _exact_fixup(r: OCIORenderer, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    "`y` (the LUT's render of torch `x` by `r`) made exact: the fine LUT in the shadows, OpenColorIO where a LUT is off."
+    xl = x.detach().movedim(-3, -1).reshape(-1, 3)
+    yl = y.detach().movedim(-3, -1).reshape(-1, 3)
+    F = fine_display_lut(*r.ocio, r.lut_size)
+    fine, redo = r._route(xl)
+    target = yl.clone()
+    use = (fine & ~redo).nonzero().squeeze(1)
+    if use.numel():
+        target[use] = apply_lut(xl[use].t().reshape(1, 3, -1, 1), F, r.interpolation).reshape(3, -1).t().to(yl)
+    idx = redo.nonzero().squeeze(1)
+    if idx.numel():
+        ref = ocio_apply(xl[idx].float().cpu().numpy(), ocio_display_processor(*r.ocio, OCIO_LOGC3))
+        target[idx] = torch.from_numpy(ref).to(yl)
+    delta = (target - yl).view(*y.shape[:-3], *y.shape[-2:], 3).movedim(-1, -3)
+    return y + delta                                   # values: fine LUT or OpenColorIO; gradient: the LUT's
 
 class ACES1Renderer(OCIORenderer):
     "ACES 1.0 SDR Video (Rec.709, Rec.1886) from OpenColorIO's ACES 1.3 studio config, applied to LogC3."
