@@ -85,13 +85,10 @@ def _isnum(tok):
     try: float(tok); return True
     except ValueError: return False
 
-def read_cube(path:str|os.PathLike, # a .cube file (Adobe/Iridas or Resolve dialect)
-             ) -> CubeLUT:
-    "Read a `.cube` file (1D, 3D, or Resolve-style 1D shaper + 3D) into a `CubeLUT`."
-    path = Path(path)
-    if not path.is_file(): raise FileNotFoundError(f"{path}: no such .cube file")
-    lines = path.read_text(encoding='utf-8', errors='replace').splitlines()
-    hdr, hline, comments, title, data = {}, {}, [], '', None
+# %% ../nbs/01_lut.ipynb #c009s1
+def _cube_header(path: Path, lines: list) -> tuple:
+    "(header values, their line numbers, comments, 0-based index of the first data line or None) of a .cube."
+    hdr, hline, comments, data = {}, {}, [], None
     for ln, raw in enumerate(lines, 1):
         s = raw.strip()
         if not s: continue
@@ -116,26 +113,24 @@ def read_cube(path:str|os.PathLike, # a .cube file (Adobe/Iridas or Resolve dial
         if len(v) != n or not np.all(np.isfinite(v)):
             raise _bad(path, ln, f"{key} expects {n} finite numbers, got {rest!r}")
         hdr[key] = np.array(v)
-    title = hdr.get('TITLE', '')
-    n1, n3 = hdr.get('LUT_1D_SIZE'), hdr.get('LUT_3D_SIZE')
+    return hdr, hline, comments, data
+
+# %% ../nbs/01_lut.ipynb #c009s2
+def _cube_domain(path: Path, hdr: dict, hline: dict, rng_key: str) -> tuple:
+    "(min, max) of the table that `rng_key` (Resolve) or DOMAIN_MIN/MAX (Adobe) describes; min < max per channel."
+    if rng_key in hdr: lo, hi, ln = np.full(3, hdr[rng_key][0]), np.full(3, hdr[rng_key][1]), hline[rng_key]
+    else:
+        lo, hi = hdr.get('DOMAIN_MIN', np.zeros(3)), hdr.get('DOMAIN_MAX', np.ones(3))
+        ln = hline.get('DOMAIN_MAX', hline.get('DOMAIN_MIN', 0))
+    if np.any(lo >= hi): raise _bad(path, ln, f"domain min {lo.tolist()} must be < max {hi.tolist()} per channel")
+    return lo, hi
+
+def _cube_rows(path: Path, lines: list, start: int, n1: int | None, n3: int | None) -> np.ndarray:
+    "The data lines from `start` on as a float64 (rows, 3) array: exactly n1 + n3^3 rows of 3 finite numbers."
     last = len(lines)
-    if n1 is None and n3 is None: raise _bad(path, data + 1 if data is not None else last, "missing LUT_3D_SIZE or LUT_1D_SIZE before the data")
-    if n1 and n3 and ('DOMAIN_MIN' in hdr or 'DOMAIN_MAX' in hdr):
-        raise _bad(path, hline.get('DOMAIN_MIN', hline.get('DOMAIN_MAX')), "DOMAIN_MIN/DOMAIN_MAX is ambiguous with both "
-                   "LUT_1D_SIZE and LUT_3D_SIZE (expected LUT_1D_INPUT_RANGE / LUT_3D_INPUT_RANGE)")
-    def dom(rng_key):   # (min, max) of the table that `rng_key` (Resolve) or DOMAIN_* (Adobe) describes
-        if rng_key in hdr: lo, hi, ln = np.full(3, hdr[rng_key][0]), np.full(3, hdr[rng_key][1]), hline[rng_key]
-        else:
-            lo, hi = hdr.get('DOMAIN_MIN', np.zeros(3)), hdr.get('DOMAIN_MAX', np.ones(3))
-            ln = hline.get('DOMAIN_MAX', hline.get('DOMAIN_MIN', 0))
-        if np.any(lo >= hi): raise _bad(path, ln, f"domain min {lo.tolist()} must be < max {hi.tolist()} per channel")
-        return lo, hi
-    d1, d3 = dom('LUT_1D_INPUT_RANGE') if n1 else None, dom('LUT_3D_INPUT_RANGE') if n3 else None
-    for k, sz in (('LUT_1D_INPUT_RANGE', n1), ('LUT_3D_INPUT_RANGE', n3)):
-        if k in hdr and not sz: raise _bad(path, hline[k], f"{k} without the matching {k[:6]}_SIZE")
     expected = (n1 or 0) + (n3 or 0) ** 3
     rows, lnos = [], []
-    for ln in range(data if data is not None else last, last):
+    for ln in range(start, last):
         s = lines[ln].strip()
         if not s or s.startswith('#'): continue
         if not _isnum(s.split(None, 1)[0]): raise _bad(path, ln + 1, f"keyword line {s.split()[0]!r} after the data started "
@@ -155,6 +150,28 @@ def read_cube(path:str|os.PathLike, # a .cube file (Adobe/Iridas or Resolve dial
             except ValueError: raise _bad(path, ln, f"non-numeric value in {' '.join(r)!r} (expected 3 numbers)") from None
     bad = ~np.isfinite(arr).all(1)
     if bad.any(): raise _bad(path, lnos[int(np.argmax(bad))], f"non-finite value {' '.join(rows[int(np.argmax(bad))])!r} (expected finite numbers)")
+    return arr
+
+# %% ../nbs/01_lut.ipynb #c009s3
+def read_cube(path:str|os.PathLike, # a .cube file (Adobe/Iridas or Resolve dialect)
+             ) -> CubeLUT:
+    "Read a `.cube` file (1D, 3D, or Resolve-style 1D shaper + 3D) into a `CubeLUT`."
+    path = Path(path)
+    if not path.is_file(): raise FileNotFoundError(f"{path}: no such .cube file")
+    lines = path.read_text(encoding='utf-8', errors='replace').splitlines()
+    hdr, hline, comments, data = _cube_header(path, lines)
+    title = hdr.get('TITLE', '')
+    n1, n3 = hdr.get('LUT_1D_SIZE'), hdr.get('LUT_3D_SIZE')
+    last = len(lines)
+    if n1 is None and n3 is None: raise _bad(path, data + 1 if data is not None else last, "missing LUT_3D_SIZE or LUT_1D_SIZE before the data")
+    if n1 and n3 and ('DOMAIN_MIN' in hdr or 'DOMAIN_MAX' in hdr):
+        raise _bad(path, hline.get('DOMAIN_MIN', hline.get('DOMAIN_MAX')), "DOMAIN_MIN/DOMAIN_MAX is ambiguous with both "
+                   "LUT_1D_SIZE and LUT_3D_SIZE (expected LUT_1D_INPUT_RANGE / LUT_3D_INPUT_RANGE)")
+    d1 = _cube_domain(path, hdr, hline, 'LUT_1D_INPUT_RANGE') if n1 else None
+    d3 = _cube_domain(path, hdr, hline, 'LUT_3D_INPUT_RANGE') if n3 else None
+    for k, sz in (('LUT_1D_INPUT_RANGE', n1), ('LUT_3D_INPUT_RANGE', n3)):
+        if k in hdr and not sz: raise _bad(path, hline[k], f"{k} without the matching {k[:6]}_SIZE")
+    arr = _cube_rows(path, lines, data if data is not None else last, n1, n3)
     shaper = arr[:n1] if n1 else None
     t3 = arr[n1 or 0:].reshape(n3, n3, n3, 3).transpose(2, 1, 0, 3).copy() if n3 else None   # file order is [b][g][r]
     kw = dict(shaper=shaper, title=title, comments=comments)
