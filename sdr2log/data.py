@@ -17,7 +17,7 @@ from .render import get_renderer, degrade, check_degradations, quantise, RENDERE
 
 # %% auto #0
 __all__ = ['DATA_DEFAULTS', 'INPUT_ENCODINGS', 'SDR_METHODS', 'SPLITS', 'MODES', 'ALL', 'SEQUENCE_FROM', 'COLOUR_ON',
-           'DATA_CHANGING', 'SPLIT_FORMAT', 'SDR_CACHE_FORMAT', 'SDR_CACHE_STEP', 'data_config', 'sdr_names',
+           'DATA_CHANGING', 'SPLIT_FORMAT', 'SDR_CACHE_FORMAT', 'SDR_CACHE_STEP', 'sdr_names', 'data_config',
            'unset_data_defaults', 'frame_number', 'Discovery', 'discover', 'discover_sequences', 'split_counts',
            'split_sequences', 'load_split', 'frame_header', 'make_pair', 'sdr_cache_dir', 'exposure_steps',
            'snap_exposure', 'sdr_cache_key', 'render_frame', 'cached_sdr', 'PairDataset', 'collate_pairs',
@@ -119,6 +119,7 @@ def _renderer_name(v):
     try: check_renderer_name(v)
     except ValueError as e: return e
 
+# %% ../nbs/05_data.ipynb #c007b
 def _renderer_names(v):
     "A renderer name, or a non-empty list of distinct ones (a mixture)."
     if not isinstance(v, (list, tuple)): return _renderer_name(v)
@@ -176,6 +177,28 @@ def _check_section(d, schema, defaults, where):
             out[k] = v
     return out
 
+# %% ../nbs/05_data.ipynb #c008c
+def sdr_names(d: dict) -> list[str]:
+    "The renderer names of a data section (`sdr_from` as a list)."
+    v = d['sdr_from']
+    return [str(n) for n in v] if isinstance(v, (list, tuple)) else [str(v)]
+
+def _check_mixture(out: dict):
+    "sdr_weights match sdr_from; a 'lut' entry has its sdr_lut_path."
+    names, w = sdr_names(out), out['sdr_weights']
+    if w is not None and len(w) != len(names):
+        raise ValueError(f"data.sdr_weights: expected {len(names)} positive numbers, one per data.sdr_from entry "
+                         f"{names}, got {list(w)}")
+    if 'lut' in [n.lower() for n in names + [out['eval_renderer'] or '']] and out['sdr_lut_path'] is None:
+        raise ValueError("data.sdr_lut_path: required when data.sdr_from is 'lut' (a LogC3 -> SDR .cube file)")
+
+def _check_deferrable(deg: dict):
+    "Degradations the batched device path can apply: quantisation only (JPEG and noise run per image on the CPU)."
+    bad = [k for k in ('jpeg_quality', 'noise_sigma') if deg.get(k) not in (None, 0, 0.0)]
+    if bad: raise ValueError(f"data.colour_on='device' applies degradations.bits only; data.degradations.{bad[0]}="
+                             f"{deg[bad[0]]!r} needs data.colour_on='worker' (JPEG and noise run per image on the CPU)")
+
+# %% ../nbs/05_data.ipynb #c008b
 def data_config(cfg: dict,  # full config with a "data" section, or the data section itself (has "root")
                ) -> dict:  # the validated data section, defaults filled (a new dict)
     "Validate `cfg['data']` against `DATA_DEFAULTS`; return it with defaults filled."
@@ -200,26 +223,6 @@ def data_config(cfg: dict,  # full config with a "data" section, or the data sec
     except ValueError as e: raise ValueError(f"data.degradations: {e}") from None
     if out['colour_on'] == 'device': _check_deferrable(out['degradations'])
     return out
-
-def sdr_names(d: dict) -> list[str]:
-    "The renderer names of a data section (`sdr_from` as a list)."
-    v = d['sdr_from']
-    return [str(n) for n in v] if isinstance(v, (list, tuple)) else [str(v)]
-
-def _check_mixture(out: dict):
-    "sdr_weights match sdr_from; a 'lut' entry has its sdr_lut_path."
-    names, w = sdr_names(out), out['sdr_weights']
-    if w is not None and len(w) != len(names):
-        raise ValueError(f"data.sdr_weights: expected {len(names)} positive numbers, one per data.sdr_from entry "
-                         f"{names}, got {list(w)}")
-    if 'lut' in [n.lower() for n in names + [out['eval_renderer'] or '']] and out['sdr_lut_path'] is None:
-        raise ValueError("data.sdr_lut_path: required when data.sdr_from is 'lut' (a LogC3 -> SDR .cube file)")
-
-def _check_deferrable(deg: dict):
-    "Degradations the batched device path can apply: quantisation only (JPEG and noise run per image on the CPU)."
-    bad = [k for k in ('jpeg_quality', 'noise_sigma') if deg.get(k) not in (None, 0, 0.0)]
-    if bad: raise ValueError(f"data.colour_on='device' applies degradations.bits only; data.degradations.{bad[0]}="
-                             f"{deg[bad[0]]!r} needs data.colour_on='worker' (JPEG and noise run per image on the CPU)")
 
 # %% ../nbs/05_data.ipynb #c009b
 def unset_data_defaults(data: dict | None,  # the data section as the user wrote it (before defaults are filled)
@@ -321,6 +324,7 @@ def _group(root: Path, files, sequence_from: str) -> dict:
             add(name, gfs, f"frames {g if numbered else g[1]}* in {rel}/")
     return seqs
 
+# %% ../nbs/05_data.ipynb #c011c
 def discover(root: str | os.PathLike,  # data root
              input_encoding: str = 'LogC3',  # key of INPUT_ENCODINGS: decides the file suffixes looked for
              sequence_from: str = 'name',  # 'folder' | 'name' | 'none' (see DATA_DEFAULTS)
@@ -403,6 +407,7 @@ def _cached(cache: Path, listing: dict, params: dict):
         return None, f"it was made with {({k: c.get(k) for k in params})}, the config asks for {params}"
     return {k: list(c['splits'][k]) for k in SPLITS}, None
 
+# %% ../nbs/05_data.ipynb #c017b
 def load_split(root: str | os.PathLike,  # data root
                seqs: dict,  # discover_sequences(root)
                train_ratio: float = 0.8, val_ratio: float = 0.1, seed: int = 0,
@@ -426,12 +431,8 @@ def load_split(root: str | os.PathLike,  # data root
         warnings.warn(f"{msg}; rebuilding it", stacklevel=2)
     splits = split_sequences(list(seqs), train_ratio, val_ratio, seed)
     doc = dict(format=SPLIT_FORMAT, **params, counts={k: len(v) for k, v in splits.items()}, splits=splits, sequences=listing)
-    tmpf = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")
-    try:
-        tmpf.write_text(json.dumps(doc, indent=1)); os.replace(tmpf, cache)
+    try: atomic_write_json(cache, doc)                  # sdr2log.io: temp file beside, fsync, os.replace
     except OSError as e:
-        try: tmpf.unlink(missing_ok=True)
-        except OSError: pass
         if not default:
             raise OSError(f"data.split_cache {cache}: cannot write the split cache ({e}); set data.split_cache to a "
                           f"writable path, or false to not cache the split") from e
@@ -909,6 +910,7 @@ def worker_init(worker_id: int):
     s = torch.initial_seed() % 2 ** 32
     np.random.seed(s); random.seed(s)
 
+# %% ../nbs/05_data.ipynb #c032b
 class EpochSampler(torch.utils.data.Sampler):
     "Yields `(epoch, index)` keys, shuffled by its own generator when asked; the epoch counts its passes (0, 1, ...)."
     def __init__(self, n: int, shuffle: bool, seed: int = 0):
@@ -920,6 +922,7 @@ class EpochSampler(torch.utils.data.Sampler):
         order = torch.randperm(self.n, generator=self.g).tolist() if self.shuffle else range(self.n)
         return iter([(e, i) for i in order])
 
+# %% ../nbs/05_data.ipynb #c032c
 class PairLoader(DataLoader):
     "A DataLoader of `PairDataset` samples that reports in the main process what its workers skipped (`skip_bad`)."
     def __iter__(self):
@@ -947,6 +950,7 @@ class DeviceColourLoader:
         return getattr(self.loader, k)
     def __repr__(self): return f"DeviceColourLoader({self.loader.dataset!r}, device={self.device})"
 
+# %% ../nbs/05_data.ipynb #c032d
 def build_dataloader(cfg: dict,  # full config with a "data" section (see DATA_DEFAULTS)
                      split: str = 'train',  # 'train' (shuffled, random aug, drop_last) | 'val' | 'test' | 'all'
                      mode: str = 'img',  # 'img': {'sdr','hdr','meta'}; 'vid': {'sdr_clip','hdr_clip','meta'}
