@@ -586,6 +586,10 @@ class PairDataset(Dataset):
         self._find_sequences()
         self._make_items()
         self.cache_dir = sdr_cache_dir(d)
+        if self.cache_dir is not None:
+            try: self.cache_dir.mkdir(parents=True, exist_ok=True)
+            except OSError as e: raise OSError(f"data.sdr_cache {self.cache_dir}: cannot make the cache folder ({e}); set "
+                                               f"data.sdr_cache to a writable folder, or false to render every sample") from e
         for r in self.renderers: r(np.full((1, 1, 3), 0.4, np.float32))   # bake now, so forked workers inherit the LUT
 
 # %% ../nbs/05_data.ipynb #c026b
