@@ -2,8 +2,10 @@
 
 16 frames of 1920x1080 16-bit LogC3/AWG3 (4 sequences x 4 frames, uncompressed, then deflate) are written to a temp
 folder. Ours: `build_dataloader` with 512x512 random training crops, hflip, exposure shift in [-1, 1] stops, the
-default ACES 2.0 SDR renderer (baked 65^3 LUT), ACEScct on both sides, 8-bit quantisation, batch 4, 2 workers
-(persistent), timed over whole epochs for at least `--seconds` after a warm-up epoch. Both colour paths:
+default ACES 2.0 SDR renderer (exact: OpenColorIO), ACEScct on both sides, 8-bit quantisation, batch 4, 2 workers
+(persistent), timed over whole epochs for at least `--seconds` after a warm-up epoch. Each variant twice: rendering
+every sample exactly, and from the exact-SDR cache (`data.sdr_cache`, exposure shifts in steps of `--exposure-step`,
+the cache filled first by `PairDataset.fill_sdr_cache`, its time reported). Both colour paths:
 
 - `colour_on='worker'`: the workers do the colour work (numpy/OpenColorIO, one thread each);
 - `colour_on='device'`: the workers read, crop and flip and ship uint16 codes; `PairDataset.finish` does the colour
@@ -25,7 +27,7 @@ from _common import machine
 from sdr2log.color import convert_space
 from sdr2log.io import read_image, write_tiff
 from sdr2log.render import get_renderer
-from sdr2log.data import build_dataloader, make_pair
+from sdr2log.data import build_dataloader, make_pair, PairDataset, cached_sdr
 
 
 def logc3_frame(h, w, rng):
@@ -71,11 +73,22 @@ def raw_rate_procs(paths, procs, seconds=3.0):
         return n / (time.perf_counter() - t0)
 
 
-def loader_rate(root, workers, seconds, colour_on='worker', stage='end-to-end', device='cpu', crop=512, bs=4):
+def bench_cfg(root, workers, colour_on='worker', crop=512, bs=4, cache=False, step=None):
+    return {'data': {'root': str(root), 'train_ratio': 1.0, 'val_ratio': 0.0, 'test_ratio': 0, 'batch_size': bs, 'num_workers': workers,
+                     'colour_on': colour_on, 'degradations': {'bits': 8}, 'sdr_cache': cache,
+                     'augment': {'train_crop_size': crop, 'hflip': True, 'exposure_stops': [-1.0, 1.0], 'exposure_step': step}}}
+
+
+def fill_cache(root, workers, step):
+    "Seconds to render every (frame, exposure step) entry of the exact-SDR cache, `workers` processes; and the count."
+    t0 = time.perf_counter()
+    n = PairDataset(bench_cfg(root, workers, cache=True, step=step), 'train').fill_sdr_cache(num_workers=workers)
+    return time.perf_counter() - t0, n
+
+
+def loader_rate(root, workers, seconds, colour_on='worker', stage='end-to-end', device='cpu', crop=512, bs=4, cache=False, step=None):
     "Samples/s over whole epochs (at least `seconds`, after a warm-up epoch) and the dataset build time."
-    cfg = {'data': {'root': str(root), 'train_ratio': 1.0, 'val_ratio': 0.0, 'test_ratio': 0, 'batch_size': bs, 'num_workers': workers,
-                    'colour_on': colour_on, 'degradations': {'bits': 8},
-                    'augment': {'train_crop_size': crop, 'hflip': True, 'exposure_stops': [-1.0, 1.0]}}}
+    cfg = bench_cfg(root, workers, colour_on, crop, bs, cache, step)
     t_build = time.perf_counter()
     dl = build_dataloader(cfg, 'train', device=device)
     t_build = time.perf_counter() - t_build
@@ -97,7 +110,7 @@ def med(fn, k=15):
     return statistics.median(ts)
 
 
-def profile(path, crop=512):
+def profile(path, crop=512, cache_root=None, step=0.5):
     "Median ms of each step of one 512x512 training sample, single thread (as in a worker)."
     torch.set_num_threads(1)
     r, rx, rf = get_renderer('aces2-sdr'), get_renderer('aces2-sdr', exact=True), get_renderer('aces2-sdr', exact='fixup')
@@ -107,6 +120,8 @@ def profile(path, crop=512):
     lin = convert_space(x, 'LogC3', 'AWG3') * np.float32(2 ** 0.4)
     logc = convert_space(lin, 'AWG3', 'LogC3')
     sdr = r(logc)
+    cache_dir = Path(cache_root) / '.sdr2log-cache' / 'sdr'
+    cached_sdr(cache_dir, path, rx, 0.5, 'LogC3', 800, (1080, 1920))
     steps = [
         ('read_image(crop=, normalise=False) 512x512 uint16 (all the device path does per sample)',
          lambda: read_image(path, crop=box, normalise=False)),
@@ -118,6 +133,9 @@ def profile(path, crop=512):
         ('render aces2-sdr exact (OpenColorIO, what the worker path runs)', lambda: rx(logc)),
         ('render aces2-sdr exact, LUT + fix-up (the device path off the CPU), torch on the CPU',
          lambda: rf(torch.from_numpy(logc).permute(2, 0, 1)[None])),
+        ('render aces2-sdr exact from the sdr_cache: memory-mapped 512x512 crop of the cached frame render + flip + to float',
+         lambda: np.divide(cached_sdr(cache_dir, path, rx, 0.5, 'LogC3', 800, (1080, 1920))[200:712, 600:1112][:, ::-1],
+                           np.float32(65535), dtype=np.float32)),
         ('Rec1886 -> ACEScct (input)', lambda: convert_space(sdr, 'Rec1886', 'ACEScct')),
         ('to tensors (2x transpose copy)', lambda: [torch.from_numpy(np.ascontiguousarray(a.transpose(2, 0, 1))) for a in (x, sdr)]),
     ]
@@ -140,21 +158,24 @@ def finish_profile(root, bs=4, crop=512):
     return out
 
 
-def main(seconds, workers):
-    rows = []
-    variants = [('worker', 'end-to-end', 'cpu'), ('device', 'loader', 'cpu'), ('device', 'end-to-end', 'cpu')]
-    if torch.cuda.is_available(): variants.append(('device', 'end-to-end', 'cuda'))
+def main(seconds, workers, step=0.5, comps=(None, 'deflate')):
+    rows, fills = [], []
+    variants = [('worker', 'end-to-end', 'cpu', False), ('device', 'loader', 'cpu', False), ('device', 'end-to-end', 'cpu', False)]
+    if torch.cuda.is_available(): variants.append(('device', 'end-to-end', 'cuda', False))
+    variants += [(c, s, dv, True) for c, s, dv, _ in variants]
     with tempfile.TemporaryDirectory() as d:
-        for comp in (None, 'deflate'):
+        for comp in comps:
             root = Path(d) / (comp or 'none')
             paths = make_frames(root, comp)
             raw, raw_n = raw_rate(paths), raw_rate_procs(paths, workers)
-            for colour_on, stage, dev in variants:
-                ours, t_build = loader_rate(root, workers, seconds, colour_on, stage, dev)
+            for colour_on, stage, dev, cache in variants:
+                if cache and not any(f[0] == (comp or 'none') for f in fills): fills.append((comp or 'none', *fill_cache(root, workers, step)))
+                ours, t_build = loader_rate(root, workers, seconds, colour_on, stage, dev, cache=cache, step=step if cache else None)
                 what = (f"colour_on='{colour_on}'" + (', loader stage (shipped uint16)' if stage == 'loader' else
-                        f', finished on {dev}' if colour_on == 'device' else ''))
+                        f', finished on {dev}' if colour_on == 'device' else '') + (', sdr_cache' if cache else ', exact render per sample'))
                 rows.append((comp or 'none', what, ours, raw, ours / raw, raw_n, t_build))
-            if comp is None: prof, total = profile(paths[0]); fin = finish_profile(root)
+            if comp is None:
+                prof, total = profile(paths[0], cache_root=root, step=step); fin = finish_profile(root)
     lines = ['| TIFF compression | ours | samples/s (512x512 train crops, %d workers) | peer: tifffile.imread full frames/s (1 process) | ratio | peer: %d processes | ratio | dataset build s |' % (workers, workers),
              '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |']
     lines += [f'| {c} | {w} | {o:.1f} | {p:.1f} | {o / p:.2f}x | {pn:.1f} | {o / pn:.2f}x | {b:.2f} |' for c, w, o, p, _, pn, b in rows]
@@ -163,6 +184,7 @@ def main(seconds, workers):
     plines.append(f'| make_pair total (exposure, target, exact render, input; no read) | {total:.1f} |')
     plines += [f'| PairDataset.finish, one batch of 4 on {dev} ({"all torch threads" if dev == "cpu" else "synchronised"}), per sample | {t / 4:.2f} |'
                for dev, t in fin.items()]
+    plines += [f'| sdr_cache fill ({c}): {n} entries (16 frames x exposure steps of {step} stop), {workers} workers | {t * 1e3 / n:.0f} per entry, {t:.0f} s in all |' for c, t, n in fills]
     ptable = '\n'.join(plines)
     desc = machine(('numpy', 'torch', 'tifffile', 'imagecodecs', 'opencolorio'))
     print(desc); print(table); print(); print(ptable)
@@ -173,14 +195,16 @@ if __name__ == '__main__':
     ap = argparse.ArgumentParser()
     ap.add_argument('--seconds', type=float, default=6.0)
     ap.add_argument('--workers', type=int, default=2)
+    ap.add_argument('--compression', nargs='+', default=['none', 'deflate'], choices=['none', 'deflate'])
+    ap.add_argument('--exposure-step', type=float, default=0.5, help='stops between the cached exposure steps')
     ap.add_argument('--out', default=str(ROOT / 'bench' / 'results' / 'data.md'))
     a = ap.parse_args()
-    desc, table, ptable, rows = main(a.seconds, a.workers)
+    desc, table, ptable, rows = main(a.seconds, a.workers, a.exposure_step, [None if c == 'none' else c for c in a.compression])
     Path(a.out).write_text(
         f"# data loader: 512x512 training samples/s vs raw TIFF decode\n\n{desc}\n\n"
-        f"Command: `.venv/bin/python bench/bench_data.py --seconds {a.seconds:g} --workers {a.workers}`. 16 frames "
+        f"Command: `.venv/bin/python bench/bench_data.py --seconds {a.seconds:g} --workers {a.workers} --exposure-step {a.exposure_step:g} --compression {' '.join(a.compression)}`. 16 frames "
         f"1920x1080 16-bit LogC3 (4 sequences x 4), page cache warm; ours = `build_dataloader` (train: random crop, "
         f"hflip, exposure shift, ACES 2.0 SDR exact (OpenColorIO; sdr2log.render exact=True), 8-bit quantisation, ACEScct in/out, batch 4, persistent "
-        f"workers), whole epochs for at least {a.seconds:g} s after a warm-up epoch; peer = `tifffile.imread` full "
+        f"workers; rows marked sdr_cache: `data.sdr_cache` on, exposure shifts in steps of {a.exposure_step:g} stop, the cache filled first), whole epochs for at least {a.seconds:g} s after a warm-up epoch; peer = `tifffile.imread` full "
         f"frames in one process. Target: ratio >= 0.7x.\n\n"
         f"{table}\n\nWhere the time of one sample goes (main process, torch 1 thread, as in a worker):\n\n{ptable}\n")

@@ -14,7 +14,7 @@ from .io import read_image, write_tiff, write_exr, write_png, EXR_CHROMATICITIES
 from .synth import synth_parser, synth_main
 
 # %% auto #0
-__all__ = ['DEMO_PRESETS', 'demo_frame', 'colour_demo', 'demo', 'convert_file', 'main']
+__all__ = ['DEMO_PRESETS', 'DEMO_BLIND_RENDERER', 'demo_frame', 'colour_demo', 'demo', 'convert_file', 'main']
 
 # %% ../nbs/14_cli.ipynb #c005
 def demo_frame(h: int = 270, w: int = 480) -> np.ndarray:
@@ -85,6 +85,9 @@ DEMO_PRESETS = {
              'eval': {'erm_k': 8, 'figures': 3, 'max_images': None, 'fit_samples': 48}},
 }
 
+DEMO_BLIND_RENDERER = 'aces1-sdr'   # the held-out renderer of the demo's blind protocol (the U-Nets train on aces2-sdr)
+
+# %% ../nbs/14_cli.ipynb #c008d
 def demo(out: str | Path = 'demo_out', preset: str = 'default', seed: int = 0) -> dict:
     "Synthesise data, train the U-Nets (and one on the inverse prior), run both baselines, evaluate, report; reconstruct a clip."
     import json as _json
@@ -94,7 +97,7 @@ def demo(out: str | Path = 'demo_out', preset: str = 'default', seed: int = 0) -
     if preset not in DEMO_PRESETS: raise ValueError(f"demo preset {preset!r}; accepted: {', '.join(DEMO_PRESETS)}")
     P, out, t0, times = DEMO_PRESETS[preset], Path(out), time.perf_counter(), {}
     if out.exists() and not out.is_dir(): raise NotADirectoryError(20, f"--out {out}: exists and is not a folder; name a folder", str(out))
-    def step(i, text): print(f'[{i}/7] {text} ({time.perf_counter() - t0:.0f} s)', flush=True)
+    def step(i, text): print(f'[{i}/8] {text} ({time.perf_counter() - t0:.0f} s)', flush=True)
     step(1, 'colour demo: transfer curves and one synthetic frame through the colour pipeline')
     colour_demo(out / 'colour', size=(135, 240) if preset == 'tiny' else (270, 480))
     step(2, f"synthesising {P['synth']['sequences']} sequences x {P['synth']['frames']} frames "
@@ -116,18 +119,29 @@ def demo(out: str | Path = 'demo_out', preset: str = 'default', seed: int = 0) -
                        out / 'data', 'test', out / 'eval', overwrite=True, **P['eval'])   # the demo's own folder
     times['evaluate_s'] = round(time.perf_counter() - t, 1)
     names = ['inverse', 'inverse-highlight', *runs]
-    step(7, 'the user\'s job: an H.264 SDR clip the demo encoded itself, reconstructed to ACES2065-1 EXR with inverse')
+    step(7, f'the blind protocol: the U-Nets and three baselines on test SDR from a renderer none was trained on ({DEMO_BLIND_RENDERER})')
+    t = time.perf_counter()
+    blind = evaluate(['bt2446c', 'inverse:aces2-sdr', f'inverse:{DEMO_BLIND_RENDERER}', *(f'{k}={v}' for k, v in runs.items())],
+                     out / 'data', 'test', out / 'eval-blind', renderer=DEMO_BLIND_RENDERER, overwrite=True, **P['eval'])
+    times['evaluate_blind_s'] = round(time.perf_counter() - t, 1)
+    step(8, 'the user\'s job: an H.264 SDR clip the demo encoded itself, reconstructed to ACES2065-1 EXR with inverse')
     from sdr2log.reconstruct import reconstruct_demo
     t = time.perf_counter()
     rec = reconstruct_demo(out / 'reconstruct', size=(136, 240) if preset == 'tiny' else (270, 480), seed=seed, progress=False)
     times['reconstruct_s'] = round(time.perf_counter() - t, 1)
-    table = summary_markdown(summary, names, ['psnr_acescct', 'ssim_acescct', 'delta_e_itp', 'pu21_psnr', 'erm'], 'inverse')
+    cols = ['psnr_acescct', 'ssim_acescct', 'delta_e_itp', 'pu21_psnr', 'erm']
+    table = summary_markdown(summary, names, cols, 'inverse')
+    btable = (f"Test SDR rendered by {DEMO_BLIND_RENDERER} (held out: the U-Nets were trained on aces2-sdr; "
+              f"inverse:{DEMO_BLIND_RENDERER} knows the renderer, the others are blind to it):\n\n"
+              + summary_markdown(blind, list(blind['table']), cols, 'bt2446c'))
     res = {'preset': preset, 'seed': seed, 'runs': runs, 'report': str(out / 'eval' / 'report.md'), **times,
-           'total_s': round(time.perf_counter() - t0, 1), 'table': summary['table'],
+           'total_s': round(time.perf_counter() - t0, 1), 'table': summary['table'], 'blind_table': blind['table'],
+           'blind_report': str(out / 'eval-blind' / 'report.md'),
            'reconstruct': {k: rec[k] for k in ('clip', 'frames', 'acescct_error_median', 'acescct_error_p99', 'comparison')}}
     (out / 'demo.json').write_text(_json.dumps(res, indent=1, default=str))
     (out / 'results.md').write_text(table + '\n')
-    print(f"\n{table}\n\ndone in {res['total_s']:.0f} s: report {out / 'eval' / 'report.md'}", flush=True)
+    (out / 'results_blind.md').write_text(btable + '\n')
+    print(f"\n{table}\n\n{btable}\n\ndone in {res['total_s']:.0f} s: report {out / 'eval' / 'report.md'}", flush=True)
     return res
 
 # %% ../nbs/14_cli.ipynb #c011
