@@ -19,7 +19,8 @@ __all__ = ['DATA_DEFAULTS', 'INPUT_ENCODINGS', 'SDR_METHODS', 'SPLITS', 'MODES',
            'DATA_CHANGING', 'SPLIT_FORMAT', 'data_config', 'unset_data_defaults', 'frame_number', 'Discovery',
            'discover', 'discover_sequences', 'split_counts', 'split_sequences', 'load_split', 'frame_header',
            'make_pair', 'PairDataset', 'collate_pairs', 'worker_init', 'EpochSampler', 'PairLoader',
-           'DeviceColourLoader', 'build_dataloader', 'frame_info', 'inspect_data', 'format_inspection']
+           'DeviceColourLoader', 'build_dataloader', 'frame_info', 'inspect_data', 'format_inspection', 'flatten_clips',
+           'unflatten', 'frame_batch']
 
 # %% ../nbs/05_data.ipynb #c005
 DATA_DEFAULTS = {
@@ -849,3 +850,31 @@ def format_inspection(rep: dict,  # inspect_data's result
     out += [f"  {p}: {why[len(p) + 2:] if why.startswith(f'{p}: ') else why}" for p, why in rep['skipped']]
     if rep['ignored']: out.append("ignored (not frames of this encoding): " + ', '.join(f"{k} x{v}" for k, v in rep['ignored'].items()))
     return '\n'.join(out)
+
+# %% ../nbs/05_data.ipynb #vc005
+def flatten_clips(clips: torch.Tensor,  # [B, T, C, H, W] clips (any float dtype/device)
+                 ) -> torch.Tensor:      # [B*T, C, H, W], frames of clip 0 first, in time order
+    "A batch of clips as one batch of frames."
+    if not isinstance(clips, torch.Tensor) or clips.ndim != 5:
+        raise ValueError(f"flatten_clips expects a [B, T, C, H, W] tensor; got "
+                         f"{tuple(clips.shape) if hasattr(clips, 'shape') else type(clips).__name__}")
+    B, T = clips.shape[:2]
+    return clips.reshape(B * T, *clips.shape[2:])
+
+def unflatten(frames: torch.Tensor,  # [B*T, C, H, W] frames (as flatten_clips orders them)
+              B: int, T: int,         # batch size and clip length
+             ) -> torch.Tensor:       # [B, T, C, H, W]
+    "Frames back into clips (the inverse of `flatten_clips`)."
+    if frames.ndim != 4 or frames.shape[0] != B * T:
+        raise ValueError(f"unflatten: expected [B*T={B}*{T}={B * T}, C, H, W] frames; got {tuple(frames.shape)}")
+    return frames.reshape(B, T, *frames.shape[1:])
+
+def frame_batch(batch: dict,  # a batch of sdr2log.data: {'sdr','hdr'} (img) or {'sdr_clip','hdr_clip'} (vid)
+               ) -> tuple:    # (sdr [N,3,H,W], hdr [N,3,H,W], (B, T)); T = 1 for img batches
+    "The frames of a batch of either mode, with the clip shape to undo the flattening."
+    if 'sdr_clip' in batch:
+        x, y = batch['sdr_clip'], batch['hdr_clip']
+        if x.shape != y.shape: raise ValueError(f"sdr_clip and hdr_clip shapes differ: {tuple(x.shape)} vs {tuple(y.shape)}")
+        return flatten_clips(x), flatten_clips(y), tuple(x.shape[:2])
+    if 'sdr' in batch: return batch['sdr'], batch['hdr'], (batch['sdr'].shape[0], 1)
+    raise KeyError(f"batch has neither 'sdr_clip' nor 'sdr' (keys: {sorted(batch)})")
