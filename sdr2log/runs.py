@@ -4,6 +4,7 @@
 
 # %% ../nbs/09e_runs.ipynb #r001
 from __future__ import annotations
+from importlib.util import find_spec
 import datetime, errno, fcntl, hashlib, json, os, platform, random, re, socket, subprocess
 from pathlib import Path
 
@@ -30,7 +31,7 @@ def check_name(name, key: str = 'training.exp_name') -> str:
 def git_commit(path: Path | None = None) -> str | None:
     "The git commit of the checkout holding `path` (the package by default), or None."
     try:
-        r = subprocess.run(['git', 'rev-parse', 'HEAD'], cwd=path or Path(__file__).parent,
+        r = subprocess.run(['git', 'rev-parse', 'HEAD'], cwd=path or Path(find_spec('sdr2log').origin).parent,
                            capture_output=True, text=True, timeout=10)
         return r.stdout.strip() or None if r.returncode == 0 else None
     except (OSError, subprocess.SubprocessError): return None

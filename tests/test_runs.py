@@ -44,8 +44,8 @@ def train_steps(run: Path) -> list[int]:
 # ------------------------------------------------------------------------------------------------ subprocess faults
 DRIVER = textwrap.dedent('''
     import datetime, os, signal, sys, torch
-    import sdr2log.train as T
-    T._now = lambda: datetime.datetime(2026, 1, 2, 3, 4, 5)     # every process asks for the same run name
+    import sdr2log.runs as R, sdr2log.train as T
+    R._now = lambda: datetime.datetime(2026, 1, 2, 3, 4, 5)     # every process asks for the same run name
     kill_at, calls, real = int(sys.argv[1]), [0], torch.save
     def save(obj, f, *a, **k):                                  # SIGKILL in the middle of the kill_at-th checkpoint write
         calls[0] += 1
