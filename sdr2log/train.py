@@ -29,8 +29,8 @@ from .runs import (check_name, env_info, save_checkpoint, clean_tmp_checkpoints,
 # %% auto #0
 __all__ = ['TRAINING_DEFAULTS', 'CONFIG_DEFAULTS', 'TRAINING_RANGES', 'SHIPPED_CONFIGS', 'DIFF_HDRTV_CONFIGS', 'range_text',
            'check_range', 'apply_overrides', 'load_yaml', 'load_config', 'validate_config', 'EpochSampler',
-           'cosine_warmup', 'init_distributed', 'Callback', 'ScalarLog', 'default_callbacks', 'Notifications',
-           'Trainer', 'train', 'stage_trainer', 'train_stage', 'train_pipeline', 'seed_everything']
+           'cosine_warmup', 'init_distributed', 'seed_everything', 'Callback', 'ScalarLog', 'default_callbacks',
+           'Notifications', 'Trainer', 'train', 'stage_trainer', 'train_stage', 'train_pipeline']
 
 # %% ../nbs/10_train.ipynb #c005
 TRAINING_DEFAULTS = {
@@ -343,6 +343,41 @@ def init_distributed() -> tuple[int, int, int]:
     if not dist.is_initialized():
         dist.init_process_group('nccl' if torch.cuda.is_available() else 'gloo')
     return dist.get_rank(), int(os.environ.get('LOCAL_RANK', 0)), dist.get_world_size()
+
+# %% ../nbs/10_train.ipynb #c018
+def _device(name: str, local_rank: int = 0) -> torch.device:
+    if name == 'auto': return torch.device(f'cuda:{local_rank}' if torch.cuda.is_available() else 'cpu')
+    dev = torch.device(name)
+    if dev.type == 'cuda' and not torch.cuda.is_available(): raise ValueError("training.device: CUDA requested but not available")
+    return dev
+
+def _amp_dtype(amp, device: torch.device):
+    if not amp or device.type != 'cuda': return None
+    if amp == 'fp16': return torch.float16
+    if amp == 'bf16' or torch.cuda.is_bf16_supported(): return torch.bfloat16
+    return torch.float16
+
+def seed_everything(seed: int, deterministic: bool = True):
+    "Seed python, numpy and torch; optionally ask torch for deterministic algorithms."
+    random.seed(seed); np.random.seed(seed % 2 ** 32); torch.manual_seed(seed)
+    if deterministic:
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        torch.backends.cudnn.benchmark = False
+        os.environ.setdefault('CUBLAS_WORKSPACE_CONFIG', ':4096:8')
+
+def _config_diff(old, new, prefix: str, skip=('stage1_ckpt', 'stage2_ckpt')) -> list[str]:
+    "Dotted keys where two config sections differ, as 'key: OLD in the checkpoint, NEW now'."
+    if not (isinstance(old, dict) and isinstance(new, dict)):
+        return [] if old == new else [f"{prefix}: {old!r} in the checkpoint, {new!r} now"]
+    out = []
+    for k in sorted(set(old) | set(new), key=str):
+        if k in skip: continue
+        out += _config_diff(old.get(k), new.get(k), f'{prefix}.{k}')
+    return out
+
+def _display(x_cct: torch.Tensor, renderer) -> np.ndarray:
+    "An ACEScct tensor (3,H,W) as an SDR display image (H,W,3) through `renderer`."
+    return renderer(convert_space(x_cct.detach().float().cpu().permute(1, 2, 0).numpy(), 'ACEScct', 'LogC3', clip=True))
 
 # %% ../nbs/10_train.ipynb #t100
 def _check_trainable(cfg: dict):
@@ -878,38 +913,3 @@ def train_pipeline(data_root,                  # folder of LogC3 frames (data.ro
                       for s, r in runs.items()}}
     atomic_write_text(Path(runs[3]['run_dir']) / 'pipeline.json', json.dumps(rec, indent=1))
     return rec
-
-# %% ../nbs/10_train.ipynb #c018
-def _device(name: str, local_rank: int = 0) -> torch.device:
-    if name == 'auto': return torch.device(f'cuda:{local_rank}' if torch.cuda.is_available() else 'cpu')
-    dev = torch.device(name)
-    if dev.type == 'cuda' and not torch.cuda.is_available(): raise ValueError("training.device: CUDA requested but not available")
-    return dev
-
-def _amp_dtype(amp, device: torch.device):
-    if not amp or device.type != 'cuda': return None
-    if amp == 'fp16': return torch.float16
-    if amp == 'bf16' or torch.cuda.is_bf16_supported(): return torch.bfloat16
-    return torch.float16
-
-def seed_everything(seed: int, deterministic: bool = True):
-    "Seed python, numpy and torch; optionally ask torch for deterministic algorithms."
-    random.seed(seed); np.random.seed(seed % 2 ** 32); torch.manual_seed(seed)
-    if deterministic:
-        torch.use_deterministic_algorithms(True, warn_only=True)
-        torch.backends.cudnn.benchmark = False
-        os.environ.setdefault('CUBLAS_WORKSPACE_CONFIG', ':4096:8')
-
-def _config_diff(old, new, prefix: str, skip=('stage1_ckpt', 'stage2_ckpt')) -> list[str]:
-    "Dotted keys where two config sections differ, as 'key: OLD in the checkpoint, NEW now'."
-    if not (isinstance(old, dict) and isinstance(new, dict)):
-        return [] if old == new else [f"{prefix}: {old!r} in the checkpoint, {new!r} now"]
-    out = []
-    for k in sorted(set(old) | set(new), key=str):
-        if k in skip: continue
-        out += _config_diff(old.get(k), new.get(k), f'{prefix}.{k}')
-    return out
-
-def _display(x_cct: torch.Tensor, renderer) -> np.ndarray:
-    "An ACEScct tensor (3,H,W) as an SDR display image (H,W,3) through `renderer`."
-    return renderer(convert_space(x_cct.detach().float().cpu().permute(1, 2, 0).numpy(), 'ACEScct', 'LogC3', clip=True))
