@@ -9,6 +9,7 @@ import math
 import numpy as np
 import torch
 import torch.nn.functional as F
+from fastcore.basics import patch
 from torch import nn
 
 from ..color import get_space, get_gamut, get_transfer_function, rgb_to_xyz_matrix, apply_matrix, xyz_to_xyY, xyY_to_xyz
@@ -171,42 +172,67 @@ class ConditionalPrior(nn.Module):
         return DDIMScheduler.from_config(self.noise_scheduler.config, timestep_spacing='trailing', clip_sample=False,
                                          set_alpha_to_one=True)
 
-    def loss(self, z0: torch.Tensor,          # clean sample, diffusion range [N,3,h,w]
-             cond: torch.Tensor,              # conditions [N,cond_ch,h,w]
-             generator: torch.Generator | None = None) -> torch.Tensor:   # CPU generator (None: global RNG)
-        "The denoising objective: MSE between the UNet's output and the noise (epsilon) or the velocity (v)."
-        sch = self.noise_scheduler
-        noise = _randn(z0.shape, generator, z0)
-        t = torch.randint(0, sch.config.num_train_timesteps, (z0.shape[0],), generator=generator).to(z0.device)
-        zt = sch.add_noise(z0, noise, t)
-        target = noise if sch.config.prediction_type == 'epsilon' else sch.get_velocity(z0, noise, t)
-        return F.mse_loss(self.unet(torch.cat([zt, cond], 1), t).sample.float(), target.float())
+# %% ../../nbs/09b_models.diffhdrtv.ipynb #c018b
+@patch
+def loss(self: ConditionalPrior, z0: torch.Tensor,          # clean sample, diffusion range [N,3,h,w]
+         cond: torch.Tensor,              # conditions [N,cond_ch,h,w]
+         generator: torch.Generator | None = None) -> torch.Tensor:   # CPU generator (None: global RNG)
+    "The denoising objective: MSE between the UNet's output and the noise (epsilon) or the velocity (v)."
+    sch = self.noise_scheduler
+    noise = _randn(z0.shape, generator, z0)
+    t = torch.randint(0, sch.config.num_train_timesteps, (z0.shape[0],), generator=generator).to(z0.device)
+    zt = sch.add_noise(z0, noise, t)
+    target = noise if sch.config.prediction_type == 'epsilon' else sch.get_velocity(z0, noise, t)
+    return F.mse_loss(self.unet(torch.cat([zt, cond], 1), t).sample.float(), target.float())
 
-    @torch.no_grad()
-    def sample(self, cond: torch.Tensor,                  # conditions [N,cond_ch,h,w]
-               steps: int = 10,                           # DDIM steps = UNet evaluations, >= 1
-               init: torch.Tensor | None = None,          # SDEdit start (diffusion range); None: pure noise
-               strength: float = 0.5,                     # SDEdit: noise init to about strength*T (0, 1]
-               generator: torch.Generator | None = None) -> torch.Tensor:
-        "DDIM (eta=0) sample of `steps` steps, from noise or from `init` noised to `strength`."
-        if steps < 1: raise ValueError(f"prior_steps must be >= 1; got {steps}")
-        if not 0 < strength <= 1: raise ValueError(f"prior_strength must be in (0, 1]; got {strength}")
-        sch = self.sampler()
-        total = steps if init is None else max(steps, round(steps / strength))
-        sch.set_timesteps(total, device=cond.device)
-        ts = sch.timesteps[-steps:]
-        n, _, h, w = cond.shape
-        noise = _randn((n, 3, h, w), generator, cond)
-        z = noise if init is None else sch.add_noise(init, noise, ts[:1].repeat(n))
-        for t in ts:
-            out = self.unet(torch.cat([z, cond], 1), t).sample
-            z = sch.step(out, t, z, eta=0.0).prev_sample
-        return z
+@patch
+@torch.no_grad()
+def sample(self: ConditionalPrior, cond: torch.Tensor,                  # conditions [N,cond_ch,h,w]
+           steps: int = 10,                           # DDIM steps = UNet evaluations, >= 1
+           init: torch.Tensor | None = None,          # SDEdit start (diffusion range); None: pure noise
+           strength: float = 0.5,                     # SDEdit: noise init to about strength*T (0, 1]
+           generator: torch.Generator | None = None) -> torch.Tensor:
+    "DDIM (eta=0) sample of `steps` steps, from noise or from `init` noised to `strength`."
+    if steps < 1: raise ValueError(f"prior_steps must be >= 1; got {steps}")
+    if not 0 < strength <= 1: raise ValueError(f"prior_strength must be in (0, 1]; got {strength}")
+    sch = self.sampler()
+    total = steps if init is None else max(steps, round(steps / strength))
+    sch.set_timesteps(total, device=cond.device)
+    ts = sch.timesteps[-steps:]
+    n, _, h, w = cond.shape
+    noise = _randn((n, 3, h, w), generator, cond)
+    z = noise if init is None else sch.add_noise(init, noise, ts[:1].repeat(n))
+    for t in ts:
+        out = self.unet(torch.cat([z, cond], 1), t).sample
+        z = sch.step(out, t, z, eta=0.0).prev_sample
+    return z
 
 # %% ../../nbs/09b_models.diffhdrtv.ipynb #c021
 COND_OPTIONS = {'sdr': 1, 'stage1': 1, 'both': 2}
 PRIOR_STARTS = ('stage1', 'noise')
 
+def _check_options(stage, mode, prior_cond, prior_start, prior_resolution, prior_widths, prior_strength, space, **whole):
+    "DiffHDRTV's option checks (the errors name the model option and what is accepted)."
+    if stage not in (1, 2, 3): raise ValueError(f"stage must be 1, 2 or 3; got {stage!r}")
+    if mode not in REFINER_MODES: raise ValueError(f"mode {mode!r} not in {REFINER_MODES}")
+    if prior_cond not in COND_OPTIONS: raise ValueError(f"prior_cond {prior_cond!r} not in {tuple(COND_OPTIONS)}")
+    if prior_start not in PRIOR_STARTS: raise ValueError(f"prior_start {prior_start!r} not in {PRIOR_STARTS}")
+    if prior_resolution < 1: raise ValueError(f"prior_resolution must be >= 1 px; got {prior_resolution}")
+    _whole = lambda v: isinstance(v, int) and not isinstance(v, bool)
+    lows = {'width': 1, 'blocks': 1, 'prior_layers': 1, 'num_train_timesteps': 2, 'prior_steps': 1, 'refiner_width': 1,
+            'refiner_blocks': 1, 'sample_seed': 0}
+    for k, lo in lows.items():
+        v = whole[k]
+        if not _whole(v) or v < lo: raise ValueError(f"model.{k}: expected a whole number >= {lo}; got {v!r}")
+    if whole['prior_steps'] > whole['num_train_timesteps']:
+        raise ValueError(f"model.prior_steps: at most num_train_timesteps ({whole['num_train_timesteps']}); got {whole['prior_steps']}")
+    if not prior_widths or not all(_whole(w) and w >= 1 for w in prior_widths):
+        raise ValueError(f"model.prior_widths: expected a list of whole numbers >= 1; got {prior_widths!r}")
+    if not isinstance(prior_strength, (int, float)) or isinstance(prior_strength, bool) or not 0 < prior_strength <= 1:
+        raise ValueError(f"model.prior_strength: expected a number in (0, 1]; got {prior_strength!r}")
+    if get_space(space).name != 'ACEScct': raise ValueError(f"space: the model predicts ACEScct; got {space!r}")
+
+# %% ../../nbs/09b_models.diffhdrtv.ipynb #c021b
 class DiffHDRTV(nn.Module):
     "Diff-HDRTV on ACEScct: stage 1 HDRNet, stage 2 diffusion prior, stage 3 refiners (`xyY` | `aces`)."
     def __init__(self, mode: str = 'aces',            # stage-3 refiners: 'aces' or 'xyY'
@@ -227,23 +253,9 @@ class DiffHDRTV(nn.Module):
                  stage1_ckpt: str | None = None,      # training only: where stage 1 comes from (see `train_stage`)
                  stage2_ckpt: str | None = None):     # training only: where the prior comes from
         super().__init__()
-        if stage not in (1, 2, 3): raise ValueError(f"stage must be 1, 2 or 3; got {stage!r}")
-        if mode not in REFINER_MODES: raise ValueError(f"mode {mode!r} not in {REFINER_MODES}")
-        if prior_cond not in COND_OPTIONS: raise ValueError(f"prior_cond {prior_cond!r} not in {tuple(COND_OPTIONS)}")
-        if prior_start not in PRIOR_STARTS: raise ValueError(f"prior_start {prior_start!r} not in {PRIOR_STARTS}")
-        if prior_resolution < 1: raise ValueError(f"prior_resolution must be >= 1 px; got {prior_resolution}")
-        _whole = lambda v: isinstance(v, int) and not isinstance(v, bool)
-        for k, v, lo in (('width', width, 1), ('blocks', blocks, 1), ('prior_layers', prior_layers, 1),
-                         ('num_train_timesteps', num_train_timesteps, 2), ('prior_steps', prior_steps, 1),
-                         ('refiner_width', refiner_width, 1), ('refiner_blocks', refiner_blocks, 1), ('sample_seed', sample_seed, 0)):
-            if not _whole(v) or v < lo: raise ValueError(f"model.{k}: expected a whole number >= {lo}; got {v!r}")
-        if prior_steps > num_train_timesteps:
-            raise ValueError(f"model.prior_steps: at most num_train_timesteps ({num_train_timesteps}); got {prior_steps}")
-        if not prior_widths or not all(_whole(w) and w >= 1 for w in prior_widths):
-            raise ValueError(f"model.prior_widths: expected a list of whole numbers >= 1; got {prior_widths!r}")
-        if not isinstance(prior_strength, (int, float)) or isinstance(prior_strength, bool) or not 0 < prior_strength <= 1:
-            raise ValueError(f"model.prior_strength: expected a number in (0, 1]; got {prior_strength!r}")
-        if get_space(space).name != 'ACEScct': raise ValueError(f"space: the model predicts ACEScct; got {space!r}")
+        _check_options(stage, mode, prior_cond, prior_start, prior_resolution, prior_widths, prior_strength, space,
+                       width=width, blocks=blocks, prior_layers=prior_layers, num_train_timesteps=num_train_timesteps,
+                       prior_steps=prior_steps, refiner_width=refiner_width, refiner_blocks=refiner_blocks, sample_seed=sample_seed)
         self.mode, self.stage, self.prior_cond, self.space = mode, stage, prior_cond, space
         self.prior_resolution, self.prior_steps, self.prior_start = prior_resolution, prior_steps, prior_start
         self.prior_strength, self.use_prior, self.sample_seed = prior_strength, use_prior, sample_seed
@@ -255,58 +267,67 @@ class DiffHDRTV(nn.Module):
         self.stage1.requires_grad_(stage == 1)
         if self.prior is not None: self.prior.requires_grad_(stage == 2)
 
-    def frozen(self) -> list[str]:
-        "Names of the frozen sub-modules."
-        return [n for n, m in (('stage1', self.stage1), ('prior', self.prior)) if m is not None and
-                not any(p.requires_grad for p in m.parameters())]
+# %% ../../nbs/09b_models.diffhdrtv.ipynb #c021c
+@patch
+def frozen(self: DiffHDRTV) -> list[str]:
+    "Names of the frozen sub-modules."
+    return [n for n, m in (('stage1', self.stage1), ('prior', self.prior)) if m is not None and
+            not any(p.requires_grad for p in m.parameters())]
 
-    def train(self, mode: bool = True):
-        super().train(mode)
-        for n in self.frozen(): getattr(self, n).eval()            # frozen parts always in eval mode
-        return self
+@patch
+def train(self: DiffHDRTV, mode: bool = True):
+    nn.Module.train(self, mode)
+    for n in self.frozen(): getattr(self, n).eval()            # frozen parts always in eval mode
+    return self
 
-    def prior_size(self, h: int, w: int) -> tuple[int, int]:
-        "(h, w) of the prior's images: short side `prior_resolution`, aspect kept, multiples of the UNet stride."
-        m, s = self.prior.multiple, self.prior_resolution / min(h, w)
-        return max(m, round(h * s / m) * m), max(m, round(w * s / m) * m)
+@patch
+def prior_size(self: DiffHDRTV, h: int, w: int) -> tuple[int, int]:
+    "(h, w) of the prior's images: short side `prior_resolution`, aspect kept, multiples of the UNet stride."
+    m, s = self.prior.multiple, self.prior_resolution / min(h, w)
+    return max(m, round(h * s / m) * m), max(m, round(w * s / m) * m)
 
-    def _conditions(self, x, s1, hw):
-        down = lambda t: F.interpolate(t, size=hw, mode='area' if hw[0] <= t.shape[-2] else 'bilinear')
-        cs = {'sdr': [x], 'stage1': [s1], 'both': [x, s1]}[self.prior_cond]
-        return to_diffusion(torch.cat([down(c) for c in cs], 1)), to_diffusion(down(s1))
+@patch
+def _conditions(self: DiffHDRTV, x, s1, hw):
+    down = lambda t: F.interpolate(t, size=hw, mode='area' if hw[0] <= t.shape[-2] else 'bilinear')
+    cs = {'sdr': [x], 'stage1': [s1], 'both': [x, s1]}[self.prior_cond]
+    return to_diffusion(torch.cat([down(c) for c in cs], 1)), to_diffusion(down(s1))
 
-    def prior_loss(self, x, y, s1=None, generator=None) -> torch.Tensor:
-        "Stage-2 objective on a batch: the denoising loss of the low-resolution target given the conditions."
-        if self.prior is None: raise ValueError("prior_loss needs stage >= 2")
-        if s1 is None:
-            with torch.no_grad(): s1 = self.stage1(x)
-        hw = self.prior_size(*x.shape[-2:])
-        cond, _ = self._conditions(x, s1, hw)
-        z0 = to_diffusion(F.interpolate(y, size=hw, mode='area' if hw[0] <= y.shape[-2] else 'bilinear'))
-        return self.prior.loss(z0, cond, generator)
-
-    @torch.no_grad()
-    def sample_prior(self, x, s1, steps: int | None = None, generator=None) -> torch.Tensor:
-        "The prior sampled at low resolution, in ACEScct, upsampled (bilinear) to the size of `x`."
-        hw = self.prior_size(*x.shape[-2:])
-        cond, init = self._conditions(x, s1, hw)
-        z = self.prior.sample(cond, int(steps or self.prior_steps), init if self.prior_start == 'stage1' else None,
-                              self.prior_strength, generator)
-        return F.interpolate(from_diffusion(z), size=x.shape[-2:], mode='bilinear', align_corners=False)
-
-    def forward(self, x: torch.Tensor,                      # ACEScct input [N,3,H,W]
-                target: torch.Tensor | None = None,         # stage 2, training: the ACEScct target -> returns the loss
-                generator: torch.Generator | None = None,   # CPU generator of the prior's noise
-                prior_steps: int | None = None, use_prior: bool | None = None):
-        if self.stage == 1: return self.stage1(x)
-        if target is not None:
-            if self.stage != 2: raise ValueError("target= is the stage-2 training call; stage 1 and 3 train on model(x)")
-            return self.prior_loss(x, target, generator=generator)
+# %% ../../nbs/09b_models.diffhdrtv.ipynb #c021d
+@patch
+def prior_loss(self: DiffHDRTV, x, y, s1=None, generator=None) -> torch.Tensor:
+    "Stage-2 objective on a batch: the denoising loss of the low-resolution target given the conditions."
+    if self.prior is None: raise ValueError("prior_loss needs stage >= 2")
+    if s1 is None:
         with torch.no_grad(): s1 = self.stage1(x)
-        if generator is None and not self.training: generator = torch.Generator().manual_seed(self.sample_seed)
-        use = self.use_prior if use_prior is None else use_prior
-        if self.stage == 2: return self.sample_prior(x, s1, prior_steps, generator)
-        p = self.sample_prior(x, s1, prior_steps, generator) if use else s1
-        return self.refiner(s1, p)
+    hw = self.prior_size(*x.shape[-2:])
+    cond, _ = self._conditions(x, s1, hw)
+    z0 = to_diffusion(F.interpolate(y, size=hw, mode='area' if hw[0] <= y.shape[-2] else 'bilinear'))
+    return self.prior.loss(z0, cond, generator)
+
+@patch
+@torch.no_grad()
+def sample_prior(self: DiffHDRTV, x, s1, steps: int | None = None, generator=None) -> torch.Tensor:
+    "The prior sampled at low resolution, in ACEScct, upsampled (bilinear) to the size of `x`."
+    hw = self.prior_size(*x.shape[-2:])
+    cond, init = self._conditions(x, s1, hw)
+    z = self.prior.sample(cond, int(steps or self.prior_steps), init if self.prior_start == 'stage1' else None,
+                          self.prior_strength, generator)
+    return F.interpolate(from_diffusion(z), size=x.shape[-2:], mode='bilinear', align_corners=False)
+
+@patch
+def forward(self: DiffHDRTV, x: torch.Tensor,                      # ACEScct input [N,3,H,W]
+            target: torch.Tensor | None = None,         # stage 2, training: the ACEScct target -> returns the loss
+            generator: torch.Generator | None = None,   # CPU generator of the prior's noise
+            prior_steps: int | None = None, use_prior: bool | None = None):
+    if self.stage == 1: return self.stage1(x)
+    if target is not None:
+        if self.stage != 2: raise ValueError("target= is the stage-2 training call; stage 1 and 3 train on model(x)")
+        return self.prior_loss(x, target, generator=generator)
+    with torch.no_grad(): s1 = self.stage1(x)
+    if generator is None and not self.training: generator = torch.Generator().manual_seed(self.sample_seed)
+    use = self.use_prior if use_prior is None else use_prior
+    if self.stage == 2: return self.sample_prior(x, s1, prior_steps, generator)
+    p = self.sample_prior(x, s1, prior_steps, generator) if use else s1
+    return self.refiner(s1, p)
 
 register_model('diff-hdrtv')(DiffHDRTV)
