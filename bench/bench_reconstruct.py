@@ -19,7 +19,7 @@ from sdr2log.models.core import build_model, count_params  # noqa: E402
 from sdr2log.reconstruct import Reconstructor, reconstruct  # noqa: E402
 from sdr2log.render import get_renderer  # noqa: E402
 from sdr2log.synth import synth_sequence  # noqa: E402
-from sdr2log.train import save_checkpoint  # noqa: E402
+from sdr2log.runs import save_checkpoint  # noqa: E402
 from sdr2log.videoio import read_video, write_video  # noqa: E402
 
 H, W = 1080, 1920

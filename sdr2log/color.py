@@ -22,7 +22,8 @@ __all__ = ['TRANSFER_FUNCTIONS', 'D65', 'ACES_WHITE', 'GAMUTS', 'XYZ_GAMUT', 'CA
            'pq_decode', 'hlg_oetf', 'hlg_oetf_inverse', 'hlg_encode', 'hlg_decode', 'TransferFunction',
            'get_transfer_function', 'encode', 'decode', 'Gamut', 'get_gamut', 'rgb_to_xyz_matrix', 'cat02_matrix',
            'gamut_matrix', 'luminance_weights', 'luminance', 'Space', 'register_space', 'get_space', 'list_spaces',
-           'apply_matrix', 'convert_space', 'ConvertSpace', 'transfer_curve_figure', 'gamut_compress']
+           'apply_matrix', 'convert_space', 'ConvertSpace', 'transfer_curve_figure', 'gamut_compress', 'xyz_to_xyY',
+           'xyY_to_xyz']
 
 # %% ../nbs/00_color.ipynb #c005
 _TINY = 1e-12  # below this magnitude fractional powers are continued linearly, so gradients stay finite at zero
@@ -552,3 +553,27 @@ def gamut_compress(x,                        # image (numpy (..., 3) or torch (.
     out = torch.where((aa > 0) & (d >= thr), ach - _rgc_distance(d, thr, lim, power, inverse) * aa, lin)
     out, dst = restore(out), get_space(dst if dst is not None else space).name
     return out if dst == 'ACEScg' else convert_space(out, 'ACEScg', dst, **options)
+
+# %% ../nbs/00_color.ipynb #xyY1
+_XYY_EPS = 1e-10
+
+def xyz_to_xyY(XYZ: torch.Tensor,                 # CIE XYZ, channel-first (..., 3, H, W)
+               white: tuple = (0.3127, 0.3290),   # xy returned where X+Y+Z = 0
+               eps: float = _XYY_EPS) -> torch.Tensor:
+    "CIE xyY from XYZ (channel-first), the white's chromaticity where X+Y+Z is zero."
+    X, Y, Z = XYZ.unbind(-3)
+    s = X + Y + Z
+    ok = s.abs() > eps
+    ss = torch.where(ok, s, torch.ones_like(s))
+    x = torch.where(ok, X / ss, torch.full_like(s, white[0]))
+    y = torch.where(ok, Y / ss, torch.full_like(s, white[1]))
+    return torch.stack([x, y, Y], -3)
+
+def xyY_to_xyz(xyY: torch.Tensor,                 # CIE xyY, channel-first (..., 3, H, W)
+               eps: float = _XYY_EPS) -> torch.Tensor:
+    "CIE XYZ from xyY (channel-first); zero where y is zero."
+    x, y, Y = xyY.unbind(-3)
+    ok = y.abs() > eps
+    ys = torch.where(ok, y, torch.ones_like(y))
+    k = torch.where(ok, Y / ys, torch.zeros_like(Y))
+    return torch.stack([x * k, torch.where(ok, Y, torch.zeros_like(Y)), (1 - x - y) * k], -3)

@@ -21,6 +21,7 @@ overrides = {}             # dotted config keys -> values, e.g. {'training.lr': 
 epochs = 1                 # training.epochs
 out_dir = 'runs'           # training.ckpt_root
 exp_name = 'notebook'      # training.exp_name
+result_file = None         # where the run writes {"run_dir": ...} as JSON (the sweep reads it); None: nowhere
 '''
 
 _CELLS = [
@@ -36,7 +37,9 @@ _CELLS = [
              "            'training.exp_name': exp_name, 'training.progress': False, **overrides}\n"
              "settings"),
     ('code', "summary = train(config, [f'{k}={json.dumps(v)}' for k, v in settings.items()])\n"
-             "print('run directory:', summary['run_dir'])\nprint(json.dumps(summary['best']))"),
+             "print('run directory:', summary['run_dir'])\nprint(json.dumps(summary['best']))\n"
+             "if result_file:\n    from sdr2log.io import atomic_write_json\n"
+             "    atomic_write_json(result_file, {'run_dir': summary['run_dir']})"),
     ('code', "import matplotlib.pyplot as plt\nfrom PIL import Image\n"
              "samples = sorted(Path(summary['run_dir'], 'samples').glob('epoch_*/00_*.png'))[-4:]\n"
              "fig, axs = plt.subplots(1, len(samples), figsize=(4 * len(samples), 3), squeeze=False)\n"
@@ -74,13 +77,15 @@ def run_train_notebook(out_notebook: str | Path, **parameters) -> dict:
     out_notebook = Path(out_notebook); out_notebook.parent.mkdir(parents=True, exist_ok=True)
     template = out_notebook.with_name(f'.{out_notebook.stem}.template.ipynb')
     write_train_notebook(template, overwrite=True)
+    result = out_notebook.with_name(f'.{out_notebook.stem}.result.json')      # the run names its directory here
+    result.unlink(missing_ok=True)
     try:
-        pm.execute_notebook(str(template), str(out_notebook), parameters=parameters, kernel_name='python3',
-                            progress_bar=False, cwd=str(Path.cwd()))
+        pm.execute_notebook(str(template), str(out_notebook), parameters={**parameters, 'result_file': str(result.resolve())},
+                            kernel_name='python3', progress_bar=False, cwd=str(Path.cwd()))
     finally: template.unlink(missing_ok=True)
-    nb = nbformat.read(out_notebook, as_version=4)
-    text = ''.join(o.get('text', '') for c in nb.cells if c.cell_type == 'code' for o in c.get('outputs', []))
-    run_dir = next(l.split(':', 1)[1].strip() for l in text.splitlines() if l.startswith('run directory:'))
+    if not result.is_file(): raise RuntimeError(f"{out_notebook}: the run wrote no {result.name} (its run directory is unknown)")
+    try: run_dir = json.loads(result.read_text())['run_dir']
+    finally: result.unlink(missing_ok=True)
     return json.loads((Path(run_dir) / 'eval' / 'summary.json').read_text())
 
 # %% ../nbs/10a_sweep.ipynb #c009
@@ -121,6 +126,8 @@ def _row(i, point, status, summary=None, error=None):
     if error: row['error'] = error
     return row
 
+
+# %% ../nbs/10a_sweep.ipynb #c009b
 SWEEP_OUTPUTS = ('notebooks', 'runs', 'results.csv', 'results.md')    # what a sweep writes under its `out`
 
 def sweep(grid_file: str | Path, overwrite: bool = False) -> list[dict]:

@@ -4,28 +4,33 @@
 
 # %% ../nbs/10_train.ipynb #c001
 from __future__ import annotations
-import copy, datetime, errno, fcntl, hashlib, json, math, os, platform, random, re, shutil, socket, subprocess, time
+import copy, hashlib, json, math, os, random, shutil, time
 from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
 import torch
 import yaml
+from fastcore.basics import patch
 from torch import nn
 from torch.utils.data import DataLoader, Sampler
 
 import sdr2log
 from .color import convert_space
-from .data import PairDataset, DeviceColourLoader, collate_pairs, worker_init, data_config
+from .data import PairDataset, DeviceColourLoader, collate_pairs, worker_init, data_config, frame_batch
 from .io import write_png
 from .models.core import build_model, count_params
+from .models.diffhdrtv import REFINER_MODES
+from .objectives import build_objective
+from .runs import (check_name, env_info, save_checkpoint, clean_tmp_checkpoints, load_checkpoint, _rng_state,
+                          _set_rng_state, _jsonl, _truncate_jsonl, make_run_dir, find_resume, check_run_lock,
+                          acquire_run_lock, release_run_lock, stage_checkpoint, load_stage_weights, sha256_file)
 
 # %% auto #0
-__all__ = ['TRAINING_DEFAULTS', 'CONFIG_DEFAULTS', 'TRAINING_RANGES', 'SHIPPED_CONFIGS', 'range_text', 'check_range',
-           'check_name', 'apply_overrides', 'load_yaml', 'load_config', 'validate_config', 'git_commit', 'env_info',
-           'save_checkpoint', 'clean_tmp_checkpoints', 'load_checkpoint', 'EpochSampler', 'cosine_warmup',
-           'init_distributed', 'seed_everything', 'make_run_dir', 'run_dirs', 'find_resume', 'run_lock_holder',
-           'check_run_lock', 'acquire_run_lock', 'release_run_lock', 'Trainer', 'train']
+__all__ = ['TRAINING_DEFAULTS', 'CONFIG_DEFAULTS', 'TRAINING_RANGES', 'SHIPPED_CONFIGS', 'DIFF_HDRTV_CONFIGS', 'range_text',
+           'check_range', 'apply_overrides', 'load_yaml', 'load_config', 'validate_config', 'EpochSampler',
+           'cosine_warmup', 'init_distributed', 'seed_everything', 'Callback', 'ScalarLog', 'default_callbacks',
+           'Notifications', 'Trainer', 'train', 'stage_trainer', 'train_stage', 'train_pipeline']
 
 # %% ../nbs/10_train.ipynb #c005
 TRAINING_DEFAULTS = {
@@ -105,14 +110,6 @@ def check_range(key: str, v, r: dict):
     if not ok: raise ValueError(f"{key}: must be {'a finite number ' if not isinstance(v, int) else ''}{range_text(r)}, got {v!r}")
     return v
 
-_PLAIN_NAME = re.compile(r'[A-Za-z0-9][A-Za-z0-9._+-]{0,99}')
-
-def check_name(name, key: str = 'training.exp_name') -> str:
-    "`name` if it is a plain file name (letters, digits, `. _ + -`, at most 100, no `/` or `..`), else a ValueError."
-    if not isinstance(name, str) or not _PLAIN_NAME.fullmatch(name) or '..' in name:
-        raise ValueError(f"{key}: {name!r} is not a plain name; use letters, digits and . _ + - (at most 100 characters, "
-                         f"starting with a letter or digit, no '/' or '..')")
-    return name
 
 # %% ../nbs/10_train.ipynb #c007
 _COMMON = {'seed': 0,
@@ -150,8 +147,39 @@ SHIPPED_CONFIGS = {
 }
 
 # %% ../nbs/10_train.ipynb #c008
-from .models.diffhdrtv import DIFF_HDRTV_CONFIGS   # the three Diff-HDRTV stages, full and tiny
-SHIPPED_CONFIGS.update(DIFF_HDRTV_CONFIGS)
+_L1 = {'terms': [{'name': 'l1', 'weight': 1.0, 'domain': 'acescct'}]}
+_DATA = {'root': 'data/synth', 'batch_size': 8, 'num_workers': 2, 'sdr_from': 'aces2-sdr', 'space_in': 'ACEScct',
+         'space_out': 'ACEScct', 'augment': {'train_crop_size': 256, 'hflip': True, 'exposure_stops': [-1.0, 1.0]}}
+_TINY_DATA = {**_DATA, 'batch_size': 2, 'num_workers': 0, 'augment': {**_DATA['augment'], 'train_crop_size': 48}}
+_MODEL = {'name': 'diff-hdrtv', 'mode': 'aces', 'width': 64, 'blocks': 8, 'prior_widths': [64, 128, 128],
+          'prior_cond': 'both', 'prediction_type': 'epsilon', 'prior_resolution': 64, 'prior_steps': 10,
+          'prior_start': 'stage1', 'prior_strength': 0.5, 'refiner_width': 32, 'refiner_blocks': 2}
+_TINY_MODEL = {**_MODEL, 'width': 8, 'blocks': 1, 'prior_widths': [8, 16], 'prior_resolution': 16, 'prior_steps': 2,
+               'refiner_width': 8, 'refiner_blocks': 1}
+_TRAIN = {'epochs': 30, 'lr': 2e-4, 'warmup_steps': 200, 'amp': True, 'ckpt_root': 'runs'}
+_TINY_TRAIN = {'epochs': 1, 'lr': 1e-3, 'warmup_steps': 1, 'amp': False, 'ckpt_root': 'runs', 'ema': False,
+               'max_steps_per_epoch': 3, 'val_max_batches': 1, 'num_samples': 1, 'log_every': 1,
+               'tensorboard': False, 'progress': False}
+
+def _dh(exp: str, stage: int, tiny: bool, model: dict = {}, training: dict = {}) -> dict:
+    pre = 'tiny-' if tiny else ''
+    m = {**(_TINY_MODEL if tiny else _MODEL), 'stage': stage, **model}
+    if stage >= 2: m['stage1_ckpt'] = f'auto:{pre}diff-hdrtv-s1' if stage == 2 else None   # s3: HDRNet of the s2 run
+    if stage == 3: m['stage2_ckpt'] = f'auto:{pre}diff-hdrtv-s2'
+    return {'seed': 0, 'data': copy.deepcopy(_TINY_DATA if tiny else _DATA), 'model': m, 'loss': copy.deepcopy(_L1),
+            'training': {**(_TINY_TRAIN if tiny else _TRAIN), 'exp_name': exp, **training}}
+
+DIFF_HDRTV_CONFIGS = {
+    'diff-hdrtv-s1': _dh('diff-hdrtv-s1', 1, False),
+    'diff-hdrtv-s2': _dh('diff-hdrtv-s2', 2, False, training={'epochs': 60, 'lr': 1e-4}),
+    'diff-hdrtv-s3': _dh('diff-hdrtv-s3', 3, False, training={'epochs': 20}),
+    'diff-hdrtv-xyy-s3': _dh('diff-hdrtv-xyy-s3', 3, False, model={'mode': 'xyY'}, training={'epochs': 20}),
+    'tiny-diff-hdrtv-s1': _dh('tiny-diff-hdrtv-s1', 1, True),
+    'tiny-diff-hdrtv-s2': _dh('tiny-diff-hdrtv-s2', 2, True),
+    'tiny-diff-hdrtv-s3': _dh('tiny-diff-hdrtv-s3', 3, True),
+    'tiny-diff-hdrtv-xyy-s3': _dh('tiny-diff-hdrtv-xyy-s3', 3, True, model={'mode': 'xyY'}),
+}
+SHIPPED_CONFIGS.update(DIFF_HDRTV_CONFIGS)   # the three Diff-HDRTV stages, full and tiny
 
 # %% ../nbs/10_train.ipynb #c008a
 from .compat import is_original_config, translate_config, check_main_metric, Translation, ORIGINAL_FORMAT
@@ -203,6 +231,8 @@ def apply_overrides(cfg: dict, overrides) -> dict:
         d[last] = value
     return cfg
 
+
+# %% ../nbs/10_train.ipynb #c009b
 class _StrictLoader(yaml.SafeLoader):
     "yaml.safe_load that refuses a key given twice in one mapping (YAML would keep the last silently)."
 
@@ -243,6 +273,7 @@ def load_config(config, overrides=(), validate: bool = True) -> dict:
     cfg = apply_overrides(cfg, overrides)
     return validate_config(cfg) if validate else cfg
 
+# %% ../nbs/10_train.ipynb #c009c
 def validate_config(cfg: dict) -> dict:
     "Fill defaults and check every section; errors name the key path and what is accepted."
     bad = set(cfg) - set(CONFIG_DEFAULTS)
@@ -278,76 +309,6 @@ def validate_config(cfg: dict) -> dict:
     if out['data'].get('root') is not None: out['data'] = data_config(out)   # fills and checks data.*
     _check_extra(cfg, out)                                 # notify, origin, main_metric
     return out
-
-# %% ../nbs/10_train.ipynb #c012
-def git_commit(path: Path | None = None) -> str | None:
-    "The git commit of the checkout holding `path` (the package by default), or None."
-    try:
-        r = subprocess.run(['git', 'rev-parse', 'HEAD'], cwd=path or Path(sdr2log.__file__).parent,
-                           capture_output=True, text=True, timeout=10)
-        return r.stdout.strip() or None if r.returncode == 0 else None
-    except (OSError, subprocess.SubprocessError): return None
-
-def env_info(device: torch.device | str = 'cpu', seed: int | None = None, world_size: int = 1) -> dict:
-    "Versions, git commit, device and seed of this process, for meta/env.json."
-    from importlib.metadata import version, PackageNotFoundError
-    vers = {}
-    for p in ('sdr2log', 'torch', 'numpy', 'colour-science', 'opencolorio', 'pytorch-msssim', 'ema-pytorch'):
-        try: vers[p] = version(p)
-        except PackageNotFoundError: vers[p] = None
-    dev = torch.device(device)
-    return {'versions': vers, 'python': platform.python_version(), 'platform': platform.platform(),
-            'git_commit': git_commit(), 'device': str(dev),
-            'device_name': torch.cuda.get_device_name(dev) if dev.type == 'cuda' else platform.processor() or 'cpu',
-            'world_size': world_size, 'seed': seed, 'torch_threads': torch.get_num_threads(),
-            'started': datetime.datetime.now().isoformat(timespec='seconds')}
-
-def save_checkpoint(path: str | Path, state: dict) -> Path:
-    "Write `state` to `path` atomically (temporary file in the same folder, fsync, rename)."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
-    try:
-        with open(tmp, 'wb') as f:
-            torch.save(state, f); f.flush(); os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except (OSError, RuntimeError) as e:     # torch's zip writer turns a failed write into "enforce fail ... unexpected pos"
-        cause = e
-        while cause is not None and not isinstance(cause, OSError): cause = cause.__cause__ or cause.__context__
-        no = getattr(cause, 'errno', None) or errno.EIO
-        why = os.strerror(no) if cause is not None else f'{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ""}'
-        hint = 'free some space there' if no == errno.ENOSPC else 'check the folder is writable and has space'
-        keep = f'; the previous {path.name} is intact' if path.exists() else ''
-        raise OSError(no, f"cannot write checkpoint {path}: {why}{keep}; {hint}, then continue with training.resume=auto") from None
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
-
-def clean_tmp_checkpoints(folder: str | Path) -> list[str]:
-    "Remove the temporary files killed checkpoint writes left in `folder` (`.NAME.PID.tmp`); return their names."
-    gone = []
-    for p in Path(folder).glob('.*.tmp'):
-        if p.is_file(): p.unlink(missing_ok=True); gone.append(p.name)
-    return sorted(gone)
-
-def load_checkpoint(path: str | Path, map_location='cpu') -> dict:
-    "Load a checkpoint with `weights_only=True` (tensors and plain values only; no code runs)."
-    path = Path(path)
-    if not path.exists(): raise FileNotFoundError(f"checkpoint {path} does not exist")
-    try: return torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as e:
-        raise ValueError(f"{path}: not a loadable sdr2log checkpoint ({type(e).__name__}: {e})") from None
-
-def _rng_state() -> dict:
-    st = np.random.get_state()
-    return {'torch': torch.get_rng_state(), 'numpy_keys': torch.from_numpy(st[1].astype(np.int64)),
-            'numpy_rest': [int(st[2]), int(st[3]), float(st[4])], 'python': random.getstate(),
-            'cuda': torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []}
-
-def _set_rng_state(s: dict):
-    torch.set_rng_state(s['torch'])
-    np.random.set_state(('MT19937', s['numpy_keys'].numpy().astype(np.uint32), *s['numpy_rest']))
-    random.setstate(tuple(tuple(x) if isinstance(x, list) else x for x in s['python']))
-    if s['cuda'] and torch.cuda.is_available(): torch.cuda.set_rng_state_all(s['cuda'])
 
 # %% ../nbs/10_train.ipynb #c015
 class EpochSampler(Sampler):
@@ -404,20 +365,6 @@ def seed_everything(seed: int, deterministic: bool = True):
         torch.backends.cudnn.benchmark = False
         os.environ.setdefault('CUBLAS_WORKSPACE_CONFIG', ':4096:8')
 
-def _jsonl(path: Path, rec: dict):
-    with open(path, 'a') as f: f.write(json.dumps(rec) + '\n')
-
-def _truncate_jsonl(path: Path, step: int):
-    "Keep the records of `path` up to `step` (a resumed run logs the later steps again); drop a line cut by a kill."
-    if not path.exists(): return
-    keep = []
-    for line in path.read_text().splitlines():
-        try: rec = json.loads(line)
-        except ValueError: continue
-        if isinstance(rec, dict) and rec.get('step', 0) <= step: keep.append(line)
-    tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
-    tmp.write_text(''.join(l + '\n' for l in keep)); os.replace(tmp, path)
-
 def _config_diff(old, new, prefix: str, skip=('stage1_ckpt', 'stage2_ckpt')) -> list[str]:
     "Dotted keys where two config sections differ, as 'key: OLD in the checkpoint, NEW now'."
     if not (isinstance(old, dict) and isinstance(new, dict)):
@@ -432,455 +379,62 @@ def _display(x_cct: torch.Tensor, renderer) -> np.ndarray:
     "An ACEScct tensor (3,H,W) as an SDR display image (H,W,3) through `renderer`."
     return renderer(convert_space(x_cct.detach().float().cpu().permute(1, 2, 0).numpy(), 'ACEScct', 'LogC3', clip=True))
 
-# %% ../nbs/10_train.ipynb #c018b
-def _now() -> datetime.datetime: return datetime.datetime.now()      # the run-name clock (tests freeze it)
+# %% ../nbs/10_train.ipynb #t100
+def _check_trainable(cfg: dict):
+    "The checks a config passes before a Trainer builds anything from it (data.root set; a model prior fits the data)."
+    if cfg['data'].get('root') is None: raise ValueError("data.root: required (a folder of LogC3 frames, e.g. from `sdr2log synth`)")
+    m, d = cfg['model'], cfg['data']
+    if m.get('prior') is not None and (m['prior'], m.get('prior_ei', 800)) != (d['sdr_from'], d['ei']):
+        raise ValueError(f"model.prior={m['prior']!r} (prior_ei {m.get('prior_ei', 800)}) must invert the renderer the data "
+                         f"is made with: data.sdr_from={d['sdr_from']!r}, data.ei={d['ei']}")
 
-def make_run_dir(ckpt_root: str | Path, exp_name: str) -> Path:
-    "Create a new run directory `<ckpt_root>/<YYYYmmdd-HHMMSS>-<exp_name>[@N]` exclusively and lock it; return it."
-    root = Path(ckpt_root); check_name(exp_name)
-    try: root.mkdir(parents=True, exist_ok=True)
-    except FileExistsError: raise NotADirectoryError(20, f"training.ckpt_root {root}: exists and is not a folder", str(root)) from None
-    base = f"{_now().strftime('%Y%m%d-%H%M%S')}-{exp_name}"
-    for n in range(1, 1000):
-        p = root / (base if n == 1 else f'{base}@{n}')
-        try: os.mkdir(p)
-        except FileExistsError: continue
-        acquire_run_lock(p); return p
-    raise FileExistsError(17, f"{root}: 999 run directories named {base}[@N] exist", str(root))
+def _steps(n: int, batch_size: int, drop_last: bool, tr: dict) -> int:
+    "Optimizer steps in an epoch of `n` samples (of this rank), after grad accumulation and max_steps_per_epoch."
+    s = n // batch_size if drop_last else math.ceil(n / batch_size)
+    s = max(1, s // tr['grad_accum_steps'])
+    return min(s, tr['max_steps_per_epoch']) if tr['max_steps_per_epoch'] else s
 
-def run_dirs(ckpt_root: str | Path, exp_name: str) -> list[Path]:
-    "The run directories of exactly `exp_name` under `ckpt_root` (`tiny-x` is not a run of `x`), oldest first."
-    pat, root, found = re.compile(r'(\d{8}-\d{6})-' + re.escape(exp_name) + r'(?:@(\d+))?'), Path(ckpt_root), []
-    if not root.is_dir(): return []
-    for p in root.iterdir():
-        m = pat.fullmatch(p.name)
-        if m and p.is_dir(): found.append(((m[1], int(m[2] or 1)), p))
-    return [p for _, p in sorted(found)]
+def _optimiser(model: nn.Module, tr: dict, total_steps: int):
+    "AdamW and its warm-up + cosine LambdaLR schedule over `total_steps`."
+    opt = torch.optim.AdamW(model.parameters(), lr=tr['lr'], betas=tuple(tr['betas']), weight_decay=tr['weight_decay'])
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: cosine_warmup(s, tr['warmup_steps'], total_steps, tr['min_lr_ratio']))
+    return opt, sched
 
-def find_resume(ckpt_root: str | Path, exp_name: str) -> Path | None:
-    "The newest run of `exp_name` (with checkpoints/last.pt, or interrupted before its first checkpoint), or None."
-    runs = run_dirs(ckpt_root, exp_name)
-    return runs[-1] if runs else None
+# %% ../nbs/10_train.ipynb #t102
+class Callback:
+    "Hooks a Trainer calls: `setup` (end of __init__), `on_start`/`on_end`/`on_failure` around `fit`, `on_step` with each train log record, `on_eval` after a validation (rank 0), `on_checkpoint` after a checkpoint write (rank 0)."
+    def setup(self, trainer): pass
+    def on_start(self, trainer): pass
+    def on_step(self, trainer, rec: dict): pass
+    def on_eval(self, trainer, rec: dict): pass
+    def on_checkpoint(self, trainer, path: Path): pass
+    def on_end(self, trainer, summary: dict): pass
+    def on_failure(self, trainer, error: BaseException): pass
 
-_HELD = {}   # run directory -> open file descriptor of its .lock, flock'ed by this process
-
-def _lock_record(lock: Path) -> dict:
-    try: rec = json.loads(lock.read_text())
-    except (OSError, ValueError): rec = None
-    return rec if isinstance(rec, dict) else {}
-
-def run_lock_holder(run: str | Path) -> dict | None:
-    "{'pid', 'host'} of the other process that holds `run/.lock`, or None (free, released by a dead process, or ours)."
-    run = Path(run); lock = run / '.lock'
-    if str(run.resolve()) in _HELD: return None
-    try: fd = os.open(lock, os.O_RDONLY)                            # no O_CREAT: checking writes nothing
-    except FileNotFoundError: return None
-    try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError: return _lock_record(lock) or {'pid': '?', 'host': '?'}
-    finally: os.close(fd)                                          # closing drops the probe's lock
-    return None
-
-def check_run_lock(run: str | Path):
-    "Raise unless `run` is free for this process."
-    h = run_lock_holder(run)
-    if h: raise RuntimeError(f"{run}: in use by process {h.get('pid')} on {h.get('host')} (it holds {Path(run) / '.lock'}); "
-                             "wait for it to end, or train into a new run")
-
-def acquire_run_lock(run: str | Path):
-    "Hold `run/.lock` (an exclusive flock, which the kernel drops when the process ends, kill -9 included) until released."
-    run = Path(run); key = str(run.resolve())
-    if key in _HELD: return
-    fd = os.open(run / '.lock', os.O_RDWR | os.O_CREAT, 0o644)
-    try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd); check_run_lock(run)
-        raise RuntimeError(f"{run}: in use by another process (it holds {run / '.lock'})") from None
-    os.ftruncate(fd, 0); os.write(fd, json.dumps({'pid': os.getpid(), 'host': socket.gethostname()}).encode())
-    _HELD[key] = fd
-
-def release_run_lock(run: str | Path):
-    "Release and remove `run/.lock` if this process holds it."
-    run = Path(run); fd = _HELD.pop(str(run.resolve()), None)
-    if fd is None: return
-    (run / '.lock').unlink(missing_ok=True); os.close(fd)
-
-# %% ../nbs/10_train.ipynb #c019
-class Trainer:
-    "Build everything a config describes, then `fit()`; rank 0 writes the run directory."
-    def __init__(self, cfg, overrides=(), run_dir: str | Path | None = None):
-        self.cfg = cfg = load_config(cfg, overrides)
-        if cfg['data'].get('root') is None: raise ValueError("data.root: required (a folder of LogC3 frames, e.g. from `sdr2log synth`)")
-        m, d = cfg['model'], cfg['data']
-        if m.get('prior') is not None and (m['prior'], m.get('prior_ei', 800)) != (d['sdr_from'], d['ei']):
-            raise ValueError(f"model.prior={m['prior']!r} (prior_ei {m.get('prior_ei', 800)}) must invert the renderer the data "
-                             f"is made with: data.sdr_from={d['sdr_from']!r}, data.ei={d['ei']}")
-        self.tr = tr = cfg['training']
-        self.rank, self.local_rank, self.world = init_distributed()
-        self.main = self.rank == 0
-        self.device = _device(tr['device'], self.local_rank)
-        seed_everything(cfg['seed'], tr['deterministic'])
-        self.amp_dtype = _amp_dtype(tr['amp'], self.device)
-        # data: one renderer shared by both splits
-        # data.colour_on='device': workers ship stored codes, the colour work runs batched on self.device
-        self.train_ds = PairDataset(cfg, 'train', tr['data_mode'], defer=cfg['data'].get('colour_on') == 'device')
-        self.val_ds = PairDataset(cfg, 'val', 'img', renderer=self.train_ds.renderer)
-        self.renderer = self.train_ds.renderer
-        d = cfg['data']
-        self.sampler = EpochSampler(len(self.train_ds), True, cfg['seed'], self.rank, self.world,
-                                    drop_last=len(self.train_ds) >= d['batch_size'] * self.world)
-        self.batch_size = d['batch_size']
-        # model, objective, optimiser, schedule, EMA, scaler
-        from sdr2log.losses import build_loss
-        self.model = build_model(**cfg['model']).to(self.device)
-        self.mem_format = torch.channels_last if tr['channels_last'] else torch.contiguous_format
-        self.model = self.model.to(memory_format=self.mem_format)
-        self.loss_fn = build_loss(cfg['loss']).to(self.device)
-        self.ddp = None
-        if self.world > 1:
-            from torch.nn.parallel import DistributedDataParallel as DDP
-            self.ddp = DDP(self.model, device_ids=[self.device.index] if self.device.type == 'cuda' else None)
-        self.opt = torch.optim.AdamW(self.model.parameters(), lr=tr['lr'], betas=tuple(tr['betas']),
-                                     weight_decay=tr['weight_decay'])
-        self.steps_per_epoch = self._steps_per_epoch()
-        total = self.steps_per_epoch * tr['epochs']
-        self.sched = torch.optim.lr_scheduler.LambdaLR(
-            self.opt, lambda s: cosine_warmup(s, tr['warmup_steps'], total, tr['min_lr_ratio']))
-        self.ema = None
-        if tr['ema']:
-            from ema_pytorch import EMA
-            self.ema = EMA(self.model, beta=tr['ema_beta'], update_after_step=tr['ema_update_after_step'], update_every=1)
-        self.scaler = torch.amp.GradScaler('cuda', enabled=self.amp_dtype == torch.float16)
-        self.step = self.epoch = self.batch_in_epoch = self.bad_steps = 0
-        self.best = {'metric': tr['main_metric'], 'value': None, 'epoch': None}
-        # resume: everything is checked (the run is free, the checkpoint loads and fits this config) before any write
-        self._resume_from = self._resolve_resume()
-        if self._resume_from and self._resume_from['ckpt']: self._load(self._resume_from['ckpt'])
-        self.run_dir = self._claim_run_dir(run_dir)
-        self.tb = None
-        if self.main and tr['tensorboard']:
+class ScalarLog(Callback):
+    "Rank 0: `logs/scalars.train.jsonl` / `scalars.val.jsonl` and TensorBoard (`training.tensorboard`) in `logs/tb`."
+    tb = None
+    def setup(self, t):
+        if t.main and t.tr['tensorboard']:
             from torch.utils.tensorboard import SummaryWriter   # a resume drops the events past its step
-            self.tb = SummaryWriter(str(self.run_dir / 'logs' / 'tb'), purge_step=self.step + 1 if self._resume_from else None)
-
-    # --- run directory and resume --------------------------------------------------------------------------
-    def _steps_per_epoch(self) -> int:
-        n = len(self.sampler) // self.batch_size if self.sampler.drop_last else math.ceil(len(self.sampler) / self.batch_size)
-        n = max(1, n // self.tr['grad_accum_steps'])
-        return min(n, self.tr['max_steps_per_epoch']) if self.tr['max_steps_per_epoch'] else n
-
-    def _resolve_resume(self) -> dict | None:
-        "What training.resume names: {'run', 'ckpt' (None: interrupted before its first checkpoint), 'fork'}; writes nothing."
-        r = self.tr['resume']
-        if r is None: return None
-        if r == 'auto':
-            run = find_resume(self.tr['ckpt_root'], self.tr['exp_name'])
-            if run is None:
-                if self.main: print(f"resume=auto: no earlier run of {self.tr['exp_name']!r} under {self.tr['ckpt_root']}; starting fresh")
-                return None
-        else:
-            p = Path(r)
-            if p.is_file():                  # RUN/checkpoints/last.pt continues RUN; any other checkpoint forks a new run
-                fork = not (p.name == 'last.pt' and p.parent.name == 'checkpoints')
-                if not fork and self.main: check_run_lock(p.parent.parent)
-                return {'run': p.parent.parent, 'ckpt': p, 'fork': fork}
-            if not p.exists(): raise FileNotFoundError(f"training.resume: {r!r} is neither 'auto', a run directory nor a checkpoint file")
-            if not p.is_dir() or not ((p / 'checkpoints').is_dir() or (p / 'config' / 'config.yaml').is_file()):
-                raise ValueError(f"training.resume: {p} is not a run directory (no checkpoints/ or config/config.yaml)")
-            run = p
-        if self.main: check_run_lock(run)
-        ck = run / 'checkpoints' / 'last.pt'
-        if not ck.exists():
-            if self.main: print(f"resume: {run} has no checkpoints/last.pt (interrupted before its first checkpoint); restarting it from step 0")
-            return {'run': run, 'ckpt': None, 'fork': False}
-        return {'run': run, 'ckpt': ck, 'fork': False}
-
-    def _claim_run_dir(self, run_dir) -> Path:
-        "Rank 0 creates a new run directory (or locks the resumed one) and writes its records; every rank gets the path."
-        rf, path = self._resume_from, None
-        if self.main:
-            if rf and not rf['fork'] and run_dir is None: path = rf['run']; acquire_run_lock(path)
-            elif run_dir is not None:
-                path = Path(run_dir); path.parent.mkdir(parents=True, exist_ok=True)
-                try: os.mkdir(path)
-                except FileExistsError:
-                    raise FileExistsError(17, f"run directory {path} exists; name a new one, or continue it with training.resume={path}",
-                                          str(path)) from None
-                acquire_run_lock(path)
-            else: path = make_run_dir(self.tr['ckpt_root'], self.tr['exp_name'])
-            self._init_run_dir(path)
-        if self.world > 1:                                              # every rank uses rank 0's directory
-            import torch.distributed as dist
-            box = [str(path) if path else None]; dist.broadcast_object_list(box, 0); path = Path(box[0])
-        return path
-
-    def _init_run_dir(self, run: Path):
-        rf = self._resume_from
-        in_place = bool(rf) and not rf['fork'] and run == rf['run']
-        for sub in ('config', 'meta', 'checkpoints', 'logs', 'samples', 'eval'): (run / sub).mkdir(parents=True, exist_ok=True)
-        clean_tmp_checkpoints(run / 'checkpoints')                      # what a killed checkpoint write left
-        if in_place and rf['ckpt'] is None:                             # restarted from step 0: its old outputs are stale
-            for sub in ('logs', 'samples', 'eval'): shutil.rmtree(run / sub); (run / sub).mkdir()
-        if in_place:
-            for split in ('train', 'val'): _truncate_jsonl(run / 'logs' / f'scalars.{split}.jsonl', self.step)
-        text, cfg_path = yaml.safe_dump(self.cfg, sort_keys=False), run / 'config' / 'config.yaml'
-        if in_place and cfg_path.exists() and cfg_path.read_text() != text:      # keep what the earlier part ran with
-            os.replace(cfg_path, run / 'config' / f'config.before-resume@step{self.step}.yaml')
-        cfg_path.write_text(text)
-        env = env_info(self.device, self.cfg['seed'], self.world)
-        env.update(model_params=count_params(self.model), renderer=self.renderer.config, amp=str(self.amp_dtype),
-                   train_samples=len(self.train_ds), val_samples=len(self.val_ds), steps_per_epoch=self.steps_per_epoch)
-        env_name = f'env.resume@step{self.step}.json' if in_place and (run / 'meta' / 'env.json').exists() else 'env.json'
-        (run / 'meta' / env_name).write_text(json.dumps(env, indent=1))
-        if rf and rf['fork']:
-            (run / 'meta' / 'parent.json').write_text(json.dumps(
-                {'parent_run': str(rf['run']), 'checkpoint': str(rf['ckpt']), 'step': self.step, 'epoch': self.epoch}, indent=1))
-
-    def state_dict(self) -> dict:
-        "The full training state (tensors and plain values only)."
-        return {'version': sdr2log.__version__, 'step': self.step, 'epoch': self.epoch, 'batch_in_epoch': self.batch_in_epoch,
-                'bad_steps': self.bad_steps, 'best': self.best, 'model': self.model.state_dict(),
-                'optimizer': self.opt.state_dict(), 'scheduler': self.sched.state_dict(),
-                'ema': self.ema.state_dict() if self.ema else None, 'scaler': self.scaler.state_dict(),
-                'rng': _rng_state(), 'config': json.dumps(self.cfg)}
-
-    def _load(self, path: Path):
-        "Load a training checkpoint into this trainer after checking it fits the config; nothing is written."
-        st = load_checkpoint(path, map_location=self.device)
-        need = ('step', 'epoch', 'batch_in_epoch', 'bad_steps', 'best', 'model', 'optimizer', 'scheduler', 'scaler', 'rng', 'config')
-        miss = [k for k in need if k not in st] if isinstance(st, dict) else list(need)
-        if miss: raise ValueError(f"{path}: not an sdr2log training checkpoint (missing {', '.join(miss)})")
-        again = (f"resume with the run's own config ({Path(path).parent.parent / 'config' / 'config.yaml'}) "
-                 "or start a new run without training.resume")
-        try: old = json.loads(st['config'])
-        except (TypeError, ValueError): old = None
-        diff = _config_diff(old.get('model'), self.cfg['model'], 'model') if isinstance(old, dict) else []
-        if diff: raise ValueError(f"{path}: the checkpoint does not match this config ({'; '.join(diff[:3])}); {again}")
-        model = st['model']
-        if st.get('model_is_ema', Path(path).name.startswith('best@') and st.get('ema') is not None):
-            if 'train_model' not in st:      # best@ of older versions: EMA weights only, not the weights being trained
-                raise ValueError(f"{path}: holds the EMA weights only; continue from checkpoints/last.pt of its run instead")
-            model = st['train_model']
-        try:
-            self.model.load_state_dict(model); self.opt.load_state_dict(st['optimizer'])
-            self.sched.load_state_dict(st['scheduler']); self.scaler.load_state_dict(st['scaler'])
-            if self.ema and st['ema'] is not None: self.ema.load_state_dict(st['ema'])
-            _set_rng_state(st['rng'])
-        except (RuntimeError, ValueError, KeyError, TypeError) as e:
-            raise ValueError(f"{path}: does not fit what this config builds ({str(e).strip().splitlines()[0][:200]}); {again}") from None
-        self.step, self.epoch, self.batch_in_epoch = st['step'], st['epoch'], st['batch_in_epoch']
-        self.bad_steps, self.best = st['bad_steps'], st['best']
-        if self.main: print(f"{'forked' if self._resume_from['fork'] else 'resumed'} from {path} at epoch {self.epoch}, step {self.step}")
-
-    def save(self, name: str = 'last.pt'):
-        if self.main: save_checkpoint(self.run_dir / 'checkpoints' / name, self.state_dict())
-
-    # --- the loop ------------------------------------------------------------------------------------------
-    _dl = None
-    def _loader(self, epoch: int, skip_batches: int = 0) -> DataLoader:
-        "The training loader (built once; workers persist) positioned at `epoch`, after `skip_batches` batches."
-        self.sampler.set_epoch(epoch, skip_batches * self.batch_size)
-        if self._dl is None:
-            d = self.cfg['data']
-            self._dl = PairLoader(self.train_ds, batch_size=self.batch_size, sampler=self.sampler,
-                                  num_workers=d['num_workers'], collate_fn=collate_pairs, worker_init_fn=worker_init,
-                                  drop_last=self.sampler.drop_last, pin_memory=self.device.type == 'cuda',
-                                  persistent_workers=d['num_workers'] > 0)
-            if self.train_ds.defer: self._dl = DeviceColourLoader(self._dl, self.device)
-        return self._dl
-
-    def _forward_loss(self, batch):
-        from sdr2log.video import frame_batch          # clips (vid mode) become frame batches for frame models
-        x, y, _ = frame_batch(batch)
-        x = x.to(self.device, non_blocking=True).contiguous(memory_format=self.mem_format)
-        y = y.to(self.device, non_blocking=True)
-        net = self.ddp or self.model
-        ctx = torch.autocast(self.device.type, dtype=self.amp_dtype) if self.amp_dtype else nullcontext()
-        with ctx:
-            pred = net(x)
-        gen = torch.Generator().manual_seed(self.cfg['seed'] * 1_000_003 + self.step)    # per-step, resumable
-        total, terms = self.loss_fn(pred.float(), y, model=net, x=x, generator=gen)
-        return total, terms
-
-    def _finite_everywhere(self, loss) -> bool:
-        ok = torch.isfinite(loss).all().float()
-        if self.world > 1:
-            import torch.distributed as dist
-            dist.all_reduce(ok, op=dist.ReduceOp.MIN)
-        return bool(ok.item())
-
-    def train_epoch(self):
-        "One epoch (or what is left of it after a resume)."
-        tr, accum = self.tr, self.tr['grad_accum_steps']
-        net = self.ddp or self.model
-        net.train()
-        start = self.batch_in_epoch
-        loader = self._loader(self.epoch, start * accum)
-        from tqdm.auto import tqdm
-        bar = tqdm(total=self.steps_per_epoch, initial=start, desc=f'epoch {self.epoch + 1}/{tr["epochs"]}',
-                   disable=not (self.main and tr['progress']), unit='step', dynamic_ncols=True)
-        t0, seen, micro, logged, nlog = time.perf_counter(), 0, 0, {}, 0
-        self.opt.zero_grad(set_to_none=True)
-        for batch in loader:
-            if self.batch_in_epoch >= self.steps_per_epoch: break
-            last_micro = (micro + 1) % accum == 0
-            sync = nullcontext() if (self.ddp is None or last_micro) else self.ddp.no_sync()
-            with sync:
-                total, terms = self._forward_loss(batch)
-                finite = self._finite_everywhere(total)
-                if finite: self.scaler.scale(total / accum).backward()
-            micro += 1; seen += len(batch['meta']) * self.train_ds.T * self.world     # frames
-            if not finite:
-                self.bad_steps += 1
-                self.opt.zero_grad(set_to_none=True); micro = 0
-                if self.main: print(f"step {self.step}: non-finite loss ({total.item()}), skipped "
-                                    f"({self.bad_steps}/{tr['max_bad_steps']})")
-                if self.bad_steps > tr['max_bad_steps']:
-                    raise RuntimeError(f"{self.bad_steps} non-finite losses (training.max_bad_steps = {tr['max_bad_steps']}): "
-                                       "lower training.lr, enable training.clip_grad_norm, or check the data")
-                continue
-            for k, v in {'loss': float(total.detach()), **terms}.items(): logged[k] = logged.get(k, 0.0) + float(v) / accum
-            if not last_micro: continue
-            self.scaler.unscale_(self.opt)
-            gnorm = nn.utils.clip_grad_norm_(self.model.parameters(), tr['clip_grad_norm'] or float('inf'))
-            self.scaler.step(self.opt); self.scaler.update(); self.opt.zero_grad(set_to_none=True)
-            self.sched.step()
-            if self.ema: self.ema.update()
-            self.step += 1; self.batch_in_epoch += 1; nlog += 1; bar.update(1)
-            if self.step % tr['log_every'] == 0 or self.batch_in_epoch == self.steps_per_epoch:
-                dt = time.perf_counter() - t0
-                rec = {'step': self.step, 'epoch': self.epoch, 'lr': self.sched.get_last_lr()[0],
-                       'grad_norm': float(gnorm), 'images_per_s': seen / max(dt, 1e-9), 'bad_steps': self.bad_steps,
-                       **{k: v / nlog for k, v in logged.items()}}
-                self._log('train', rec); bar.set_postfix(loss=f"{rec['loss']:.4f}")
-                logged, nlog = {}, 0
-            if tr['save_every_steps'] and self.step % tr['save_every_steps'] == 0: self.save()
-            if self._stop_at is not None and self.step >= self._stop_at: break
-        bar.close()
-        if self._stop_at is not None and self.step >= self._stop_at: return
-        self.epoch += 1; self.batch_in_epoch = 0
-
-    def _log(self, split: str, rec: dict):
-        if not self.main: return
-        _jsonl(self.run_dir / 'logs' / f'scalars.{split}.jsonl', rec)
+            self.tb = SummaryWriter(str(t.run_dir / 'logs' / 'tb'), purge_step=t.step + 1 if t._resume_from else None)
+    def write(self, t, split: str, rec: dict):
+        if not t.main: return
+        _jsonl(t.run_dir / 'logs' / f'scalars.{split}.jsonl', rec)
         if self.tb:
             for k, v in rec.items():
                 if isinstance(v, (int, float)) and k not in ('step', 'epoch'): self.tb.add_scalar(f'{split}/{k}', v, rec['step'])
             self.tb.flush()
+    def on_step(self, t, rec): self.write(t, 'train', rec)
+    def on_eval(self, t, rec): self.write(t, 'val', rec)
+    def on_end(self, t, summary):
+        if self.tb: self.tb.close(); self.tb = None
 
-    @torch.no_grad()
-    def evaluate_model(self, model: nn.Module | None = None, split: str = 'val', max_batches: int | None = None,
-                       samples_dir: Path | None = None) -> dict:
-        "Metrics of `model` (default: EMA weights if kept) on a split, averaged over images."
-        from sdr2log.metrics import compute_metrics
-        model = model or (self.ema.ema_model if self.ema else self.model)
-        model.eval()
-        ds = self.val_ds if split == 'val' else PairDataset(self.cfg, split, 'img', renderer=self.renderer)
-        dl = DataLoader(ds, batch_size=1 if ds.crop is None else self.batch_size, shuffle=False,
-                        num_workers=self.cfg['data']['num_workers'], collate_fn=collate_pairs, worker_init_fn=worker_init)
-        sums, n, saved = {}, 0, 0
-        for i, batch in enumerate(dl):
-            if max_batches is not None and i >= max_batches: break
-            x, y = batch['sdr'].to(self.device), batch['hdr'].to(self.device)
-            pred = model(x).float()
-            m = compute_metrics(pred, y, erm=self.tr['val_metrics_erm'])
-            b = x.shape[0]
-            for k, v in m.items():
-                if isinstance(v, (int, float)) and math.isfinite(v): sums[k] = sums.get(k, 0.0) + v * b
-            n += b
-            if samples_dir is not None and saved < self.tr['num_samples']:
-                for j in range(min(b, self.tr['num_samples'] - saved)):
-                    self._save_sample(samples_dir, saved, x[j], pred[j], y[j]); saved += 1
-        return {k: v / max(n, 1) for k, v in sums.items()} | {'images': n}
+def default_callbacks() -> list:
+    "What every run gets: the scalar logs and the notifications (`Notifications`, below)."
+    return [ScalarLog(), Notifications()]
 
-    def _save_sample(self, folder: Path, i: int, x, pred, y):
-        import matplotlib; matplotlib.use('Agg')
-        from matplotlib import colormaps
-        folder.mkdir(parents=True, exist_ok=True)
-        space_in = self.cfg['data']['space_in']
-        sdr = convert_space(x.float().cpu().permute(1, 2, 0).numpy(), space_in, self.renderer.output_space, clip=True)
-        write_png(folder / f'{i:02d}_input.png', np.clip(sdr, 0, 1))
-        write_png(folder / f'{i:02d}_prediction.png', _display(pred, self.renderer))
-        write_png(folder / f'{i:02d}_ground_truth.png', _display(y, self.renderer))
-        err = (pred - y).abs().mean(0).cpu().numpy()                      # ACEScct absolute error, 0..0.1 mapped
-        write_png(folder / f'{i:02d}_error.png', colormaps['magma'](np.clip(err / 0.1, 0, 1))[..., :3].astype(np.float32))
-
-    def validate(self) -> dict:
-        "Validate (EMA weights), log, save samples and best@<metric>.pt; returns the metrics."
-        m = {}
-        if self.main:
-            m = self.evaluate_model(max_batches=self.tr['val_max_batches'],
-                                    samples_dir=self.run_dir / 'samples' / f'epoch_{self.epoch:04d}')
-            self._log('val', {'step': self.step, 'epoch': self.epoch, **m})
-            key, v = self.tr['main_metric'], m.get(self.tr['main_metric'])
-            if v is None: raise ValueError(f"training.main_metric {key!r} is not among the metrics: {sorted(m)}")
-            better = self.best['value'] is None or (v > self.best['value'] if self.tr['main_metric_mode'] == 'max' else v < self.best['value'])
-            if better:
-                self.best = {'metric': key, 'value': v, 'epoch': self.epoch}
-                st = self.state_dict()
-                if self.ema:                                   # best = the weights that scored; a fork trains on from train_model
-                    st.update(model=self.ema.ema_model.state_dict(), train_model=st['model'], model_is_ema=True)
-                save_checkpoint(self.run_dir / 'checkpoints' / f'best@{key}.pt', st)
-        self._barrier()
-        return m
-
-    def _barrier(self):
-        if self.world > 1:
-            import torch.distributed as dist
-            dist.barrier()
-
-    def param_checksum(self) -> str:
-        "SHA-256 of every parameter's bytes (ranks of a DDP run must agree)."
-        h = hashlib.sha256()
-        for p in self.model.state_dict().values(): h.update(p.detach().cpu().contiguous().numpy().tobytes())
-        return h.hexdigest()
-
-    _stop_at = None
-    def fit(self, stop_at_step: int | None = None) -> dict:
-        "Train to `training.epochs`, validating and checkpointing; return the final summary."
-        try: return self._fit(stop_at_step)
-        finally:
-            if self.main: release_run_lock(self.run_dir)
-
-    def _fit(self, stop_at_step: int | None = None) -> dict:
-        t0 = time.perf_counter()
-        if self.main: print(f"run directory: {self.run_dir}")
-        self._stop_at = stop_at_step        # leave without a word at this step, as a killed run would (tests)
-        while self.epoch < self.tr['epochs']:
-            self.train_epoch()
-            if stop_at_step is not None and self.step >= stop_at_step: return {'stopped_at_step': self.step}
-            self.save()
-            if self.epoch % self.tr['val_every'] == 0 or self.epoch == self.tr['epochs']: self.validate()
-            self._barrier()
-        summary = {'run_dir': str(self.run_dir), 'epochs': self.epoch, 'steps': self.step, 'best': self.best,
-                   'bad_steps': self.bad_steps, 'wall_s': round(time.perf_counter() - t0, 2)}
-        sums = [self.param_checksum()]
-        if self.world > 1:
-            import torch.distributed as dist
-            sums = [None] * self.world; dist.all_gather_object(sums, self.param_checksum())
-        summary['param_checksums'] = sums
-        if self.main:
-            summary['final'] = self.evaluate_model(max_batches=self.tr['val_max_batches'])
-            (self.run_dir / 'eval' / 'summary.json').write_text(json.dumps(summary, indent=1))
-            if self.tb: self.tb.close()
-        if self.world > 1:                      # leave the process group cleanly (gloo aborts at exit otherwise)
-            import torch.distributed as dist
-            dist.barrier(); dist.destroy_process_group()
-        if len(set(sums)) > 1: raise RuntimeError(f"DDP ranks ended with different parameters: {sums}")
-        return summary
-
-def train(cfg, overrides=(), run_dir=None) -> dict:
-    "Train from a config (shipped name, YAML path or dict) with `key.path=value` overrides; return the summary."
-    if load_config(cfg, overrides, validate=False).get('model', {}).get('name') == 'diff-hdrtv':
-        from sdr2log.models.diffhdrtv import train_stage     # stages load and freeze earlier ones; stage 2 denoises
-        return train_stage(cfg, overrides, run_dir)
-    return Trainer(cfg, overrides, run_dir).fit()
-
-# %% ../nbs/10_train.ipynb #c019b
-def _notifier(self) -> Notifier:
-    "The run's `Notifier` (`notify` section; rank 0 sends, other ranks hold a silent one), made on first use."
-    if getattr(self, '_notify', None) is None:
-        self._notify = Notifier(self.cfg.get('notify') if self.main else None, self.run_dir.name)
-    return self._notify
-
+# %% ../nbs/10_train.ipynb #t104
 def _start_notes(self):
     "At the start of `fit` (rank 0): print the data defaults in effect; save an original config's translation in config/."
     o = self.cfg.get('origin') or {}
@@ -900,30 +454,462 @@ def _start_notes(self):
             atomic_write_bytes(cfg_dir / 'original.yaml', data)
         print(f"original SDR2log config {src}: translation saved in {cfg_dir / 'translation.md'}")
 
-_fit_engine, _validate_engine = Trainer.fit, Trainer.validate
+class Notifications(Callback):
+    "The start notes, then the run's `Notifier` events: start, best and epoch after validations, end or failure."
+    def on_start(self, t):
+        if t.main: _start_notes(t)
+        self.before = dict(t.best)
+        t.notifier.start(t.tr['epochs'], str(t.cfg['model']['name']), len(t.train_ds), str(t.device), resumed_at=t.epoch or None)
+    def on_eval(self, t, rec):
+        b = t.best
+        if b != getattr(self, 'before', None): t.notifier.best(b['epoch'], b['metric'], b['value'])
+        t.notifier.epoch(t.epoch, t.tr['epochs'], b['metric'], rec.get(b['metric']), b['value'], b['epoch'])
+        self.before = dict(b)
+    def on_end(self, t, out):
+        if 'stopped_at_step' not in out:
+            b = t.best; t.notifier.end(t.epoch, t.step, b['metric'], b['value'], b['epoch'], out.get('wall_s'))
+        t.notifier.close()
+    def on_failure(self, t, error):
+        t.notifier.failure(error, t.epoch, t.step); t.notifier.close()
 
-def _fit_notified(self, stop_at_step: int | None = None) -> dict:
-    "Train to `training.epochs` (see the engine's fit), with the start notes and the `notify` events around it."
-    if self.main: _start_notes(self)
-    n = self.notifier
-    n.start(self.tr['epochs'], str(self.cfg['model']['name']), len(self.train_ds), str(self.device), resumed_at=self.epoch or None)
-    try: out = _fit_engine(self, stop_at_step)
-    except BaseException as e:
-        n.failure(e, self.epoch, self.step); n.close(); raise
-    if 'stopped_at_step' not in out:
-        b = self.best; n.end(self.epoch, self.step, b['metric'], b['value'], b['epoch'], out.get('wall_s'))
-    n.close()
-    return out
+# %% ../nbs/10_train.ipynb #c019
+class Trainer:
+    "Build everything a config describes, then `fit()`; rank 0 writes the run directory."
+    _dl = _stop_at = None            # the training loader (built on first use); fit's stop_at_step
+    def __init__(self, cfg, overrides=(), run_dir: str | Path | None = None,
+                 objective=None,                  # objective(model, batch, ...) -> (loss, logs); None: build_objective(cfg)
+                 callbacks: list | None = None):  # Callback instances; None: default_callbacks()
+        self.cfg = cfg = load_config(cfg, overrides)
+        _check_trainable(cfg)
+        self.tr = tr = cfg['training']
+        self.rank, self.local_rank, self.world = init_distributed()
+        self.main = self.rank == 0
+        self.device = _device(tr['device'], self.local_rank)
+        seed_everything(cfg['seed'], tr['deterministic'])
+        self.amp_dtype = _amp_dtype(tr['amp'], self.device)
+        # data: one renderer shared by both splits; data.colour_on='device' finishes the colour work on self.device
+        self.train_ds = PairDataset(cfg, 'train', tr['data_mode'], defer=cfg['data'].get('colour_on') == 'device')
+        self.val_ds = PairDataset(cfg, 'val', 'img', renderer=self.train_ds.renderer)
+        self.renderer, self.batch_size = self.train_ds.renderer, cfg['data']['batch_size']
+        self.sampler = EpochSampler(len(self.train_ds), True, cfg['seed'], self.rank, self.world,
+                                    drop_last=len(self.train_ds) >= self.batch_size * self.world)
+        # model, objective, optimiser, schedule, EMA, scaler
+        self.mem_format = torch.channels_last if tr['channels_last'] else torch.contiguous_format
+        self.model = build_model(**cfg['model']).to(self.device).to(memory_format=self.mem_format)
+        self.objective = (objective if objective is not None else build_objective(cfg)).to(self.device)
+        self.loss_fn = getattr(self.objective, 'loss_fn', None)
+        self.ddp = None
+        if self.world > 1:
+            from torch.nn.parallel import DistributedDataParallel as DDP
+            self.ddp = DDP(self.model, device_ids=[self.device.index] if self.device.type == 'cuda' else None)
+        self.steps_per_epoch = self._steps_per_epoch()
+        self.opt, self.sched = _optimiser(self.model, tr, self.steps_per_epoch * tr['epochs'])
+        self.ema = None
+        if tr['ema']:
+            from ema_pytorch import EMA
+            self.ema = EMA(self.model, beta=tr['ema_beta'], update_after_step=tr['ema_update_after_step'], update_every=1)
+        self.scaler = torch.amp.GradScaler('cuda', enabled=self.amp_dtype == torch.float16)
+        self.step = self.epoch = self.batch_in_epoch = self.bad_steps = 0
+        self.best = {'metric': tr['main_metric'], 'value': None, 'epoch': None}
+        # resume: everything is checked (the run is free, the checkpoint loads and fits this config) before any write
+        self._resume_from = self._resolve_resume()
+        if self._resume_from and self._resume_from['ckpt']: self._load(self._resume_from['ckpt'])
+        self.run_dir = self._claim_run_dir(run_dir)
+        self.callbacks = default_callbacks() if callbacks is None else list(callbacks)
+        for cb in self.callbacks: cb.setup(self)
 
-def _validate_notified(self) -> dict:
-    "Validate (see the engine's validate), then send the best-checkpoint and every-N-epochs events."
-    before = dict(self.best)
-    m = _validate_engine(self)
+    def _fire(self, hook: str, *args):
+        for cb in self.callbacks: getattr(cb, hook)(self, *args)
+
+    @property
+    def notifier(self) -> Notifier:
+        "The run's `Notifier` (`notify` section; rank 0 sends, other ranks hold a silent one), made on first use."
+        if getattr(self, '_notify', None) is None:
+            self._notify = Notifier(self.cfg.get('notify') if self.main else None, self.run_dir.name)
+        return self._notify
+
+# %% ../nbs/10_train.ipynb #t107
+@patch
+def _steps_per_epoch(self: Trainer) -> int: return _steps(len(self.sampler), self.batch_size, self.sampler.drop_last, self.tr)
+
+@patch
+def _resolve_resume(self: Trainer) -> dict | None:
+    "What training.resume names: {'run', 'ckpt' (None: interrupted before its first checkpoint), 'fork'}; writes nothing."
+    r = self.tr['resume']
+    if r is None: return None
+    if r == 'auto':
+        run = find_resume(self.tr['ckpt_root'], self.tr['exp_name'])
+        if run is None:
+            if self.main: print(f"resume=auto: no earlier run of {self.tr['exp_name']!r} under {self.tr['ckpt_root']}; starting fresh")
+            return None
+    else:
+        p = Path(r)
+        if p.is_file():                  # RUN/checkpoints/last.pt continues RUN; any other checkpoint forks a new run
+            fork = not (p.name == 'last.pt' and p.parent.name == 'checkpoints')
+            if not fork and self.main: check_run_lock(p.parent.parent)
+            return {'run': p.parent.parent, 'ckpt': p, 'fork': fork}
+        if not p.exists(): raise FileNotFoundError(f"training.resume: {r!r} is neither 'auto', a run directory nor a checkpoint file")
+        if not p.is_dir() or not ((p / 'checkpoints').is_dir() or (p / 'config' / 'config.yaml').is_file()):
+            raise ValueError(f"training.resume: {p} is not a run directory (no checkpoints/ or config/config.yaml)")
+        run = p
+    if self.main: check_run_lock(run)
+    ck = run / 'checkpoints' / 'last.pt'
+    if not ck.exists():
+        if self.main: print(f"resume: {run} has no checkpoints/last.pt (interrupted before its first checkpoint); restarting it from step 0")
+        return {'run': run, 'ckpt': None, 'fork': False}
+    return {'run': run, 'ckpt': ck, 'fork': False}
+
+# %% ../nbs/10_train.ipynb #t109
+@patch
+def _claim_run_dir(self: Trainer, run_dir) -> Path:
+    "Rank 0 creates a new run directory (or locks the resumed one) and writes its records; every rank gets the path."
+    rf, path = self._resume_from, None
     if self.main:
-        b = self.best
-        if b != before: self.notifier.best(b['epoch'], b['metric'], b['value'])
-        self.notifier.epoch(self.epoch, self.tr['epochs'], b['metric'], m.get(b['metric']), b['value'], b['epoch'])
+        if rf and not rf['fork'] and run_dir is None: path = rf['run']; acquire_run_lock(path)
+        elif run_dir is not None:
+            path = Path(run_dir); path.parent.mkdir(parents=True, exist_ok=True)
+            try: os.mkdir(path)
+            except FileExistsError:
+                raise FileExistsError(17, f"run directory {path} exists; name a new one, or continue it with training.resume={path}",
+                                      str(path)) from None
+            acquire_run_lock(path)
+        else: path = make_run_dir(self.tr['ckpt_root'], self.tr['exp_name'])
+        self._init_run_dir(path)
+    if self.world > 1:                                              # every rank uses rank 0's directory
+        import torch.distributed as dist
+        box = [str(path) if path else None]; dist.broadcast_object_list(box, 0); path = Path(box[0])
+    return path
+
+@patch
+def _init_run_dir(self: Trainer, run: Path):
+    rf = self._resume_from
+    in_place = bool(rf) and not rf['fork'] and run == rf['run']
+    for sub in ('config', 'meta', 'checkpoints', 'logs', 'samples', 'eval'): (run / sub).mkdir(parents=True, exist_ok=True)
+    clean_tmp_checkpoints(run / 'checkpoints')                      # what a killed checkpoint write left
+    if in_place and rf['ckpt'] is None:                             # restarted from step 0: its old outputs are stale
+        for sub in ('logs', 'samples', 'eval'): shutil.rmtree(run / sub); (run / sub).mkdir()
+    if in_place:
+        for split in ('train', 'val'): _truncate_jsonl(run / 'logs' / f'scalars.{split}.jsonl', self.step)
+    text, cfg_path = yaml.safe_dump(self.cfg, sort_keys=False), run / 'config' / 'config.yaml'
+    if in_place and cfg_path.exists() and cfg_path.read_text() != text:      # keep what the earlier part ran with
+        os.replace(cfg_path, run / 'config' / f'config.before-resume@step{self.step}.yaml')
+    atomic_write_text(cfg_path, text)
+    env = env_info(self.device, self.cfg['seed'], self.world)
+    env.update(model_params=count_params(self.model), renderer=self.renderer.config, amp=str(self.amp_dtype),
+               train_samples=len(self.train_ds), val_samples=len(self.val_ds), steps_per_epoch=self.steps_per_epoch)
+    env_name = f'env.resume@step{self.step}.json' if in_place and (run / 'meta' / 'env.json').exists() else 'env.json'
+    atomic_write_text(run / 'meta' / env_name, json.dumps(env, indent=1))
+    if rf and rf['fork']:
+        atomic_write_text(run / 'meta' / 'parent.json', json.dumps(
+            {'parent_run': str(rf['run']), 'checkpoint': str(rf['ckpt']), 'step': self.step, 'epoch': self.epoch}, indent=1))
+
+# %% ../nbs/10_train.ipynb #t111
+@patch
+def state_dict(self: Trainer) -> dict:
+    "The full training state (tensors and plain values only)."
+    return {'version': sdr2log.__version__, 'step': self.step, 'epoch': self.epoch, 'batch_in_epoch': self.batch_in_epoch,
+            'bad_steps': self.bad_steps, 'best': self.best, 'model': self.model.state_dict(),
+            'optimizer': self.opt.state_dict(), 'scheduler': self.sched.state_dict(),
+            'ema': self.ema.state_dict() if self.ema else None, 'scaler': self.scaler.state_dict(),
+            'rng': _rng_state(), 'config': json.dumps(self.cfg)}
+
+@patch
+def _load(self: Trainer, path: Path):
+    "Load a training checkpoint into this trainer after checking it fits the config; nothing is written."
+    st = load_checkpoint(path, map_location=self.device)
+    need = ('step', 'epoch', 'batch_in_epoch', 'bad_steps', 'best', 'model', 'optimizer', 'scheduler', 'scaler', 'rng', 'config')
+    miss = [k for k in need if k not in st] if isinstance(st, dict) else list(need)
+    if miss: raise ValueError(f"{path}: not an sdr2log training checkpoint (missing {', '.join(miss)})")
+    again = (f"resume with the run's own config ({Path(path).parent.parent / 'config' / 'config.yaml'}) "
+             "or start a new run without training.resume")
+    try: old = json.loads(st['config'])
+    except (TypeError, ValueError): old = None
+    diff = _config_diff(old.get('model'), self.cfg['model'], 'model') if isinstance(old, dict) else []
+    if diff: raise ValueError(f"{path}: the checkpoint does not match this config ({'; '.join(diff[:3])}); {again}")
+    model = st['model']
+    if st.get('model_is_ema', Path(path).name.startswith('best@') and st.get('ema') is not None):
+        if 'train_model' not in st:      # best@ of older versions: EMA weights only, not the weights being trained
+            raise ValueError(f"{path}: holds the EMA weights only; continue from checkpoints/last.pt of its run instead")
+        model = st['train_model']
+    try:
+        self.model.load_state_dict(model); self.opt.load_state_dict(st['optimizer'])
+        self.sched.load_state_dict(st['scheduler']); self.scaler.load_state_dict(st['scaler'])
+        if self.ema and st['ema'] is not None: self.ema.load_state_dict(st['ema'])
+        _set_rng_state(st['rng'])
+    except (RuntimeError, ValueError, KeyError, TypeError) as e:
+        raise ValueError(f"{path}: does not fit what this config builds ({str(e).strip().splitlines()[0][:200]}); {again}") from None
+    self.step, self.epoch, self.batch_in_epoch = st['step'], st['epoch'], st['batch_in_epoch']
+    self.bad_steps, self.best = st['bad_steps'], st['best']
+    if self.main: print(f"{'forked' if self._resume_from['fork'] else 'resumed'} from {path} at epoch {self.epoch}, step {self.step}")
+
+@patch
+def save(self: Trainer, name: str = 'last.pt'):
+    "Write the training state to `checkpoints/<name>` (rank 0), then tell the callbacks."
+    if self.main:
+        p = save_checkpoint(self.run_dir / 'checkpoints' / name, self.state_dict()); self._fire('on_checkpoint', p)
+
+# %% ../nbs/10_train.ipynb #t113
+@patch
+def _loader(self: Trainer, epoch: int, skip_batches: int = 0) -> DataLoader:
+    "The training loader (built once; workers persist) positioned at `epoch`, after `skip_batches` batches."
+    self.sampler.set_epoch(epoch, skip_batches * self.batch_size)
+    if getattr(self, '_dl', None) is None:
+        d = self.cfg['data']
+        self._dl = PairLoader(self.train_ds, batch_size=self.batch_size, sampler=self.sampler,
+                              num_workers=d['num_workers'], collate_fn=collate_pairs, worker_init_fn=worker_init,
+                              drop_last=self.sampler.drop_last, pin_memory=self.device.type == 'cuda',
+                              persistent_workers=d['num_workers'] > 0)
+        if self.train_ds.defer: self._dl = DeviceColourLoader(self._dl, self.device)
+    return self._dl
+
+@patch
+def _forward_loss(self: Trainer, batch):
+    "(loss, logs) of the objective on a batch (clips of vid mode become frame batches), on the device, seeded per step."
+    x, y, _ = frame_batch(batch)
+    x = x.to(self.device, non_blocking=True).contiguous(memory_format=self.mem_format)
+    y = y.to(self.device, non_blocking=True)
+    gen = torch.Generator().manual_seed(self.cfg['seed'] * 1_000_003 + self.step)    # per-step, resumable
+    amp = (lambda: torch.autocast(self.device.type, dtype=self.amp_dtype)) if self.amp_dtype else nullcontext
+    return self.objective(self.ddp or self.model, {'sdr': x, 'hdr': y}, generator=gen, amp=amp)
+
+@patch
+def _finite_everywhere(self: Trainer, loss) -> bool:
+    ok = torch.isfinite(loss).all().float()
+    if self.world > 1:
+        import torch.distributed as dist
+        dist.all_reduce(ok, op=dist.ReduceOp.MIN)
+    return bool(ok.item())
+
+@patch
+def _skip_bad(self: Trainer, total):
+    "Count a non-finite loss; past training.max_bad_steps stop the run."
+    self.bad_steps += 1
+    self.opt.zero_grad(set_to_none=True)
+    if self.main: print(f"step {self.step}: non-finite loss ({total.item()}), skipped ({self.bad_steps}/{self.tr['max_bad_steps']})")
+    if self.bad_steps > self.tr['max_bad_steps']:
+        raise RuntimeError(f"{self.bad_steps} non-finite losses (training.max_bad_steps = {self.tr['max_bad_steps']}): "
+                           "lower training.lr, enable training.clip_grad_norm, or check the data")
+
+# %% ../nbs/10_train.ipynb #t115
+@patch
+def _optimizer_step(self: Trainer) -> float:
+    "Unscale, clip, step optimiser, scaler, schedule and EMA; return the gradient norm."
+    self.scaler.unscale_(self.opt)
+    gnorm = nn.utils.clip_grad_norm_(self.model.parameters(), self.tr['clip_grad_norm'] or float('inf'))
+    self.scaler.step(self.opt); self.scaler.update(); self.opt.zero_grad(set_to_none=True)
+    self.sched.step()
+    if self.ema: self.ema.update()
+    self.step += 1; self.batch_in_epoch += 1
+    return float(gnorm)
+
+@patch
+def train_epoch(self: Trainer):
+    "One epoch (or what is left of it after a resume)."
+    tr, accum = self.tr, self.tr['grad_accum_steps']
+    (self.ddp or self.model).train()
+    start = self.batch_in_epoch
+    loader = self._loader(self.epoch, start * accum)
+    from tqdm.auto import tqdm
+    bar = tqdm(total=self.steps_per_epoch, initial=start, desc=f'epoch {self.epoch + 1}/{tr["epochs"]}',
+               disable=not (self.main and tr['progress']), unit='step', dynamic_ncols=True)
+    t0, seen, micro, logged, nlog = time.perf_counter(), 0, 0, {}, 0
+    self.opt.zero_grad(set_to_none=True)
+    for batch in loader:
+        if self.batch_in_epoch >= self.steps_per_epoch: break
+        last_micro = (micro + 1) % accum == 0
+        sync = nullcontext() if (self.ddp is None or last_micro) else self.ddp.no_sync()
+        with sync:
+            total, terms = self._forward_loss(batch)
+            finite = self._finite_everywhere(total)
+            if finite: self.scaler.scale(total / accum).backward()
+        micro += 1; seen += len(batch['meta']) * self.train_ds.T * self.world     # frames
+        if not finite: self._skip_bad(total); micro = 0; continue
+        for k, v in {'loss': float(total.detach()), **terms}.items(): logged[k] = logged.get(k, 0.0) + float(v) / accum
+        if not last_micro: continue
+        gnorm = self._optimizer_step(); nlog += 1; bar.update(1)
+        if self.step % tr['log_every'] == 0 or self.batch_in_epoch == self.steps_per_epoch:
+            rec = {'step': self.step, 'epoch': self.epoch, 'lr': self.sched.get_last_lr()[0], 'grad_norm': gnorm,
+                   'images_per_s': seen / max(time.perf_counter() - t0, 1e-9), 'bad_steps': self.bad_steps,
+                   **{k: v / nlog for k, v in logged.items()}}
+            self._fire('on_step', rec); bar.set_postfix(loss=f"{rec['loss']:.4f}")
+            logged, nlog = {}, 0
+        if tr['save_every_steps'] and self.step % tr['save_every_steps'] == 0: self.save()
+        if self._stop_at is not None and self.step >= self._stop_at: break
+    bar.close()
+    if self._stop_at is not None and self.step >= self._stop_at: return
+    self.epoch += 1; self.batch_in_epoch = 0
+
+# %% ../nbs/10_train.ipynb #t117
+@patch
+@torch.no_grad()
+def evaluate_model(self: Trainer, model: nn.Module | None = None, split: str = 'val', max_batches: int | None = None,
+                   samples_dir: Path | None = None) -> dict:
+    "Metrics of `model` (default: EMA weights if kept) on a split, averaged over images."
+    from sdr2log.metrics import compute_metrics
+    model = model or (self.ema.ema_model if self.ema else self.model)
+    model.eval()
+    ds = self.val_ds if split == 'val' else PairDataset(self.cfg, split, 'img', renderer=self.renderer)
+    dl = DataLoader(ds, batch_size=1 if ds.crop is None else self.batch_size, shuffle=False,
+                    num_workers=self.cfg['data']['num_workers'], collate_fn=collate_pairs, worker_init_fn=worker_init)
+    sums, n, saved = {}, 0, 0
+    for i, batch in enumerate(dl):
+        if max_batches is not None and i >= max_batches: break
+        x, y = batch['sdr'].to(self.device), batch['hdr'].to(self.device)
+        pred = model(x).float()
+        m = compute_metrics(pred, y, erm=self.tr['val_metrics_erm'])
+        b = x.shape[0]
+        for k, v in m.items():
+            if isinstance(v, (int, float)) and math.isfinite(v): sums[k] = sums.get(k, 0.0) + v * b
+        n += b
+        if samples_dir is not None and saved < self.tr['num_samples']:
+            for j in range(min(b, self.tr['num_samples'] - saved)):
+                self._save_sample(samples_dir, saved, x[j], pred[j], y[j]); saved += 1
+    return {k: v / max(n, 1) for k, v in sums.items()} | {'images': n}
+
+@patch
+def _save_sample(self: Trainer, folder: Path, i: int, x, pred, y):
+    "Input, prediction, ground truth (displayed through the data's renderer) and the error map as PNGs."
+    import matplotlib; matplotlib.use('Agg')
+    from matplotlib import colormaps
+    folder.mkdir(parents=True, exist_ok=True)
+    space_in = self.cfg['data']['space_in']
+    sdr = convert_space(x.float().cpu().permute(1, 2, 0).numpy(), space_in, self.renderer.output_space, clip=True)
+    write_png(folder / f'{i:02d}_input.png', np.clip(sdr, 0, 1))
+    write_png(folder / f'{i:02d}_prediction.png', _display(pred, self.renderer))
+    write_png(folder / f'{i:02d}_ground_truth.png', _display(y, self.renderer))
+    err = (pred - y).abs().mean(0).cpu().numpy()                      # ACEScct absolute error, 0..0.1 mapped
+    write_png(folder / f'{i:02d}_error.png', colormaps['magma'](np.clip(err / 0.1, 0, 1))[..., :3].astype(np.float32))
+
+# %% ../nbs/10_train.ipynb #t119
+@patch
+def validate(self: Trainer) -> dict:
+    "Validate (EMA weights), save samples and best@<metric>.pt, then tell the callbacks (logs, notifications); returns the metrics."
+    m = {}
+    if self.main:
+        m = self.evaluate_model(max_batches=self.tr['val_max_batches'],
+                                samples_dir=self.run_dir / 'samples' / f'epoch_{self.epoch:04d}')
+        key, v = self.tr['main_metric'], m.get(self.tr['main_metric'])
+        if v is None: raise ValueError(f"training.main_metric {key!r} is not among the metrics: {sorted(m)}")
+        better = self.best['value'] is None or (v > self.best['value'] if self.tr['main_metric_mode'] == 'max' else v < self.best['value'])
+        if better:
+            self.best = {'metric': key, 'value': v, 'epoch': self.epoch}
+            st = self.state_dict()
+            if self.ema:                                   # best = the weights that scored; a fork trains on from train_model
+                st.update(model=self.ema.ema_model.state_dict(), train_model=st['model'], model_is_ema=True)
+            self._fire('on_checkpoint', save_checkpoint(self.run_dir / 'checkpoints' / f'best@{key}.pt', st))
+        self._fire('on_eval', {'step': self.step, 'epoch': self.epoch, **m})
+    self._barrier()
     return m
 
-Trainer.notifier = property(_notifier)
-Trainer.fit, Trainer.validate = _fit_notified, _validate_notified
+@patch
+def _barrier(self: Trainer):
+    if self.world > 1:
+        import torch.distributed as dist
+        dist.barrier()
+
+@patch
+def param_checksum(self: Trainer) -> str:
+    "SHA-256 of every parameter's bytes (ranks of a DDP run must agree)."
+    h = hashlib.sha256()
+    for p in self.model.state_dict().values(): h.update(p.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+# %% ../nbs/10_train.ipynb #t121
+@patch
+def fit(self: Trainer, stop_at_step: int | None = None) -> dict:
+    "Train to `training.epochs`, validating and checkpointing; return the final summary (callbacks around it)."
+    try:
+        self._fire('on_start')
+        out = self._fit(stop_at_step)
+    except BaseException as e:
+        self._fire('on_failure', e); raise
+    finally:
+        if self.main: release_run_lock(self.run_dir)
+    self._fire('on_end', out)
+    return out
+
+@patch
+def _fit(self: Trainer, stop_at_step: int | None = None) -> dict:
+    t0 = time.perf_counter()
+    if self.main: print(f"run directory: {self.run_dir}")
+    self._stop_at = stop_at_step        # leave without a word at this step, as a killed run would (tests)
+    while self.epoch < self.tr['epochs']:
+        self.train_epoch()
+        if stop_at_step is not None and self.step >= stop_at_step: return {'stopped_at_step': self.step}
+        self.save()
+        if self.epoch % self.tr['val_every'] == 0 or self.epoch == self.tr['epochs']: self.validate()
+        self._barrier()
+    summary = {'run_dir': str(self.run_dir), 'epochs': self.epoch, 'steps': self.step, 'best': self.best,
+               'bad_steps': self.bad_steps, 'wall_s': round(time.perf_counter() - t0, 2)}
+    sums = [self.param_checksum()]
+    if self.world > 1:
+        import torch.distributed as dist
+        sums = [None] * self.world; dist.all_gather_object(sums, self.param_checksum())
+    summary['param_checksums'] = sums
+    if self.main:
+        summary['final'] = self.evaluate_model(max_batches=self.tr['val_max_batches'])
+        atomic_write_text(self.run_dir / 'eval' / 'summary.json', json.dumps(summary, indent=1))
+    if self.world > 1:                      # leave the process group cleanly (gloo aborts at exit otherwise)
+        import torch.distributed as dist
+        dist.barrier(); dist.destroy_process_group()
+    if len(set(sums)) > 1: raise RuntimeError(f"DDP ranks ended with different parameters: {sums}")
+    return summary
+
+def train(cfg, overrides=(), run_dir=None) -> dict:
+    "Train from a config (shipped name, YAML path or dict) with `key.path=value` overrides; return the summary."
+    if load_config(cfg, overrides, validate=False).get('model', {}).get('name') == 'diff-hdrtv':
+        return train_stage(cfg, overrides, run_dir)     # stages load and freeze earlier ones; stage 2 denoises
+    return Trainer(cfg, overrides, run_dir).fit()
+
+# %% ../nbs/10_train.ipynb #t123
+def stage_trainer(cfg,                         # a DIFF_HDRTV_CONFIGS name, a shipped name, a YAML path or a dict
+                  overrides=(),                # `key.path=value` strings
+                  run_dir=None) -> Trainer:
+    "A `Trainer` for one Diff-HDRTV stage: stage checkpoints resolved, loaded and frozen; stage 2 trains on `Denoising`."
+    if isinstance(cfg, str) and cfg in DIFF_HDRTV_CONFIGS: cfg = DIFF_HDRTV_CONFIGS[cfg]
+    cfg = load_config(cfg, overrides)
+    m = cfg['model']
+    if str(m['name']).lower() != 'diff-hdrtv': raise ValueError(f"model.name: expected 'diff-hdrtv', got {m['name']!r}")
+    stage, root = m.get('stage', 3), cfg['training']['ckpt_root']
+    ck1 = stage_checkpoint(m.get('stage1_ckpt'), root, 1) if stage >= 2 else None
+    ck2 = stage_checkpoint(m.get('stage2_ckpt'), root, 2) if stage == 3 else None
+    if stage == 3 and ck2 is None: raise ValueError("model.stage2_ckpt: stage 3 needs a trained prior (a stage-2 run, 'auto' or 'auto:EXP')")
+    m['stage1_ckpt'], m['stage2_ckpt'] = (str(ck1) if ck1 else None), (str(ck2) if ck2 else None)
+    t = Trainer(cfg, (), run_dir)                   # build_objective: Denoising for stage 2, the config's loss otherwise
+    t.stage_inputs = {'stage': stage, 'mode': m.get('mode', 'aces'), 'resumed': bool(t._resume_from)}
+    if not t._resume_from:                          # a resumed checkpoint already holds the frozen parts
+        t.stage_inputs.update(load_stage_weights(t.model, ck1, ck2))
+        if t.ema: t.ema.ema_model.load_state_dict(t.model.state_dict())
+        if stage == 2 and ck1 is None: print("stage 2 without model.stage1_ckpt: the prior is conditioned on an untrained (identity) HDRNet")
+    if t.main: atomic_write_text(t.run_dir / 'meta' / 'stage_inputs.json', json.dumps(t.stage_inputs, indent=1))
+    return t
+
+def train_stage(cfg, overrides=(), run_dir=None) -> dict:
+    "Train one stage; the summary also carries `stage_inputs` (the checkpoints that fed it)."
+    t = stage_trainer(cfg, overrides, run_dir)
+    return {**t.fit(), 'stage_inputs': t.stage_inputs}
+
+def train_pipeline(data_root,                  # folder of LogC3 frames (data.root)
+                   ckpt_root,                  # where the three run directories go (training.ckpt_root)
+                   tiny: bool = True,          # the tiny configs (CPU, seconds) or the full ones
+                   mode: str = 'aces',         # stage-3 refiners: 'aces' or 'xyY'
+                   overrides=(),               # `key.path=value` applied to every stage
+                   stage_overrides: dict | None = None) -> dict:   # {1: [...], 2: [...], 3: [...]} per stage
+    "Train stage 1, 2 and 3 in order, each fed the previous runs; write pipeline.json into the stage-3 run directory."
+    if mode not in REFINER_MODES: raise ValueError(f"mode {mode!r} not in {REFINER_MODES}")
+    pre, so = ('tiny-' if tiny else ''), stage_overrides or {}
+    base = [f'data.root={data_root}', f'training.ckpt_root={ckpt_root}', f'model.mode={mode}', *overrides]
+    names = {1: f'{pre}diff-hdrtv-s1', 2: f'{pre}diff-hdrtv-s2', 3: f'{pre}diff-hdrtv-{"xyy-" if mode == "xyY" else ""}s3'}
+    runs = {}
+    runs[1] = train_stage(names[1], base + list(so.get(1, ())))
+    runs[2] = train_stage(names[2], base + [f"model.stage1_ckpt={runs[1]['run_dir']}", *so.get(2, ())])
+    runs[3] = train_stage(names[3], base + [f"model.stage1_ckpt={runs[1]['run_dir']}",
+                                            f"model.stage2_ckpt={runs[2]['run_dir']}", *so.get(3, ())])
+    rec = {'mode': mode, 'tiny': tiny,
+           'stages': {str(s): {'config': names[s], 'run_dir': r['run_dir'], 'steps': r['steps'],
+                               'checkpoint': str(Path(r['run_dir']) / 'checkpoints' / 'last.pt'),
+                               'sha256': sha256_file(Path(r['run_dir']) / 'checkpoints' / 'last.pt'),
+                               'fed_by': {k: v for k, v in r['stage_inputs'].items() if k in ('stage1', 'stage2')}}
+                      for s, r in runs.items()}}
+    atomic_write_text(Path(runs[3]['run_dir']) / 'pipeline.json', json.dumps(rec, indent=1))
+    return rec

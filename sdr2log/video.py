@@ -15,41 +15,14 @@ import torch.nn.functional as F
 
 from .color import convert_space
 from .metrics import LOG2_FLOOR, PSNR_CAP, compute_metrics, smooth_error_field
+from .data import flatten_clips, unflatten, frame_batch  # noqa: F401  (frame_batch: sdr2log.video.frame_batch still imports)
 
 # %% auto #0
 __all__ = ['AP1_Y', 'FLOW_METHODS', 'LOG2_Y_FLOOR', 'RESIDUAL_THRESH', 'TEMPORAL_METRICS', 'FIDELITY', 'TEMPORAL', 'SHOWN',
-           'flatten_clips', 'unflatten', 'frame_batch', 'is_temporal', 'predict_sequence', 'predict_clip', 'flow_luma',
-           'optical_flow', 'warp', 'pair_flow', 'as_clips', 'clip_flows', 'warping_error', 'flicker',
-           'temporal_metrics', 'NoisyStandIn', 'TemporalBlend', 'video_higher_is_better', 'summarise_video',
-           'video_markdown', 'tradeoff_figure', 'strip_figure', 'evaluate_video']
-
-# %% ../nbs/15_video.ipynb #c005
-def flatten_clips(clips: torch.Tensor,  # [B, T, C, H, W] clips (any float dtype/device)
-                 ) -> torch.Tensor:      # [B*T, C, H, W], frames of clip 0 first, in time order
-    "A batch of clips as one batch of frames."
-    if not isinstance(clips, torch.Tensor) or clips.ndim != 5:
-        raise ValueError(f"flatten_clips expects a [B, T, C, H, W] tensor; got "
-                         f"{tuple(clips.shape) if hasattr(clips, 'shape') else type(clips).__name__}")
-    B, T = clips.shape[:2]
-    return clips.reshape(B * T, *clips.shape[2:])
-
-def unflatten(frames: torch.Tensor,  # [B*T, C, H, W] frames (as flatten_clips orders them)
-              B: int, T: int,         # batch size and clip length
-             ) -> torch.Tensor:       # [B, T, C, H, W]
-    "Frames back into clips (the inverse of `flatten_clips`)."
-    if frames.ndim != 4 or frames.shape[0] != B * T:
-        raise ValueError(f"unflatten: expected [B*T={B}*{T}={B * T}, C, H, W] frames; got {tuple(frames.shape)}")
-    return frames.reshape(B, T, *frames.shape[1:])
-
-def frame_batch(batch: dict,  # a batch of sdr2log.data: {'sdr','hdr'} (img) or {'sdr_clip','hdr_clip'} (vid)
-               ) -> tuple:    # (sdr [N,3,H,W], hdr [N,3,H,W], (B, T)); T = 1 for img batches
-    "The frames of a batch of either mode, with the clip shape to undo the flattening."
-    if 'sdr_clip' in batch:
-        x, y = batch['sdr_clip'], batch['hdr_clip']
-        if x.shape != y.shape: raise ValueError(f"sdr_clip and hdr_clip shapes differ: {tuple(x.shape)} vs {tuple(y.shape)}")
-        return flatten_clips(x), flatten_clips(y), tuple(x.shape[:2])
-    if 'sdr' in batch: return batch['sdr'], batch['hdr'], (batch['sdr'].shape[0], 1)
-    raise KeyError(f"batch has neither 'sdr_clip' nor 'sdr' (keys: {sorted(batch)})")
+           'is_temporal', 'predict_sequence', 'predict_clip', 'flow_luma', 'optical_flow', 'warp', 'pair_flow',
+           'as_clips', 'clip_flows', 'warping_error', 'flicker', 'temporal_metrics', 'NoisyStandIn', 'TemporalBlend',
+           'video_higher_is_better', 'summarise_video', 'video_markdown', 'tradeoff_figure', 'strip_figure',
+           'evaluate_video']
 
 # %% ../nbs/15_video.ipynb #c008
 def is_temporal(method) -> bool:

@@ -10,8 +10,10 @@ import torch
 import yaml
 
 from sdr2log.models.core import build_model, count_params
-from sdr2log.models.diffhdrtv import (DIFF_HDRTV_CONFIGS, REFINER_MODES, checkpoint_weights, load_stage_weights,
-                                      rgb_to_xyY, stage_checkpoint, train_pipeline, train_stage, xyY_to_rgb, XYZ_to_xyY)
+from sdr2log.color import xyz_to_xyY as XYZ_to_xyY
+from sdr2log.models.diffhdrtv import REFINER_MODES, rgb_to_xyY, xyY_to_rgb
+from sdr2log.runs import checkpoint_weights, load_stage_weights, stage_checkpoint
+from sdr2log.train import DIFF_HDRTV_CONFIGS, train_pipeline, train_stage
 from sdr2log.synth import synthesize
 
 TINY = dict(width=8, blocks=1, prior_widths=(8, 16), prior_resolution=16, prior_steps=2, refiner_width=8, refiner_blocks=1)

@@ -16,7 +16,7 @@ from sdr2log.models.core import build_model
 from sdr2log.reconstruct import Reconstructor, reconstruct, export_model, load_model_file
 from sdr2log.render import get_renderer
 from sdr2log.synth import synth_sequence
-from sdr2log.train import save_checkpoint
+from sdr2log.runs import save_checkpoint
 from sdr2log.videoio import write_video, probe_video
 
 BIN = Path(sys.executable).parent

@@ -4,7 +4,8 @@ from pathlib import Path
 import pytest, torch
 from sdr2log.cli import main
 from sdr2log.synth import synthesize
-from sdr2log.train import Trainer, load_checkpoint
+from sdr2log.runs import load_checkpoint
+from sdr2log.train import Trainer
 
 BIN = Path(sys.executable).parent
 QUICK = ['training.max_steps_per_epoch=2', 'training.progress=false', 'data.batch_size=2', 'training.tensorboard=false',
@@ -44,8 +45,8 @@ def train_steps(run: Path) -> list[int]:
 # ------------------------------------------------------------------------------------------------ subprocess faults
 DRIVER = textwrap.dedent('''
     import datetime, os, signal, sys, torch
-    import sdr2log.train as T
-    T._now = lambda: datetime.datetime(2026, 1, 2, 3, 4, 5)     # every process asks for the same run name
+    import sdr2log.runs as R, sdr2log.train as T
+    R._now = lambda: datetime.datetime(2026, 1, 2, 3, 4, 5)     # every process asks for the same run name
     kill_at, calls, real = int(sys.argv[1]), [0], torch.save
     def save(obj, f, *a, **k):                                  # SIGKILL in the middle of the kill_at-th checkpoint write
         calls[0] += 1
@@ -173,7 +174,7 @@ def test_resume_of_a_run_in_use_is_refused(data, run_copy):
         holder.kill(); holder.wait()
     t = Trainer('tiny-cct', sets(data, run_copy.parent, 'training.exp_name=d', 'training.resume=auto'))   # kill -9 freed it
     assert t.run_dir == run_copy and t.step == 2
-    from sdr2log.train import release_run_lock
+    from sdr2log.runs import release_run_lock
     release_run_lock(t.run_dir)
 
 

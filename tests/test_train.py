@@ -2,7 +2,7 @@
 import json, os, shutil, subprocess, sys
 from pathlib import Path
 import pytest, torch
-from sdr2log.train import load_checkpoint
+from sdr2log.runs import load_checkpoint
 from sdr2log.testing import assert_paths_agree
 
 BIN = Path(sys.executable).parent

@@ -4,23 +4,21 @@
 
 # %% ../../nbs/09b_models.diffhdrtv.ipynb #c001
 from __future__ import annotations
-import copy, hashlib, json, math, re
-from contextlib import nullcontext
-from pathlib import Path
+import math
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from fastcore.basics import patch
 from torch import nn
 
-from ..color import get_space, get_gamut, get_transfer_function, rgb_to_xyz_matrix, apply_matrix
+from ..color import get_space, get_gamut, get_transfer_function, rgb_to_xyz_matrix, apply_matrix, xyz_to_xyY, xyY_to_xyz
 from .core import register_model, pad_to_multiple, crop_to
 
 # %% auto #0
-__all__ = ['REFINER_MODES', 'PREDICTION_TYPES', 'COND_OPTIONS', 'PRIOR_STARTS', 'STAGE_EXP', 'DIFF_HDRTV_CONFIGS', 'ResBlockNoBN',
-           'HDRNet', 'XYZ_to_xyY', 'xyY_to_XYZ', 'rgb_to_xyY', 'xyY_to_rgb', 'LumaChroma', 'SubNet', 'Refiner',
-           'to_diffusion', 'from_diffusion', 'ConditionalPrior', 'DiffHDRTV', 'stage_checkpoint', 'checkpoint_weights',
-           'sha256_file', 'load_stage_weights', 'stage_trainer', 'train_stage', 'train_pipeline']
+__all__ = ['REFINER_MODES', 'PREDICTION_TYPES', 'COND_OPTIONS', 'PRIOR_STARTS', 'ResBlockNoBN', 'HDRNet', 'rgb_to_xyY',
+           'xyY_to_rgb', 'LumaChroma', 'SubNet', 'Refiner', 'to_diffusion', 'from_diffusion', 'ConditionalPrior',
+           'DiffHDRTV']
 
 # %% ../../nbs/09b_models.diffhdrtv.ipynb #c005
 def _zero(conv: nn.Conv2d) -> nn.Conv2d:
@@ -53,42 +51,19 @@ class HDRNet(nn.Module):
         return crop_to(xp + self.tail(h), hw)
 
 # %% ../../nbs/09b_models.diffhdrtv.ipynb #c008
-_EPS = 1e-10
-
-def XYZ_to_xyY(XYZ: torch.Tensor,            # CIE XYZ, channel-first (..., 3, H, W)
-               white: tuple = (0.3127, 0.3290),   # xy returned where X+Y+Z = 0
-               eps: float = _EPS) -> torch.Tensor:
-    "CIE xyY from XYZ (channel-first), the white's chromaticity where X+Y+Z is zero."
-    X, Y, Z = XYZ.unbind(-3)
-    s = X + Y + Z
-    ok = s.abs() > eps
-    ss = torch.where(ok, s, torch.ones_like(s))
-    x = torch.where(ok, X / ss, torch.full_like(s, white[0]))
-    y = torch.where(ok, Y / ss, torch.full_like(s, white[1]))
-    return torch.stack([x, y, Y], -3)
-
-def xyY_to_XYZ(xyY: torch.Tensor,            # CIE xyY, channel-first (..., 3, H, W)
-               eps: float = _EPS) -> torch.Tensor:
-    "CIE XYZ from xyY (channel-first); zero where y is zero."
-    x, y, Y = xyY.unbind(-3)
-    ok = y.abs() > eps
-    ys = torch.where(ok, y, torch.ones_like(y))
-    k = torch.where(ok, Y / ys, torch.zeros_like(Y))
-    return torch.stack([x * k, torch.where(ok, Y, torch.zeros_like(Y)), (1 - x - y) * k], -3)
-
 def rgb_to_xyY(rgb: torch.Tensor,            # encoded RGB in `space`, channel-first (..., 3, H, W)
                space: str = 'ACEScct') -> torch.Tensor:
     "xyY (XYZ relative to the gamut's own white, Y of white = 1) of an image in the colour space `space`."
     sp = get_space(space)
     lin = get_transfer_function(sp.transfer).decode(rgb, channel_axis=-3)
     XYZ = apply_matrix(lin, rgb_to_xyz_matrix(sp.gamut), -3)
-    return XYZ_to_xyY(XYZ, white=get_gamut(sp.gamut).white if sp.gamut != 'xyz' else (0.3127, 0.3290))
+    return xyz_to_xyY(XYZ, white=get_gamut(sp.gamut).white if sp.gamut != 'xyz' else (0.3127, 0.3290))
 
 def xyY_to_rgb(xyY: torch.Tensor,            # CIE xyY relative to the gamut's white, channel-first
                space: str = 'ACEScct') -> torch.Tensor:
     "Encoded RGB in the colour space `space` from xyY (inverse of `rgb_to_xyY`)."
     sp = get_space(space)
-    lin = apply_matrix(xyY_to_XYZ(xyY), np.linalg.inv(rgb_to_xyz_matrix(sp.gamut)), -3)
+    lin = apply_matrix(xyY_to_xyz(xyY), np.linalg.inv(rgb_to_xyz_matrix(sp.gamut)), -3)
     return get_transfer_function(sp.transfer).encode(lin, channel_axis=-3)
 
 # %% ../../nbs/09b_models.diffhdrtv.ipynb #c012
@@ -197,42 +172,67 @@ class ConditionalPrior(nn.Module):
         return DDIMScheduler.from_config(self.noise_scheduler.config, timestep_spacing='trailing', clip_sample=False,
                                          set_alpha_to_one=True)
 
-    def loss(self, z0: torch.Tensor,          # clean sample, diffusion range [N,3,h,w]
-             cond: torch.Tensor,              # conditions [N,cond_ch,h,w]
-             generator: torch.Generator | None = None) -> torch.Tensor:   # CPU generator (None: global RNG)
-        "The denoising objective: MSE between the UNet's output and the noise (epsilon) or the velocity (v)."
-        sch = self.noise_scheduler
-        noise = _randn(z0.shape, generator, z0)
-        t = torch.randint(0, sch.config.num_train_timesteps, (z0.shape[0],), generator=generator).to(z0.device)
-        zt = sch.add_noise(z0, noise, t)
-        target = noise if sch.config.prediction_type == 'epsilon' else sch.get_velocity(z0, noise, t)
-        return F.mse_loss(self.unet(torch.cat([zt, cond], 1), t).sample.float(), target.float())
+# %% ../../nbs/09b_models.diffhdrtv.ipynb #c018b
+@patch
+def loss(self: ConditionalPrior, z0: torch.Tensor,          # clean sample, diffusion range [N,3,h,w]
+         cond: torch.Tensor,              # conditions [N,cond_ch,h,w]
+         generator: torch.Generator | None = None) -> torch.Tensor:   # CPU generator (None: global RNG)
+    "The denoising objective: MSE between the UNet's output and the noise (epsilon) or the velocity (v)."
+    sch = self.noise_scheduler
+    noise = _randn(z0.shape, generator, z0)
+    t = torch.randint(0, sch.config.num_train_timesteps, (z0.shape[0],), generator=generator).to(z0.device)
+    zt = sch.add_noise(z0, noise, t)
+    target = noise if sch.config.prediction_type == 'epsilon' else sch.get_velocity(z0, noise, t)
+    return F.mse_loss(self.unet(torch.cat([zt, cond], 1), t).sample.float(), target.float())
 
-    @torch.no_grad()
-    def sample(self, cond: torch.Tensor,                  # conditions [N,cond_ch,h,w]
-               steps: int = 10,                           # DDIM steps = UNet evaluations, >= 1
-               init: torch.Tensor | None = None,          # SDEdit start (diffusion range); None: pure noise
-               strength: float = 0.5,                     # SDEdit: noise init to about strength*T (0, 1]
-               generator: torch.Generator | None = None) -> torch.Tensor:
-        "DDIM (eta=0) sample of `steps` steps, from noise or from `init` noised to `strength`."
-        if steps < 1: raise ValueError(f"prior_steps must be >= 1; got {steps}")
-        if not 0 < strength <= 1: raise ValueError(f"prior_strength must be in (0, 1]; got {strength}")
-        sch = self.sampler()
-        total = steps if init is None else max(steps, round(steps / strength))
-        sch.set_timesteps(total, device=cond.device)
-        ts = sch.timesteps[-steps:]
-        n, _, h, w = cond.shape
-        noise = _randn((n, 3, h, w), generator, cond)
-        z = noise if init is None else sch.add_noise(init, noise, ts[:1].repeat(n))
-        for t in ts:
-            out = self.unet(torch.cat([z, cond], 1), t).sample
-            z = sch.step(out, t, z, eta=0.0).prev_sample
-        return z
+@patch
+@torch.no_grad()
+def sample(self: ConditionalPrior, cond: torch.Tensor,                  # conditions [N,cond_ch,h,w]
+           steps: int = 10,                           # DDIM steps = UNet evaluations, >= 1
+           init: torch.Tensor | None = None,          # SDEdit start (diffusion range); None: pure noise
+           strength: float = 0.5,                     # SDEdit: noise init to about strength*T (0, 1]
+           generator: torch.Generator | None = None) -> torch.Tensor:
+    "DDIM (eta=0) sample of `steps` steps, from noise or from `init` noised to `strength`."
+    if steps < 1: raise ValueError(f"prior_steps must be >= 1; got {steps}")
+    if not 0 < strength <= 1: raise ValueError(f"prior_strength must be in (0, 1]; got {strength}")
+    sch = self.sampler()
+    total = steps if init is None else max(steps, round(steps / strength))
+    sch.set_timesteps(total, device=cond.device)
+    ts = sch.timesteps[-steps:]
+    n, _, h, w = cond.shape
+    noise = _randn((n, 3, h, w), generator, cond)
+    z = noise if init is None else sch.add_noise(init, noise, ts[:1].repeat(n))
+    for t in ts:
+        out = self.unet(torch.cat([z, cond], 1), t).sample
+        z = sch.step(out, t, z, eta=0.0).prev_sample
+    return z
 
 # %% ../../nbs/09b_models.diffhdrtv.ipynb #c021
 COND_OPTIONS = {'sdr': 1, 'stage1': 1, 'both': 2}
 PRIOR_STARTS = ('stage1', 'noise')
 
+def _check_options(stage, mode, prior_cond, prior_start, prior_resolution, prior_widths, prior_strength, space, **whole):
+    "DiffHDRTV's option checks (the errors name the model option and what is accepted)."
+    if stage not in (1, 2, 3): raise ValueError(f"stage must be 1, 2 or 3; got {stage!r}")
+    if mode not in REFINER_MODES: raise ValueError(f"mode {mode!r} not in {REFINER_MODES}")
+    if prior_cond not in COND_OPTIONS: raise ValueError(f"prior_cond {prior_cond!r} not in {tuple(COND_OPTIONS)}")
+    if prior_start not in PRIOR_STARTS: raise ValueError(f"prior_start {prior_start!r} not in {PRIOR_STARTS}")
+    if prior_resolution < 1: raise ValueError(f"prior_resolution must be >= 1 px; got {prior_resolution}")
+    _whole = lambda v: isinstance(v, int) and not isinstance(v, bool)
+    lows = {'width': 1, 'blocks': 1, 'prior_layers': 1, 'num_train_timesteps': 2, 'prior_steps': 1, 'refiner_width': 1,
+            'refiner_blocks': 1, 'sample_seed': 0}
+    for k, lo in lows.items():
+        v = whole[k]
+        if not _whole(v) or v < lo: raise ValueError(f"model.{k}: expected a whole number >= {lo}; got {v!r}")
+    if whole['prior_steps'] > whole['num_train_timesteps']:
+        raise ValueError(f"model.prior_steps: at most num_train_timesteps ({whole['num_train_timesteps']}); got {whole['prior_steps']}")
+    if not prior_widths or not all(_whole(w) and w >= 1 for w in prior_widths):
+        raise ValueError(f"model.prior_widths: expected a list of whole numbers >= 1; got {prior_widths!r}")
+    if not isinstance(prior_strength, (int, float)) or isinstance(prior_strength, bool) or not 0 < prior_strength <= 1:
+        raise ValueError(f"model.prior_strength: expected a number in (0, 1]; got {prior_strength!r}")
+    if get_space(space).name != 'ACEScct': raise ValueError(f"space: the model predicts ACEScct; got {space!r}")
+
+# %% ../../nbs/09b_models.diffhdrtv.ipynb #c021b
 class DiffHDRTV(nn.Module):
     "Diff-HDRTV on ACEScct: stage 1 HDRNet, stage 2 diffusion prior, stage 3 refiners (`xyY` | `aces`)."
     def __init__(self, mode: str = 'aces',            # stage-3 refiners: 'aces' or 'xyY'
@@ -253,23 +253,9 @@ class DiffHDRTV(nn.Module):
                  stage1_ckpt: str | None = None,      # training only: where stage 1 comes from (see `train_stage`)
                  stage2_ckpt: str | None = None):     # training only: where the prior comes from
         super().__init__()
-        if stage not in (1, 2, 3): raise ValueError(f"stage must be 1, 2 or 3; got {stage!r}")
-        if mode not in REFINER_MODES: raise ValueError(f"mode {mode!r} not in {REFINER_MODES}")
-        if prior_cond not in COND_OPTIONS: raise ValueError(f"prior_cond {prior_cond!r} not in {tuple(COND_OPTIONS)}")
-        if prior_start not in PRIOR_STARTS: raise ValueError(f"prior_start {prior_start!r} not in {PRIOR_STARTS}")
-        if prior_resolution < 1: raise ValueError(f"prior_resolution must be >= 1 px; got {prior_resolution}")
-        _whole = lambda v: isinstance(v, int) and not isinstance(v, bool)
-        for k, v, lo in (('width', width, 1), ('blocks', blocks, 1), ('prior_layers', prior_layers, 1),
-                         ('num_train_timesteps', num_train_timesteps, 2), ('prior_steps', prior_steps, 1),
-                         ('refiner_width', refiner_width, 1), ('refiner_blocks', refiner_blocks, 1), ('sample_seed', sample_seed, 0)):
-            if not _whole(v) or v < lo: raise ValueError(f"model.{k}: expected a whole number >= {lo}; got {v!r}")
-        if prior_steps > num_train_timesteps:
-            raise ValueError(f"model.prior_steps: at most num_train_timesteps ({num_train_timesteps}); got {prior_steps}")
-        if not prior_widths or not all(_whole(w) and w >= 1 for w in prior_widths):
-            raise ValueError(f"model.prior_widths: expected a list of whole numbers >= 1; got {prior_widths!r}")
-        if not isinstance(prior_strength, (int, float)) or isinstance(prior_strength, bool) or not 0 < prior_strength <= 1:
-            raise ValueError(f"model.prior_strength: expected a number in (0, 1]; got {prior_strength!r}")
-        if get_space(space).name != 'ACEScct': raise ValueError(f"space: the model predicts ACEScct; got {space!r}")
+        _check_options(stage, mode, prior_cond, prior_start, prior_resolution, prior_widths, prior_strength, space,
+                       width=width, blocks=blocks, prior_layers=prior_layers, num_train_timesteps=num_train_timesteps,
+                       prior_steps=prior_steps, refiner_width=refiner_width, refiner_blocks=refiner_blocks, sample_seed=sample_seed)
         self.mode, self.stage, self.prior_cond, self.space = mode, stage, prior_cond, space
         self.prior_resolution, self.prior_steps, self.prior_start = prior_resolution, prior_steps, prior_start
         self.prior_strength, self.use_prior, self.sample_seed = prior_strength, use_prior, sample_seed
@@ -281,245 +267,67 @@ class DiffHDRTV(nn.Module):
         self.stage1.requires_grad_(stage == 1)
         if self.prior is not None: self.prior.requires_grad_(stage == 2)
 
-    def frozen(self) -> list[str]:
-        "Names of the frozen sub-modules."
-        return [n for n, m in (('stage1', self.stage1), ('prior', self.prior)) if m is not None and
-                not any(p.requires_grad for p in m.parameters())]
+# %% ../../nbs/09b_models.diffhdrtv.ipynb #c021c
+@patch
+def frozen(self: DiffHDRTV) -> list[str]:
+    "Names of the frozen sub-modules."
+    return [n for n, m in (('stage1', self.stage1), ('prior', self.prior)) if m is not None and
+            not any(p.requires_grad for p in m.parameters())]
 
-    def train(self, mode: bool = True):
-        super().train(mode)
-        for n in self.frozen(): getattr(self, n).eval()            # frozen parts always in eval mode
-        return self
+@patch
+def train(self: DiffHDRTV, mode: bool = True):
+    nn.Module.train(self, mode)
+    for n in self.frozen(): getattr(self, n).eval()            # frozen parts always in eval mode
+    return self
 
-    def prior_size(self, h: int, w: int) -> tuple[int, int]:
-        "(h, w) of the prior's images: short side `prior_resolution`, aspect kept, multiples of the UNet stride."
-        m, s = self.prior.multiple, self.prior_resolution / min(h, w)
-        return max(m, round(h * s / m) * m), max(m, round(w * s / m) * m)
+@patch
+def prior_size(self: DiffHDRTV, h: int, w: int) -> tuple[int, int]:
+    "(h, w) of the prior's images: short side `prior_resolution`, aspect kept, multiples of the UNet stride."
+    m, s = self.prior.multiple, self.prior_resolution / min(h, w)
+    return max(m, round(h * s / m) * m), max(m, round(w * s / m) * m)
 
-    def _conditions(self, x, s1, hw):
-        down = lambda t: F.interpolate(t, size=hw, mode='area' if hw[0] <= t.shape[-2] else 'bilinear')
-        cs = {'sdr': [x], 'stage1': [s1], 'both': [x, s1]}[self.prior_cond]
-        return to_diffusion(torch.cat([down(c) for c in cs], 1)), to_diffusion(down(s1))
+@patch
+def _conditions(self: DiffHDRTV, x, s1, hw):
+    down = lambda t: F.interpolate(t, size=hw, mode='area' if hw[0] <= t.shape[-2] else 'bilinear')
+    cs = {'sdr': [x], 'stage1': [s1], 'both': [x, s1]}[self.prior_cond]
+    return to_diffusion(torch.cat([down(c) for c in cs], 1)), to_diffusion(down(s1))
 
-    def prior_loss(self, x, y, s1=None, generator=None) -> torch.Tensor:
-        "Stage-2 objective on a batch: the denoising loss of the low-resolution target given the conditions."
-        if self.prior is None: raise ValueError("prior_loss needs stage >= 2")
-        if s1 is None:
-            with torch.no_grad(): s1 = self.stage1(x)
-        hw = self.prior_size(*x.shape[-2:])
-        cond, _ = self._conditions(x, s1, hw)
-        z0 = to_diffusion(F.interpolate(y, size=hw, mode='area' if hw[0] <= y.shape[-2] else 'bilinear'))
-        return self.prior.loss(z0, cond, generator)
-
-    @torch.no_grad()
-    def sample_prior(self, x, s1, steps: int | None = None, generator=None) -> torch.Tensor:
-        "The prior sampled at low resolution, in ACEScct, upsampled (bilinear) to the size of `x`."
-        hw = self.prior_size(*x.shape[-2:])
-        cond, init = self._conditions(x, s1, hw)
-        z = self.prior.sample(cond, int(steps or self.prior_steps), init if self.prior_start == 'stage1' else None,
-                              self.prior_strength, generator)
-        return F.interpolate(from_diffusion(z), size=x.shape[-2:], mode='bilinear', align_corners=False)
-
-    def forward(self, x: torch.Tensor,                      # ACEScct input [N,3,H,W]
-                target: torch.Tensor | None = None,         # stage 2, training: the ACEScct target -> returns the loss
-                generator: torch.Generator | None = None,   # CPU generator of the prior's noise
-                prior_steps: int | None = None, use_prior: bool | None = None):
-        if self.stage == 1: return self.stage1(x)
-        if target is not None:
-            if self.stage != 2: raise ValueError("target= is the stage-2 training call; stage 1 and 3 train on model(x)")
-            return self.prior_loss(x, target, generator=generator)
+# %% ../../nbs/09b_models.diffhdrtv.ipynb #c021d
+@patch
+def prior_loss(self: DiffHDRTV, x, y, s1=None, generator=None) -> torch.Tensor:
+    "Stage-2 objective on a batch: the denoising loss of the low-resolution target given the conditions."
+    if self.prior is None: raise ValueError("prior_loss needs stage >= 2")
+    if s1 is None:
         with torch.no_grad(): s1 = self.stage1(x)
-        if generator is None and not self.training: generator = torch.Generator().manual_seed(self.sample_seed)
-        use = self.use_prior if use_prior is None else use_prior
-        if self.stage == 2: return self.sample_prior(x, s1, prior_steps, generator)
-        p = self.sample_prior(x, s1, prior_steps, generator) if use else s1
-        return self.refiner(s1, p)
+    hw = self.prior_size(*x.shape[-2:])
+    cond, _ = self._conditions(x, s1, hw)
+    z0 = to_diffusion(F.interpolate(y, size=hw, mode='area' if hw[0] <= y.shape[-2] else 'bilinear'))
+    return self.prior.loss(z0, cond, generator)
+
+@patch
+@torch.no_grad()
+def sample_prior(self: DiffHDRTV, x, s1, steps: int | None = None, generator=None) -> torch.Tensor:
+    "The prior sampled at low resolution, in ACEScct, upsampled (bilinear) to the size of `x`."
+    hw = self.prior_size(*x.shape[-2:])
+    cond, init = self._conditions(x, s1, hw)
+    z = self.prior.sample(cond, int(steps or self.prior_steps), init if self.prior_start == 'stage1' else None,
+                          self.prior_strength, generator)
+    return F.interpolate(from_diffusion(z), size=x.shape[-2:], mode='bilinear', align_corners=False)
+
+@patch
+def forward(self: DiffHDRTV, x: torch.Tensor,                      # ACEScct input [N,3,H,W]
+            target: torch.Tensor | None = None,         # stage 2, training: the ACEScct target -> returns the loss
+            generator: torch.Generator | None = None,   # CPU generator of the prior's noise
+            prior_steps: int | None = None, use_prior: bool | None = None):
+    if self.stage == 1: return self.stage1(x)
+    if target is not None:
+        if self.stage != 2: raise ValueError("target= is the stage-2 training call; stage 1 and 3 train on model(x)")
+        return self.prior_loss(x, target, generator=generator)
+    with torch.no_grad(): s1 = self.stage1(x)
+    if generator is None and not self.training: generator = torch.Generator().manual_seed(self.sample_seed)
+    use = self.use_prior if use_prior is None else use_prior
+    if self.stage == 2: return self.sample_prior(x, s1, prior_steps, generator)
+    p = self.sample_prior(x, s1, prior_steps, generator) if use else s1
+    return self.refiner(s1, p)
 
 register_model('diff-hdrtv')(DiffHDRTV)
-
-# %% ../../nbs/09b_models.diffhdrtv.ipynb #c029
-STAGE_EXP = {1: 'diff-hdrtv-s1', 2: 'diff-hdrtv-s2'}   # exp_name that 'auto' looks for, per stage
-
-def _runs_of(ckpt_root, exp: str) -> list[Path]:
-    "Run directories `<YYYYmmdd-HHMMSS>-<exp>[@N]` (exact exp_name) with checkpoints/last.pt, oldest first."
-    name = re.compile(r'\d{8}-\d{6}-' + re.escape(exp) + r'(@\d+)?')
-    return sorted((p for p in Path(ckpt_root).glob(f'*-{exp}*')
-                   if name.fullmatch(p.name) and (p / 'checkpoints' / 'last.pt').exists()),
-                  key=lambda p: (p.name.split('@')[0], int(p.name.split('@')[1]) if '@' in p.name else 1))
-
-def stage_checkpoint(spec,                     # None | 'auto' | 'auto:EXP' | run directory | checkpoint file
-                     ckpt_root,                # where 'auto' looks (training.ckpt_root)
-                     stage: int) -> Path | None:   # 1 or 2: which stage's default exp_name 'auto' means
-    "Resolve a stage checkpoint spec to a checkpoint file (None stays None)."
-    if spec is None: return None
-    s = str(spec)
-    if s == 'auto' or s.startswith('auto:'):
-        exp = s[5:] if s.startswith('auto:') else STAGE_EXP[stage]
-        runs = _runs_of(ckpt_root, exp)
-        if not runs: raise FileNotFoundError(f"model.stage{stage}_ckpt={s!r}: no run of {exp!r} with checkpoints/last.pt "
-                                             f"under {ckpt_root}; train stage {stage} first or give a run directory")
-        return runs[-1] / 'checkpoints' / 'last.pt'
-    p = Path(s)
-    if p.is_dir(): p = p / 'checkpoints' / 'last.pt'
-    if not p.is_file(): raise FileNotFoundError(f"model.stage{stage}_ckpt={s!r}: neither a checkpoint file nor a run "
-                                                f"directory with checkpoints/last.pt ({p} missing)")
-    return p
-
-def checkpoint_weights(path, prefer_ema: bool = True) -> tuple[dict, str]:
-    "(state dict, 'ema' | 'model') of an engine checkpoint, loaded with `weights_only=True`."
-    try: st = torch.load(path, map_location='cpu', weights_only=True)
-    except Exception as e: raise ValueError(f"{path}: not a loadable sdr2log checkpoint ({type(e).__name__}: {e})") from None
-    if prefer_ema and isinstance(st.get('ema'), dict):
-        sd = {k[len('ema_model.'):]: v for k, v in st['ema'].items() if k.startswith('ema_model.')}
-        if sd: return sd, 'ema'
-    if not isinstance(st.get('model'), dict): raise ValueError(f"{path}: no 'model' weights in this checkpoint")
-    return st['model'], 'model'
-
-def _sub(sd: dict, prefix: str) -> dict: return {k[len(prefix):]: v for k, v in sd.items() if k.startswith(prefix)}
-
-def _load_into(module: nn.Module, sd: dict, path, what: str):
-    if not sd: raise ValueError(f"{path}: holds no {what} weights (is it a run of that stage?)")
-    try: module.load_state_dict(sd)
-    except RuntimeError as e:
-        raise ValueError(f"{path}: {what} weights do not fit this model; its model options (width, blocks, "
-                         f"prior_widths, prior_cond, ...) must match the run that wrote it:\n{e}") from None
-
-def sha256_file(path) -> str:
-    "SHA-256 of a file's bytes."
-    h = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for chunk in iter(lambda: f.read(1 << 20), b''): h.update(chunk)
-    return h.hexdigest()
-
-def load_stage_weights(model: DiffHDRTV, stage1=None, stage2=None, prefer_ema: bool = True) -> dict:
-    "Load HDRNet from the `stage1` checkpoint and the prior (+ its HDRNet) from `stage2` into `model`; return provenance."
-    info = {}
-    s1_of_s2 = None
-    if stage2 is not None:
-        if model.prior is None: raise ValueError("a stage-2 checkpoint was given but a stage-1 model has no prior")
-        sd, kind = checkpoint_weights(stage2, prefer_ema)
-        _load_into(model.prior, _sub(sd, 'prior.'), stage2, 'prior')
-        s1_of_s2 = _sub(sd, 'stage1.')
-        info['stage2'] = {'checkpoint': str(stage2), 'weights': kind, 'sha256': sha256_file(stage2)}
-    if stage1 is not None:
-        sd, kind = checkpoint_weights(stage1, prefer_ema)
-        s1 = _sub(sd, 'stage1.')
-        _load_into(model.stage1, s1, stage1, 'stage-1 (HDRNet)')
-        if s1_of_s2 is not None and not all(k in s1_of_s2 and torch.equal(v, s1_of_s2[k]) for k, v in s1.items()):
-            raise ValueError(f"the HDRNet in {stage1} differs from the one the prior in {stage2} was trained with; "
-                             "set model.stage1_ckpt to null (take it from the stage-2 run) or to the matching stage-1 run")
-        info['stage1'] = {'checkpoint': str(stage1), 'weights': kind, 'sha256': sha256_file(stage1)}
-    elif s1_of_s2 is not None:
-        _load_into(model.stage1, s1_of_s2, stage2, 'stage-1 (HDRNet)')
-        info['stage1'] = {'checkpoint': str(stage2), 'weights': info['stage2']['weights'], 'from': 'stage-2 checkpoint'}
-    return info
-
-# %% ../../nbs/09b_models.diffhdrtv.ipynb #c031
-_L1 = {'terms': [{'name': 'l1', 'weight': 1.0, 'domain': 'acescct'}]}
-_DATA = {'root': 'data/synth', 'batch_size': 8, 'num_workers': 2, 'sdr_from': 'aces2-sdr', 'space_in': 'ACEScct',
-         'space_out': 'ACEScct', 'augment': {'train_crop_size': 256, 'hflip': True, 'exposure_stops': [-1.0, 1.0]}}
-_TINY_DATA = {**_DATA, 'batch_size': 2, 'num_workers': 0, 'augment': {**_DATA['augment'], 'train_crop_size': 48}}
-_MODEL = {'name': 'diff-hdrtv', 'mode': 'aces', 'width': 64, 'blocks': 8, 'prior_widths': [64, 128, 128],
-          'prior_cond': 'both', 'prediction_type': 'epsilon', 'prior_resolution': 64, 'prior_steps': 10,
-          'prior_start': 'stage1', 'prior_strength': 0.5, 'refiner_width': 32, 'refiner_blocks': 2}
-_TINY_MODEL = {**_MODEL, 'width': 8, 'blocks': 1, 'prior_widths': [8, 16], 'prior_resolution': 16, 'prior_steps': 2,
-               'refiner_width': 8, 'refiner_blocks': 1}
-_TRAIN = {'epochs': 30, 'lr': 2e-4, 'warmup_steps': 200, 'amp': True, 'ckpt_root': 'runs'}
-_TINY_TRAIN = {'epochs': 1, 'lr': 1e-3, 'warmup_steps': 1, 'amp': False, 'ckpt_root': 'runs', 'ema': False,
-               'max_steps_per_epoch': 3, 'val_max_batches': 1, 'num_samples': 1, 'log_every': 1,
-               'tensorboard': False, 'progress': False}
-
-def _dh(exp: str, stage: int, tiny: bool, model: dict = {}, training: dict = {}) -> dict:
-    pre = 'tiny-' if tiny else ''
-    m = {**(_TINY_MODEL if tiny else _MODEL), 'stage': stage, **model}
-    if stage >= 2: m['stage1_ckpt'] = f'auto:{pre}diff-hdrtv-s1' if stage == 2 else None   # s3: HDRNet of the s2 run
-    if stage == 3: m['stage2_ckpt'] = f'auto:{pre}diff-hdrtv-s2'
-    return {'seed': 0, 'data': copy.deepcopy(_TINY_DATA if tiny else _DATA), 'model': m, 'loss': copy.deepcopy(_L1),
-            'training': {**(_TINY_TRAIN if tiny else _TRAIN), 'exp_name': exp, **training}}
-
-DIFF_HDRTV_CONFIGS = {
-    'diff-hdrtv-s1': _dh('diff-hdrtv-s1', 1, False),
-    'diff-hdrtv-s2': _dh('diff-hdrtv-s2', 2, False, training={'epochs': 60, 'lr': 1e-4}),
-    'diff-hdrtv-s3': _dh('diff-hdrtv-s3', 3, False, training={'epochs': 20}),
-    'diff-hdrtv-xyy-s3': _dh('diff-hdrtv-xyy-s3', 3, False, model={'mode': 'xyY'}, training={'epochs': 20}),
-    'tiny-diff-hdrtv-s1': _dh('tiny-diff-hdrtv-s1', 1, True),
-    'tiny-diff-hdrtv-s2': _dh('tiny-diff-hdrtv-s2', 2, True),
-    'tiny-diff-hdrtv-s3': _dh('tiny-diff-hdrtv-s3', 3, True),
-    'tiny-diff-hdrtv-xyy-s3': _dh('tiny-diff-hdrtv-xyy-s3', 3, True, model={'mode': 'xyY'}),
-}
-
-# %% ../../nbs/09b_models.diffhdrtv.ipynb #c032
-_TRAINER = None
-
-def _trainer_class():
-    global _TRAINER
-    if _TRAINER is not None: return _TRAINER
-    from sdr2log.train import Trainer, load_config
-
-    class DiffHDRTVTrainer(Trainer):
-        "The engine's Trainer, with stage checkpoints resolved, loaded and frozen, and the denoising step for stage 2."
-        def __init__(self, cfg, overrides=(), run_dir=None):
-            if isinstance(cfg, str) and cfg in DIFF_HDRTV_CONFIGS: cfg = DIFF_HDRTV_CONFIGS[cfg]
-            cfg = load_config(cfg, overrides)
-            m = cfg['model']
-            if str(m['name']).lower() != 'diff-hdrtv': raise ValueError(f"model.name: expected 'diff-hdrtv', got {m['name']!r}")
-            stage, root = m.get('stage', 3), cfg['training']['ckpt_root']
-            ck1 = stage_checkpoint(m.get('stage1_ckpt'), root, 1) if stage >= 2 else None
-            ck2 = stage_checkpoint(m.get('stage2_ckpt'), root, 2) if stage == 3 else None
-            if stage == 3 and ck2 is None: raise ValueError("model.stage2_ckpt: stage 3 needs a trained prior (a stage-2 run, 'auto' or 'auto:EXP')")
-            m['stage1_ckpt'], m['stage2_ckpt'] = (str(ck1) if ck1 else None), (str(ck2) if ck2 else None)
-            super().__init__(cfg, (), run_dir)
-            self.stage_inputs = {'stage': stage, 'mode': m.get('mode', 'aces'), 'resumed': bool(self._resume_from)}
-            if not self._resume_from:                       # a resumed checkpoint already holds the frozen parts
-                self.stage_inputs.update(load_stage_weights(self.model, ck1, ck2))
-                if self.ema: self.ema.ema_model.load_state_dict(self.model.state_dict())
-                if stage == 2 and ck1 is None: print("stage 2 without model.stage1_ckpt: the prior is conditioned on an untrained (identity) HDRNet")
-            if self.main: (self.run_dir / 'meta' / 'stage_inputs.json').write_text(json.dumps(self.stage_inputs, indent=1))
-
-        def _forward_loss(self, batch):
-            if self.model.stage != 2: return super()._forward_loss(batch)
-            x, y = batch['sdr'].to(self.device, non_blocking=True), batch['hdr'].to(self.device, non_blocking=True)
-            net = self.ddp or self.model
-            gen = torch.Generator().manual_seed(self.cfg['seed'] * 1_000_003 + self.step)   # per step: resumable
-            ctx = torch.autocast(self.device.type, dtype=self.amp_dtype) if self.amp_dtype else nullcontext()
-            with ctx: loss = net(x, target=y, generator=gen)
-            return loss.float(), {'denoise_mse': float(loss.detach())}
-
-    _TRAINER = DiffHDRTVTrainer
-    return _TRAINER
-
-def stage_trainer(cfg,                         # a DIFF_HDRTV_CONFIGS name, a shipped name, a YAML path or a dict
-                  overrides=(),                # `key.path=value` strings
-                  run_dir=None):
-    "An `sdr2log.train.Trainer` for one Diff-HDRTV stage (checkpoints loaded and frozen; stage 2: denoising loss)."
-    return _trainer_class()(cfg, overrides, run_dir)
-
-def train_stage(cfg, overrides=(), run_dir=None) -> dict:
-    "Train one stage; the summary also carries `stage_inputs` (the checkpoints that fed it)."
-    t = stage_trainer(cfg, overrides, run_dir)
-    return {**t.fit(), 'stage_inputs': t.stage_inputs}
-
-def train_pipeline(data_root,                  # folder of LogC3 frames (data.root)
-                   ckpt_root,                  # where the three run directories go (training.ckpt_root)
-                   tiny: bool = True,          # the tiny configs (CPU, seconds) or the full ones
-                   mode: str = 'aces',         # stage-3 refiners: 'aces' or 'xyY'
-                   overrides=(),               # `key.path=value` applied to every stage
-                   stage_overrides: dict | None = None) -> dict:   # {1: [...], 2: [...], 3: [...]} per stage
-    "Train stage 1, 2 and 3 in order, each fed the previous runs; write pipeline.json into the stage-3 run directory."
-    if mode not in REFINER_MODES: raise ValueError(f"mode {mode!r} not in {REFINER_MODES}")
-    pre, so = ('tiny-' if tiny else ''), stage_overrides or {}
-    base = [f'data.root={data_root}', f'training.ckpt_root={ckpt_root}', f'model.mode={mode}', *overrides]
-    names = {1: f'{pre}diff-hdrtv-s1', 2: f'{pre}diff-hdrtv-s2', 3: f'{pre}diff-hdrtv-{"xyy-" if mode == "xyY" else ""}s3'}
-    runs = {}
-    runs[1] = train_stage(names[1], base + list(so.get(1, ())))
-    runs[2] = train_stage(names[2], base + [f"model.stage1_ckpt={runs[1]['run_dir']}", *so.get(2, ())])
-    runs[3] = train_stage(names[3], base + [f"model.stage1_ckpt={runs[1]['run_dir']}",
-                                            f"model.stage2_ckpt={runs[2]['run_dir']}", *so.get(3, ())])
-    rec = {'mode': mode, 'tiny': tiny,
-           'stages': {str(s): {'config': names[s], 'run_dir': r['run_dir'], 'steps': r['steps'],
-                               'checkpoint': str(Path(r['run_dir']) / 'checkpoints' / 'last.pt'),
-                               'sha256': sha256_file(Path(r['run_dir']) / 'checkpoints' / 'last.pt'),
-                               'fed_by': {k: v for k, v in r['stage_inputs'].items() if k in ('stage1', 'stage2')}}
-                      for s, r in runs.items()}}
-    (Path(runs[3]['run_dir']) / 'pipeline.json').write_text(json.dumps(rec, indent=1))
-    return rec
