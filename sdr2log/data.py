@@ -4,23 +4,25 @@
 
 # %% ../nbs/05_data.ipynb #c001
 from __future__ import annotations
-import json, os, random, re, warnings
+import hashlib, json, os, random, re, sys, warnings
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np, torch, tifffile, OpenEXR
+from fastcore.basics import patch
 from torch.utils.data import Dataset, DataLoader
 from .color import convert_space, get_space, gamut_compress
-from .io import read_image
+from .io import read_image, atomic_write, atomic_write_json
 from .render import get_renderer, degrade, check_degradations, quantise, RENDERERS, check_renderer_name
 
 # %% auto #0
 __all__ = ['DATA_DEFAULTS', 'INPUT_ENCODINGS', 'SDR_METHODS', 'SPLITS', 'MODES', 'ALL', 'SEQUENCE_FROM', 'COLOUR_ON',
-           'DATA_CHANGING', 'SPLIT_FORMAT', 'data_config', 'unset_data_defaults', 'frame_number', 'Discovery',
-           'discover', 'discover_sequences', 'split_counts', 'split_sequences', 'load_split', 'frame_header',
-           'make_pair', 'PairDataset', 'collate_pairs', 'worker_init', 'EpochSampler', 'PairLoader',
-           'DeviceColourLoader', 'build_dataloader', 'frame_info', 'inspect_data', 'format_inspection', 'flatten_clips',
-           'unflatten', 'frame_batch']
+           'DATA_CHANGING', 'SPLIT_FORMAT', 'SDR_CACHE_FORMAT', 'SDR_CACHE_STEP', 'sdr_names', 'data_config',
+           'unset_data_defaults', 'frame_number', 'Discovery', 'discover', 'discover_sequences', 'split_counts',
+           'split_sequences', 'load_split', 'frame_header', 'make_pair', 'sdr_cache_dir', 'exposure_steps',
+           'snap_exposure', 'sdr_cache_key', 'render_frame', 'cached_sdr', 'PairDataset', 'collate_pairs',
+           'worker_init', 'EpochSampler', 'PairLoader', 'DeviceColourLoader', 'build_dataloader', 'frame_info',
+           'inspect_data', 'format_inspection', 'flatten_clips', 'unflatten', 'frame_batch']
 
 # %% ../nbs/05_data.ipynb #c005
 DATA_DEFAULTS = {
@@ -41,7 +43,12 @@ DATA_DEFAULTS = {
     'split_cache': None,         # JSON path; None -> <root>/splits.json (not cached, with a warning, if root is
                                  # read-only); False -> never cached (the split is a function of names, ratios, seed)
     'split_stale': 'raise',      # cache no longer matches the files or the ratios/seed: 'raise' or 'rebuild' (warns)
-    'sdr_from': 'aces2-sdr',     # renderer: a name of sdr2log.render.RENDERERS (aces2-sdr, aces1-sdr, film-sdr, lut, naive) or lut:PATH
+    'sdr_from': 'aces2-sdr',     # renderer: a name of sdr2log.render.RENDERERS (aces2-sdr, aces1-sdr, film-sdr, lut, naive) or lut:PATH;
+                                 # or a list of them: each training sample's renderer is drawn from the mixture
+    'sdr_weights': None,         # with a list sdr_from: one positive weight each (normalised); None: equal weights
+    'eval_renderer': None,       # val/test/all with a list sdr_from: this renderer name; None: the first of sdr_from
+    'sdr_cache': False,          # exact SDR renders cached on disk per (frame, exposure step): False (render every
+                                 # sample), True (<root>/.sdr2log-cache/sdr) or a folder; see PairDataset
     'sdr_lut_path': None,        # .cube LogC3 -> SDR, required by sdr_from='lut'
     'sdr_options': {},           # further get_renderer options; pairs are the renderer's exact output unless {'exact': False}
     'space_in': 'ACEScct',       # network input: the SDR signal decoded through the renderer's output space into this
@@ -55,6 +62,8 @@ DATA_DEFAULTS = {
         'train_crop_size': 256,      # int or [h, w]; random paired crop (train only); None: full frames
         'hflip': True,               # random horizontal flip, p = 0.5 (train only)
         'exposure_stops': [-1.0, 1.0],  # uniform exposure shift in stops, scene-linear, before rendering; None = off
+        'exposure_step': None,       # round the shift to steps of this many stops from the low end; None: continuous
+                                     # (with data.sdr_cache: 0.125, the cache holds one render per step)
     },
     'val_crop_size': None,       # val/test: None -> full frames, int or [h, w] -> centre crop
     'seed': 0,                   # base seed of the per-sample generators (augmentation, degradations)
@@ -110,6 +119,24 @@ def _renderer_name(v):
     try: check_renderer_name(v)
     except ValueError as e: return e
 
+# %% ../nbs/05_data.ipynb #c007b
+def _renderer_names(v):
+    "A renderer name, or a non-empty list of distinct ones (a mixture)."
+    if not isinstance(v, (list, tuple)): return _renderer_name(v)
+    if not v: return ValueError("expected a renderer name or a non-empty list of them, got []")
+    for n in v:
+        err = _renderer_name(n)
+        if err is not None: return type(err)(f"entry {n!r}: {err}") if isinstance(err, Exception) else f"entry {_tn(n)}: {err}"
+    if len({str(n).lower() for n in v}) < len(v): return ValueError(f"expected distinct renderer names, got {list(v)}")
+
+def _weights(v):
+    if not isinstance(v, (list, tuple)) or not v or not all(_is_num(w) for w in v):
+        return f"expected a list of positive numbers (one per data.sdr_from entry), got {_tn(v)}"
+    if not all(np.isfinite(w) and w > 0 for w in v): return ValueError(f"expected positive finite numbers, got {list(v)}")
+
+def _step(v): return _num()(v) or (None if v > 0 else ValueError(f"expected a positive number of stops, got {v}"))
+def _cache(v): return None if isinstance(v, bool) else _path(v)
+
 def _space(v):
     if not isinstance(v, str): return f"expected a colour space name (str), got {_tn(v)}"
     try: get_space(v)
@@ -124,11 +151,13 @@ _SCHEMA = {
     'input_encoding': _choice(*INPUT_ENCODINGS), 'ei': _num(1, 1e6), 'batch_size': _int(1),
     'num_workers': _int(0), 'train_ratio': _num(0, 1), 'val_ratio': _num(0, 1), 'test_ratio': _opt(_num(0, 1)),
     'split_seed': _int(0), 'split_cache': lambda v: None if v is None or v is False else _path(v),
-    'split_stale': _choice('raise', 'rebuild'), 'sdr_from': _renderer_name,
+    'split_stale': _choice('raise', 'rebuild'), 'sdr_from': _renderer_names, 'sdr_weights': _opt(_weights),
+    'eval_renderer': _opt(_renderer_name), 'sdr_cache': _cache,
     'sdr_lut_path': _opt(_path), 'sdr_options': _dict, 'space_in': _space, 'space_out': _space, 'clip_len': _int(1),
     'frame_gaps': _choice('split', 'raise'), 'degradations': _opt(_dict), 'val_crop_size': _opt(_size), 'seed': _int(0),
     'skip_bad': _bool, 'colour_on': _choice(*COLOUR_ON), 'target_gamut': _choice('compressed', 'ap1'),
-    'augment': {'train_crop_size': _opt(_size), 'hflip': _bool, 'exposure_stops': _opt(_range2)},
+    'augment': {'train_crop_size': _opt(_size), 'hflip': _bool, 'exposure_stops': _opt(_range2),
+                'exposure_step': _opt(_step)},
 }
 
 # %% ../nbs/05_data.ipynb #c008
@@ -148,6 +177,28 @@ def _check_section(d, schema, defaults, where):
             out[k] = v
     return out
 
+# %% ../nbs/05_data.ipynb #c008c
+def sdr_names(d: dict) -> list[str]:
+    "The renderer names of a data section (`sdr_from` as a list)."
+    v = d['sdr_from']
+    return [str(n) for n in v] if isinstance(v, (list, tuple)) else [str(v)]
+
+def _check_mixture(out: dict):
+    "sdr_weights match sdr_from; a 'lut' entry has its sdr_lut_path."
+    names, w = sdr_names(out), out['sdr_weights']
+    if w is not None and len(w) != len(names):
+        raise ValueError(f"data.sdr_weights: expected {len(names)} positive numbers, one per data.sdr_from entry "
+                         f"{names}, got {list(w)}")
+    if 'lut' in [n.lower() for n in names + [out['eval_renderer'] or '']] and out['sdr_lut_path'] is None:
+        raise ValueError("data.sdr_lut_path: required when data.sdr_from is 'lut' (a LogC3 -> SDR .cube file)")
+
+def _check_deferrable(deg: dict):
+    "Degradations the batched device path can apply: quantisation only (JPEG and noise run per image on the CPU)."
+    bad = [k for k in ('jpeg_quality', 'noise_sigma') if deg.get(k) not in (None, 0, 0.0)]
+    if bad: raise ValueError(f"data.colour_on='device' applies degradations.bits only; data.degradations.{bad[0]}="
+                             f"{deg[bad[0]]!r} needs data.colour_on='worker' (JPEG and noise run per image on the CPU)")
+
+# %% ../nbs/05_data.ipynb #c008b
 def data_config(cfg: dict,  # full config with a "data" section, or the data section itself (has "root")
                ) -> dict:  # the validated data section, defaults filled (a new dict)
     "Validate `cfg['data']` against `DATA_DEFAULTS`; return it with defaults filled."
@@ -167,18 +218,11 @@ def data_config(cfg: dict,  # full config with a "data" section, or the data sec
         warnings.warn(f"data.space_in={out['space_in']!r} is the network INPUT space here (the SDR render decoded into "
                       f"{out['space_in']}); the encoding of the frame files is data.input_encoding "
                       f"({out['input_encoding']!r}), what the original SDR2log called space_in", stacklevel=2)
-    if out['sdr_from'] == 'lut' and out['sdr_lut_path'] is None:
-        raise ValueError("data.sdr_lut_path: required when data.sdr_from is 'lut' (a LogC3 -> SDR .cube file)")
+    _check_mixture(out)
     try: out['degradations'] = check_degradations(out['degradations'])
     except ValueError as e: raise ValueError(f"data.degradations: {e}") from None
     if out['colour_on'] == 'device': _check_deferrable(out['degradations'])
     return out
-
-def _check_deferrable(deg: dict):
-    "Degradations the batched device path can apply: quantisation only (JPEG and noise run per image on the CPU)."
-    bad = [k for k in ('jpeg_quality', 'noise_sigma') if deg.get(k) not in (None, 0, 0.0)]
-    if bad: raise ValueError(f"data.colour_on='device' applies degradations.bits only; data.degradations.{bad[0]}="
-                             f"{deg[bad[0]]!r} needs data.colour_on='worker' (JPEG and noise run per image on the CPU)")
 
 # %% ../nbs/05_data.ipynb #c009b
 def unset_data_defaults(data: dict | None,  # the data section as the user wrote it (before defaults are filled)
@@ -280,6 +324,7 @@ def _group(root: Path, files, sequence_from: str) -> dict:
             add(name, gfs, f"frames {g if numbered else g[1]}* in {rel}/")
     return seqs
 
+# %% ../nbs/05_data.ipynb #c011c
 def discover(root: str | os.PathLike,  # data root
              input_encoding: str = 'LogC3',  # key of INPUT_ENCODINGS: decides the file suffixes looked for
              sequence_from: str = 'name',  # 'folder' | 'name' | 'none' (see DATA_DEFAULTS)
@@ -362,6 +407,7 @@ def _cached(cache: Path, listing: dict, params: dict):
         return None, f"it was made with {({k: c.get(k) for k in params})}, the config asks for {params}"
     return {k: list(c['splits'][k]) for k in SPLITS}, None
 
+# %% ../nbs/05_data.ipynb #c017b
 def load_split(root: str | os.PathLike,  # data root
                seqs: dict,  # discover_sequences(root)
                train_ratio: float = 0.8, val_ratio: float = 0.1, seed: int = 0,
@@ -385,12 +431,8 @@ def load_split(root: str | os.PathLike,  # data root
         warnings.warn(f"{msg}; rebuilding it", stacklevel=2)
     splits = split_sequences(list(seqs), train_ratio, val_ratio, seed)
     doc = dict(format=SPLIT_FORMAT, **params, counts={k: len(v) for k, v in splits.items()}, splits=splits, sequences=listing)
-    tmpf = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")
-    try:
-        tmpf.write_text(json.dumps(doc, indent=1)); os.replace(tmpf, cache)
+    try: atomic_write_json(cache, doc)                  # sdr2log.io: temp file beside, fsync, os.replace
     except OSError as e:
-        try: tmpf.unlink(missing_ok=True)
-        except OSError: pass
         if not default:
             raise OSError(f"data.split_cache {cache}: cannot write the split cache ({e}); set data.split_cache to a "
                           f"writable path, or false to not cache the split") from e
@@ -423,10 +465,11 @@ def frame_header(path: str | os.PathLike,  # a .tif/.tiff or .exr frame
         raise ValueError(f"{p}: cannot read the header ({type(e).__name__}: {e})") from e
 
 # %% ../nbs/05_data.ipynb #c023
-def _logc_and_target(x, k, input_encoding: str, ei: float, space_out: str, target_gamut: str = 'ap1'):
+def _logc_and_target(x, k, input_encoding: str, ei: float, space_out: str, target_gamut: str = 'ap1', target: bool = True):
     "(LogC3 to render, target in `space_out`) of frames `x` (numpy or torch); `k`: exposure factor, None for no shift."
     tgt = (lambda z, s, **o: gamut_compress(z, s, dst=space_out, **o)) if target_gamut == 'compressed' else \
           (lambda z, s, **o: convert_space(z, s, space_out, **o))       # 'compressed': ACES 1.3 RGC on the target
+    if not target: tgt = lambda z, s, **o: None
     if input_encoding == 'LogC3' and k is None: return x, tgt(x, 'LogC3', ei=ei)
     lin = convert_space(x, 'LogC3', 'AWG3', ei=ei) if input_encoding == 'LogC3' else x
     if k is not None: lin = lin * k
@@ -442,10 +485,11 @@ def make_pair(x: np.ndarray,  # (..., h, w, 3) float32 frame crop(s) in `input_e
               target_gamut: str = 'ap1',  # 'compressed': ACES 1.3 RGC on the target (the data config's default)
               degradations: dict | None = None,  # sdr2log.render.degrade config; None/{} -> none
               rng: np.random.Generator | None = None,  # for the degradations (one child per frame)
+              sdr: np.ndarray | None = None,  # the renderer's output for these frames when known (the SDR cache)
              ) -> tuple[np.ndarray, np.ndarray, list]:  # (sdr in space_in, hdr in space_out, [degrade records])
     "Colour work of one sample: exposure shift, target conversion, SDR render, degradations, input conversion."
     logc, hdr = _logc_and_target(x, np.float32(2.0 ** ev) if ev != 0 else None, input_encoding, ei, space_out, target_gamut)
-    sdr = renderer(logc)
+    sdr = renderer(logc) if sdr is None else sdr
     recs = []
     if degradations and any(v not in (None, 0, 0.0) for k, v in degradations.items() if k != 'jpeg_subsampling'):
         frames = sdr.reshape((-1,) + sdr.shape[-3:])
@@ -457,6 +501,63 @@ def make_pair(x: np.ndarray,  # (..., h, w, 3) float32 frame crop(s) in `input_e
     return convert_space(sdr, renderer.output_space, space_in).astype(np.float32, copy=False), \
            np.asarray(hdr, np.float32), recs
 
+# %% ../nbs/05_data.ipynb #c024a
+SDR_CACHE_FORMAT = 'sdr2log-sdr-cache/1'
+SDR_CACHE_STEP = 0.125                           # stops: the exposure step when data.sdr_cache is on and no step is set
+
+def sdr_cache_dir(d: dict) -> Path | None:
+    "The exact-SDR cache folder of a data section: None (off), `<root>/.sdr2log-cache/sdr` (true) or the folder given."
+    v = d['sdr_cache']
+    if v is False: return None
+    return Path(d['root']) / '.sdr2log-cache' / 'sdr' if v is True else Path(v)
+
+def exposure_steps(stops,  # [low, high] exposure range in stops, or None
+                   step: float | None,  # the step in stops; None: continuous
+                  ) -> np.ndarray | None:  # the grid low, low + step, ... <= high (None if continuous or no range)
+    "The exposure shifts a quantised draw can take."
+    if stops is None or step is None: return None
+    lo, hi = float(stops[0]), float(stops[1])
+    return np.round(lo + step * np.arange(int(np.floor((hi - lo) / step + 1e-9)) + 1), 6)
+
+def snap_exposure(ev: float, grid: np.ndarray | None) -> float:
+    "`ev` rounded to the nearest value of `grid` (unchanged if None)."
+    return ev if grid is None else float(grid[int(np.argmin(np.abs(grid - ev)))]) + 0.0
+
+# %% ../nbs/05_data.ipynb #c024b
+def sdr_cache_key(path, renderer, ev: float, input_encoding: str = 'LogC3', ei: float = 800) -> str:
+    "The cache entry name of frame `path` rendered by `renderer` at exposure shift `ev`: a hash of all it depends on."
+    p, st = Path(path), os.stat(path)
+    key = {'format': SDR_CACHE_FORMAT, 'renderer': renderer.config, 'input_encoding': input_encoding, 'ei': ei,
+           'ev': round(float(ev), 6) + 0.0, 'path': str(p.resolve()), 'mtime_ns': st.st_mtime_ns, 'size': st.st_size}
+    lut = renderer.config.get('lut')
+    if lut and os.path.exists(lut): key['lut_stat'] = [os.stat(lut).st_mtime_ns, os.stat(lut).st_size]
+    return hashlib.sha1(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:24]
+
+def render_frame(path, renderer, ev: float = 0.0, input_encoding: str = 'LogC3', ei: float = 800) -> np.ndarray:
+    "The whole frame rendered by `renderer` after an exposure shift of `ev` stops, as uint16 codes `(H, W, 3)`."
+    x = read_image(path)
+    logc, _ = _logc_and_target(x, np.float32(2.0 ** ev) if ev != 0 else None, input_encoding, ei, 'ACEScct', 'ap1',
+                               target=False)
+    return np.round(np.clip(renderer(logc), 0, 1) * 65535).astype(np.uint16)
+
+def cached_sdr(cache_dir, path, renderer, ev: float, input_encoding: str, ei: float, shape: tuple) -> np.ndarray:
+    "The cached render of a frame (uint16 `(H, W, 3)`, memory-mapped), made and written atomically when missing."
+    f = Path(cache_dir) / f"{sdr_cache_key(path, renderer, ev, input_encoding, ei)}.npy"
+    if f.exists():
+        try:
+            a = np.load(f, mmap_mode='r', allow_pickle=False)
+            if a.dtype == np.uint16 and a.shape == tuple(shape) + (3,): return a
+            why = f"it holds {a.dtype} {a.shape}, expected uint16 {tuple(shape) + (3,)}"
+        except (ValueError, OSError, EOFError) as e: why = f"unreadable ({type(e).__name__}: {e})"
+        print(f"sdr2log.data: corrupt SDR cache entry {f}: {why}; rebuilding it from {path}", file=sys.stderr)
+    codes = render_frame(path, renderer, ev, input_encoding, ei)
+    if codes.shape != tuple(shape) + (3,): raise ValueError(f"{path}: frame is {codes.shape[:2]}, its header said {tuple(shape)}")
+    f.parent.mkdir(parents=True, exist_ok=True)
+    def write(t):
+        with open(t, 'wb') as fh: np.save(fh, codes, allow_pickle=False)
+    atomic_write(f, write)
+    return codes
+
 # %% ../nbs/05_data.ipynb #c026
 def _hw(size): return (size, size) if _is_int(size) else (int(size[0]), int(size[1]))
 
@@ -465,7 +566,7 @@ class PairDataset(Dataset):
     def __init__(self, cfg: dict,  # full config (with "data") or its data section; see DATA_DEFAULTS
                  split: str = 'train',  # 'train', 'val' or 'test'
                  mode: str = 'img',  # 'img': single frames; 'vid': clips of data.clip_len frames
-                 renderer=None,  # a ready sdr2log.render Renderer; None -> built from data.sdr_from
+                 renderer=None,  # a ready sdr2log.render Renderer (the only one); None -> built from data.sdr_from
                  defer: bool = False):  # samples are {'raw', 'meta'}: stored codes for `finish` (the device path)
         if split not in SPLITS + (ALL,): raise ValueError(f"split={split!r}; accepted: {SPLITS + (ALL,)}")
         if mode not in MODES: raise ValueError(f"mode={mode!r}; accepted: {MODES}")
@@ -478,201 +579,313 @@ class PairDataset(Dataset):
         if d['sequence_from'] == 'none' and self.T > 1:
             raise ValueError("mode='vid' needs sequences, but data.sequence_from='none' makes every frame its own; "
                              "use data.sequence_from='name' or 'folder'")
-        found = discover(self.root, d['input_encoding'], d['sequence_from'], d['frames_glob'])
-        seqs = found.sequences
-        for p, why in found.skipped: self._bad(p, why, always_warn=True)
-        if d['sequence_from'] == 'none' and split != ALL:
-            warnings.warn(f"data.sequence_from='none': the split of {self.root} is per frame, so frames of one shot can "
-                          f"land in both train and test (leakage: scores look better than on new footage); use it for "
-                          f"independent stills only", stacklevel=2)
-        if split == ALL: self.splits = {ALL: sorted(seqs)}       # every sequence; no split cache read or written
-        else: self.splits = load_split(self.root, seqs, d['train_ratio'], d['val_ratio'], d['split_seed'],
-                                       d['split_cache'], d['split_stale'])
-        names = self.splits[split]
-        if not names:
-            one = (f"; all frames form one sequence ({next(iter(seqs))!r}): if they are independent stills, set "
-                   f"data.sequence_from='none' (a per-frame split)") if len(seqs) == 1 else ""
-            raise ValueError(f"split {split!r} of {self.root} is empty: {len(seqs)} sequence(s) split "
-                             f"{ {k: len(v) for k, v in self.splits.items()} } (rule: see split_counts){one}")
         self.train = split == 'train'
-        aug = d['augment']
-        crop = aug['train_crop_size'] if self.train else d['val_crop_size']
+        crop = d['augment']['train_crop_size'] if self.train else d['val_crop_size']
         self.crop = None if crop is None else _hw(crop)
-        self.sequences, self.sizes = {}, {}
-        for name in names: self._scan(name, list(enumerate(seqs[name])))
-        self.items = []
-        for name, frames in self.sequences.items():
-            step, n0 = (1 if self.train else self.T), len(self.items)
-            for a, b in self._runs(name, frames):
-                self.items += [(name, s) for s in range(a, b - self.T + 1, step)]
-            if len(self.items) == n0:
-                gaps = len(self._runs(name, frames)) - 1
-                self._bad(f"{self.root / name}", f"sequence has {len(frames)} frame(s)" +
-                          (f" in {gaps + 1} runs of consecutive frame numbers" if gaps else "") +
-                          f", fewer than clip_len {self.T}" + (" in a row" if gaps else ""), always_warn=True)
-        if not self.items: raise ValueError(f"split {split!r} of {self.root}: no samples left (see warnings / .skipped)")
-        self.renderer = renderer if renderer is not None else self._make_renderer()
-        self.renderer(np.full((1, 1, 3), 0.4, np.float32))   # bake now, so forked workers inherit the LUT
+        self._setup_renderers(renderer)
+        self._find_sequences()
+        self._make_items()
+        self.cache_dir = sdr_cache_dir(d)
+        if self.cache_dir is not None:
+            try: self.cache_dir.mkdir(parents=True, exist_ok=True)
+            except OSError as e: raise OSError(f"data.sdr_cache {self.cache_dir}: cannot make the cache folder ({e}); set "
+                                               f"data.sdr_cache to a writable folder, or false to render every sample") from e
+        for r in self.renderers: r(np.full((1, 1, 3), 0.4, np.float32))   # bake now, so forked workers inherit the LUT
 
-    def _runs(self, name, frames) -> list[tuple[int, int]]:
-        "[start, end) positions of the runs of consecutive frames (no gap in frame numbers, no skipped frame)."
-        if self.T == 1: return [(0, len(frames))]
-        runs, a = [], 0
-        for j in range(1, len(frames)):
-            (i0, p0), (i1, p1) = frames[j - 1], frames[j]
-            k0, k1 = _frame_key(p0), _frame_key(p1)
-            if i1 == i0 + 1 and k0[0] == k1[0] and k0[1] >= 0 and k1[1] == k0[1] + 1: continue
-            why = (f"frame {p0.name} is followed by {p1.name}" + (" (frames between them were skipped)" if i1 != i0 + 1 else ""))
-            if self.cfg['frame_gaps'] == 'raise':
-                raise ValueError(f"sequence {name!r} of {self.root}: a gap in frame numbers: {why}; clips of {self.T} "
-                                 f"frames would span it. Set data.frame_gaps='split' to cut clips at gaps")
-            runs.append((a, j)); a = j
-        return runs + [(a, len(frames))]
+# %% ../nbs/05_data.ipynb #c026b
+@patch
+def _make_renderer(self: PairDataset, name: str):
+    "The renderer `name` with data.sdr_options (pairs are its exact output unless sdr_options has exact: False)."
+    d = self.cfg
+    opts = dict(d['sdr_options'], ei=d['ei'])
+    if name.lower() == 'lut':
+        p = Path(d['sdr_lut_path'])
+        if not p.is_file(): raise FileNotFoundError(2, f"data.sdr_lut_path {p}: no such .cube file", str(p))
+        opts['lut'] = str(p)
+    exact = opts.pop('exact', True)                  # pairs are the renderer's reference output (sdr2log.render)
+    return get_renderer(name, exact=exact, **opts)
 
-    def _make_renderer(self):
-        d = self.cfg
-        opts = dict(d['sdr_options'], ei=d['ei'])
-        if d['sdr_from'] == 'lut':
-            p = Path(d['sdr_lut_path'])
-            if not p.is_file(): raise FileNotFoundError(2, f"data.sdr_lut_path {p}: no such .cube file", str(p))
-            opts['lut'] = str(p)
-        exact = opts.pop('exact', True)                  # pairs are the renderer's reference output (sdr2log.render)
-        return get_renderer(d['sdr_from'], exact=exact, **opts)
+@patch
+def _setup_renderers(self: PairDataset, renderer=None):
+    "`renderers` / `renderer_names` / `weights` of this split: the mixture in train, the evaluation renderer otherwise."
+    d, names = self.cfg, sdr_names(self.cfg)
+    if renderer is not None: rs, names, w = [get_renderer(renderer)], [get_renderer(renderer).name], [1.0]
+    elif self.train: rs, w = [self._make_renderer(n) for n in names], d['sdr_weights'] or [1.0] * len(names)
+    else:
+        names = [d['eval_renderer'] or names[0]]
+        rs, w = [self._make_renderer(names[0])], [1.0]
+    self.renderers, self.renderer_names = rs, names
+    self.weights = np.asarray(w, np.float64) / float(np.sum(w))
+    self.renderer = rs[0]
 
-    def _bad(self, path, reason, always_warn=False):
-        "Raise, or (skip_bad / always_warn) warn and record."
-        if not (self.cfg['skip_bad'] or always_warn): raise ValueError(f"{path}: {reason}")
-        self.skipped.append((str(path), reason))
-        warnings.warn(f"skipping {path}: {reason}", stacklevel=3)
+# %% ../nbs/05_data.ipynb #c026d
+@patch
+def _runs(self: PairDataset, name, frames) -> list[tuple[int, int]]:
+    "[start, end) positions of the runs of consecutive frames (no gap in frame numbers, no skipped frame)."
+    if self.T == 1: return [(0, len(frames))]
+    runs, a = [], 0
+    for j in range(1, len(frames)):
+        (i0, p0), (i1, p1) = frames[j - 1], frames[j]
+        k0, k1 = _frame_key(p0), _frame_key(p1)
+        if i1 == i0 + 1 and k0[0] == k1[0] and k0[1] >= 0 and k1[1] == k0[1] + 1: continue
+        why = (f"frame {p0.name} is followed by {p1.name}" + (" (frames between them were skipped)" if i1 != i0 + 1 else ""))
+        if self.cfg['frame_gaps'] == 'raise':
+            raise ValueError(f"sequence {name!r} of {self.root}: a gap in frame numbers: {why}; clips of {self.T} "
+                             f"frames would span it. Set data.frame_gaps='split' to cut clips at gaps")
+        runs.append((a, j)); a = j
+    return runs + [(a, len(frames))]
 
-    def _scan(self, name, frames):
-        "Header scan of one sequence: sizes agree, the crop fits."
-        sizes = {}
-        for i, p in frames:
-            try: sizes[i] = frame_header(p)
-            except ValueError as e:
-                if not self.cfg['skip_bad']: raise
-                self.skipped.append((str(p), str(e))); warnings.warn(f"skipping {e}", stacklevel=3)
-        if not sizes: return
-        ref = Counter(sizes.values()).most_common(1)[0][0] if self.cfg['skip_bad'] else sizes[frames[0][0]]
-        keep = []
-        for i, p in frames:
-            if i not in sizes: continue
-            if sizes[i] != ref:
-                self._bad(p, f"frame size {sizes[i][0]}x{sizes[i][1]} differs from the {ref[0]}x{ref[1]} of sequence "
-                          f"{name!r} (first frame {frames[0][1].name})"); continue
-            keep.append((i, p))
-        if self.crop and (self.crop[0] > ref[0] or self.crop[1] > ref[1]):
-            self._bad(keep[0][1], f"crop {self.crop[0]}x{self.crop[1]} is larger than the {ref[0]}x{ref[1]} frames of "
-                      f"sequence {name!r}; lower data.augment.train_crop_size / data.val_crop_size"); return
-        self.sequences[name], self.sizes[name] = keep, ref
+@patch
+def _bad(self: PairDataset, path, reason, always_warn=False):
+    "Raise, or (skip_bad / always_warn) warn and record."
+    if not (self.cfg['skip_bad'] or always_warn): raise ValueError(f"{path}: {reason}")
+    self.skipped.append((str(path), reason))
+    warnings.warn(f"skipping {path}: {reason}", stacklevel=3)
 
-    def set_epoch(self, epoch: int):
-        "Select the epoch whose augmentations `ds[i]` draws (build_dataloader passes `(epoch, i)` keys instead)."
-        self.epoch = int(epoch)
+@patch
+def _scan(self: PairDataset, name, frames):
+    "Header scan of one sequence: sizes agree, the crop fits."
+    sizes = {}
+    for i, p in frames:
+        try: sizes[i] = frame_header(p)
+        except ValueError as e:
+            if not self.cfg['skip_bad']: raise
+            self.skipped.append((str(p), str(e))); warnings.warn(f"skipping {e}", stacklevel=3)
+    if not sizes: return
+    ref = Counter(sizes.values()).most_common(1)[0][0] if self.cfg['skip_bad'] else sizes[frames[0][0]]
+    keep = []
+    for i, p in frames:
+        if i not in sizes: continue
+        if sizes[i] != ref:
+            self._bad(p, f"frame size {sizes[i][0]}x{sizes[i][1]} differs from the {ref[0]}x{ref[1]} of sequence "
+                      f"{name!r} (first frame {frames[0][1].name})"); continue
+        keep.append((i, p))
+    if self.crop and (self.crop[0] > ref[0] or self.crop[1] > ref[1]):
+        self._bad(keep[0][1], f"crop {self.crop[0]}x{self.crop[1]} is larger than the {ref[0]}x{ref[1]} frames of "
+                  f"sequence {name!r}; lower data.augment.train_crop_size / data.val_crop_size"); return
+    self.sequences[name], self.sizes[name] = keep, ref
 
-    def __len__(self): return len(self.items)
+# %% ../nbs/05_data.ipynb #c026c
+@patch
+def _find_sequences(self: PairDataset):
+    "Discovery, split and header scan: `splits`, `sequences` (name -> [(index, path)]) and `sizes` of this split."
+    d, split = self.cfg, self.split
+    found = discover(self.root, d['input_encoding'], d['sequence_from'], d['frames_glob'])
+    seqs = found.sequences
+    for p, why in found.skipped: self._bad(p, why, always_warn=True)
+    if d['sequence_from'] == 'none' and split != ALL:
+        warnings.warn(f"data.sequence_from='none': the split of {self.root} is per frame, so frames of one shot can "
+                      f"land in both train and test (leakage: scores look better than on new footage); use it for "
+                      f"independent stills only", stacklevel=3)
+    if split == ALL: self.splits = {ALL: sorted(seqs)}       # every sequence; no split cache read or written
+    else: self.splits = load_split(self.root, seqs, d['train_ratio'], d['val_ratio'], d['split_seed'],
+                                   d['split_cache'], d['split_stale'])
+    names = self.splits[split]
+    if not names:
+        one = (f"; all frames form one sequence ({next(iter(seqs))!r}): if they are independent stills, set "
+               f"data.sequence_from='none' (a per-frame split)") if len(seqs) == 1 else ""
+        raise ValueError(f"split {split!r} of {self.root} is empty: {len(seqs)} sequence(s) split "
+                         f"{ {k: len(v) for k, v in self.splits.items()} } (rule: see split_counts){one}")
+    self.sequences, self.sizes = {}, {}
+    for name in names: self._scan(name, list(enumerate(seqs[name])))
 
-    def _draw(self, name, rng):
-        "Crop box (y, x, h, w), flip, exposure shift for one sample."
-        H, W = self.sizes[name]
-        h, w = self.crop or (H, W)
-        aug = self.cfg['augment']
-        if not self.train: return ((H - h) // 2, (W - w) // 2, h, w), False, 0.0
-        y, x = int(rng.integers(0, H - h + 1)), int(rng.integers(0, W - w + 1))
-        flip = bool(aug['hflip'] and rng.random() < 0.5)
-        ev = float(rng.uniform(*aug['exposure_stops'])) if aug['exposure_stops'] else 0.0
-        return (y, x, h, w), flip, ev
+@patch
+def _make_items(self: PairDataset):
+    "`items`: (sequence, start) of every sample: every start in train, non-overlapping clips otherwise."
+    self.items = []
+    for name, frames in self.sequences.items():
+        step, n0 = (1 if self.train else self.T), len(self.items)
+        for a, b in self._runs(name, frames):
+            self.items += [(name, s) for s in range(a, b - self.T + 1, step)]
+        if len(self.items) == n0:
+            gaps = len(self._runs(name, frames)) - 1
+            self._bad(f"{self.root / name}", f"sequence has {len(frames)} frame(s)" +
+                      (f" in {gaps + 1} runs of consecutive frame numbers" if gaps else "") +
+                      f", fewer than clip_len {self.T}" + (" in a row" if gaps else ""), always_warn=True)
+    if not self.items: raise ValueError(f"split {self.split!r} of {self.root}: no samples left (see warnings / .skipped)")
 
-    def sample(self, i: int, epoch: int | None = None) -> dict:
-        "Sample `i` of `epoch` (default: the current one), without the skip_bad fallback."
-        d = self.cfg
-        epoch = self.epoch if epoch is None else epoch
-        seed = [d['seed'], int(epoch) if self.train else 0, int(i)]
-        rng = np.random.default_rng(seed)
-        name, s = self.items[i]
-        frames = self.sequences[name][s:s + self.T]
-        box, flip, ev = self._draw(name, rng)
-        full = box[2:] == self.sizes[name]
-        raws = [read_image(p, crop=None if full else box, normalise=False, return_meta=True) for _, p in frames]
-        scales = {m['scale'] for _, m in raws}
-        if self.defer and len(scales) == 1 and raws[0][0].dtype != np.float32:
-            # ship the stored codes as read: (T, h, w, 3), not flipped; finish() flips and goes channel-first
-            x, scale = raws[0][0][None] if len(raws) == 1 else np.stack([a for a, _ in raws]), scales.pop()
-        else:                                   # float32 [0, 1] codes (or scene values), flipped in the same pass
-            x, scale = np.empty((len(raws),) + raws[0][0].shape, np.float32), 1.0
-            for t, (a, m) in enumerate(raws):
-                a = a[:, ::-1] if flip and not self.defer else a
-                if a.dtype == np.float32: x[t] = a
-                else: np.divide(a, np.float32(m['scale']), out=x[t])
-        if self.defer: sdr = hdr = recs = None
-        else:
-            sdr, hdr, recs = make_pair(x, self.renderer, input_encoding=d['input_encoding'], ev=ev, ei=d['ei'],
-                                       space_in=d['space_in'], space_out=d['space_out'], target_gamut=d['target_gamut'], degradations=d['degradations'],
-                                       rng=rng)
-            sdr = torch.from_numpy(np.ascontiguousarray(sdr.transpose(0, 3, 1, 2)))
-            hdr = torch.from_numpy(np.ascontiguousarray(hdr.transpose(0, 3, 1, 2)))
-        meta = dict(video_id=name, frame_start=frames[0][0], frames=[f for f, _ in frames], clip_len=self.T,
-                    paths=[str(p) for _, p in frames], split=self.split, index=int(i), seed=seed,
-                    spaces={'in': d['space_in'], 'out': d['space_out'], 'input_encoding': d['input_encoding']},
-                    renderer=self.renderer.config, degradations=recs if self.mode == 'vid' else (recs[0] if recs else {}),
-                    crop=list(box), flip=flip, exposure_stops=ev, skipped=[])
-        if self.defer:
-            meta.update(scale=scale, degradations=None)      # finish() fills in what it applied
-            raw = torch.from_numpy(x)
-            return {'raw': raw[0] if self.mode == 'img' else raw, 'meta': meta}
-        if self.mode == 'img': return {'sdr': sdr[0], 'hdr': hdr[0], 'meta': meta}
-        return {'sdr_clip': sdr, 'hdr_clip': hdr, 'meta': meta}
+# %% ../nbs/05_data.ipynb #c026e
+@patch
+def set_epoch(self: PairDataset, epoch: int):
+    "Select the epoch whose augmentations `ds[i]` draws (build_dataloader passes `(epoch, i)` keys instead)."
+    self.epoch = int(epoch)
 
-    def __getitem__(self, i: int | tuple) -> dict:
-        "Sample `i` of the current epoch, or `(epoch, i)` (what build_dataloader's sampler yields)."
-        epoch, i = i if isinstance(i, tuple) else (None, i)
-        if not self.cfg['skip_bad']: return self.sample(i, epoch)
-        skipped = []
-        for k in range(min(len(self), 16)):
-            j = (i + k) % len(self)
-            try:
-                out = self.sample(j, epoch)
-                out['meta']['skipped'] = skipped
-                return out
-            except (ValueError, OSError) as e:
-                name, s0 = self.items[j]
-                paths = [str(p) for _, p in self.sequences[name][s0:s0 + self.T]]
-                rec = (next((p for p in paths if p in str(e)), paths[0]), str(e))
-                skipped.append(rec); self.skipped.append(rec)
-                warnings.warn(f"skipping sample {j} ({self.items[j][0]}): {e}", stacklevel=2)
-        raise ValueError(f"skip_bad: {len(skipped)} consecutive samples failed from index {i}; last: {skipped[-1]}")
+@patch
+def __len__(self: PairDataset): return len(self.items)
 
-    @torch.no_grad()
-    def finish(self, batch: dict,  # a batch of deferred samples ({'raw', 'meta'}), or an already finished one
-               device=None,  # where the colour work runs; None: where `batch['raw']` is
-              ) -> dict:  # {'sdr', 'hdr', 'meta'} ('img') or {'sdr_clip', 'hdr_clip', 'meta'} ('vid') on `device`
-        "The colour work of `make_pair` for a whole batch of stored codes, in torch on `device`."
-        if 'raw' not in batch: return batch
-        d, metas = self.cfg, batch['meta']
-        raw = batch['raw'].to(device if device is not None else batch['raw'].device, non_blocking=True)
-        dev, shape = raw.device, (raw.shape[0],) + (1,) * (raw.ndim - 1)
-        per = lambda vals: torch.tensor(vals, dtype=torch.float32).view(shape).to(dev, non_blocking=True)
-        x = raw.float() / per([m['scale'] for m in metas]) if not raw.is_floating_point() else \
-            raw.to(torch.float32, copy=True)                     # a copy: the flip below must not touch the batch
-        flip = [i for i, m in enumerate(metas) if m['flip']]
-        if flip: x[flip] = x[flip].flip(-2)                     # stored layout (B, [T,] h, w, 3): -2 is the width
-        x = x.movedim(-1, -3).contiguous()
-        evs = [m['exposure_stops'] for m in metas]
-        k = per([np.float32(2.0 ** ev) for ev in evs]) if any(evs) else None    # per sample, as make_pair's scalar
-        logc, hdr = _logc_and_target(x, k, d['input_encoding'], d['ei'], d['space_out'], d['target_gamut'])
-        sdr = self.renderer(logc)
-        deg, applied = d['degradations'], []
-        if deg['bits'] is not None: sdr = quantise(sdr, deg['bits']); applied.append(f"quantise{deg['bits']}")
-        rec = dict(deg, applied=applied) if applied else {}
-        for m in metas: m['degradations'] = ([dict(rec) for _ in range(self.T)] if applied else []) if self.mode == 'vid' else rec
-        sdr = convert_space(sdr, self.renderer.output_space, d['space_in'])
-        if self.mode == 'img': return {'sdr': sdr, 'hdr': hdr, 'meta': metas}
-        return {'sdr_clip': sdr, 'hdr_clip': hdr, 'meta': metas}
+@patch(as_prop=True)
+def exposure_grid(self: PairDataset) -> np.ndarray | None:
+    "The exposure shifts training draws from (None: continuous); with data.sdr_cache the step defaults to 1/8 stop."
+    aug = self.cfg['augment']
+    step = aug['exposure_step'] or (SDR_CACHE_STEP if self.cache_dir is not None else None)
+    return exposure_steps(aug['exposure_stops'], step)
 
-    def __repr__(self):
-        return (f"PairDataset({self.root}, split={self.split!r}, mode={self.mode!r}, {len(self.sequences)} sequences, "
-                f"{len(self)} samples, crop={self.crop}, renderer={self.renderer.name}, skipped={len(self.skipped)})")
+@patch
+def _draw(self: PairDataset, name, rng):
+    "Crop box (y, x, h, w), flip, exposure shift, renderer index for one sample."
+    H, W = self.sizes[name]
+    h, w = self.crop or (H, W)
+    aug = self.cfg['augment']
+    if not self.train: return ((H - h) // 2, (W - w) // 2, h, w), False, 0.0, 0
+    y, x = int(rng.integers(0, H - h + 1)), int(rng.integers(0, W - w + 1))
+    flip = bool(aug['hflip'] and rng.random() < 0.5)
+    ev = float(rng.uniform(*aug['exposure_stops'])) if aug['exposure_stops'] else 0.0
+    ev = snap_exposure(ev, self.exposure_grid) if ev else ev
+    j = int(rng.choice(len(self.renderers), p=self.weights)) if len(self.renderers) > 1 else 0   # the mixture
+    return (y, x, h, w), flip, ev, j
+
+# %% ../nbs/05_data.ipynb #c026f
+@patch
+def _read(self: PairDataset, name, frames, box, flip):
+    "The frames' crops: stored codes `(T, h, w, 3)` unflipped (deferred), else float32 in [0, 1] flipped; and the scale."
+    full = box[2:] == tuple(self.sizes[name])
+    raws = [read_image(p, crop=None if full else box, normalise=False, return_meta=True) for _, p in frames]
+    scales = {m['scale'] for _, m in raws}
+    if self.defer and len(scales) == 1 and raws[0][0].dtype != np.float32:
+        return (raws[0][0][None] if len(raws) == 1 else np.stack([a for a, _ in raws])), scales.pop()
+    x = np.empty((len(raws),) + raws[0][0].shape, np.float32)       # float32 [0, 1] codes (or scene values)
+    for t, (a, m) in enumerate(raws):
+        a = a[:, ::-1] if flip and not self.defer else a
+        if a.dtype == np.float32: x[t] = a
+        else: np.divide(a, np.float32(m['scale']), out=x[t])
+    return x, 1.0
+
+@patch
+def _cached_codes(self: PairDataset, name, frames, box, ev, j) -> np.ndarray:
+    "The cached exact renders of the frames' crops: uint16 `(T, h, w, 3)`, unflipped."
+    y, x, h, w = box
+    d, r = self.cfg, self.renderers[j]
+    return np.stack([cached_sdr(self.cache_dir, p, r, ev, d['input_encoding'], d['ei'], self.sizes[name])[y:y + h, x:x + w]
+                     for _, p in frames])
+
+def _chw(a: np.ndarray) -> torch.Tensor: return torch.from_numpy(np.ascontiguousarray(a.transpose(0, 3, 1, 2)))
+
+# %% ../nbs/05_data.ipynb #c026g
+@patch
+def sample(self: PairDataset, i: int, epoch: int | None = None) -> dict:
+    "Sample `i` of `epoch` (default: the current one), without the skip_bad fallback."
+    d = self.cfg
+    seed = [d['seed'], int(self.epoch if epoch is None else epoch) if self.train else 0, int(i)]
+    rng = np.random.default_rng(seed)
+    name, s = self.items[i]
+    frames = self.sequences[name][s:s + self.T]
+    box, flip, ev, j = self._draw(name, rng)
+    x, scale = self._read(name, frames, box, flip)
+    codes = self._cached_codes(name, frames, box, ev, j) if self.cache_dir is not None else None
+    meta = dict(video_id=name, frame_start=frames[0][0], frames=[f for f, _ in frames], clip_len=self.T,
+                paths=[str(p) for _, p in frames], split=self.split, index=int(i), seed=seed,
+                spaces={'in': d['space_in'], 'out': d['space_out'], 'input_encoding': d['input_encoding']},
+                renderer=self.renderers[j].config, renderer_name=self.renderer_names[j], renderer_index=j,
+                crop=list(box), flip=flip, exposure_stops=ev, skipped=[])
+    one = (lambda t: t[0]) if self.mode == 'img' else (lambda t: t)
+    if self.defer:
+        meta.update(scale=scale, degradations=None)      # finish() fills in what it applied
+        out = {'raw': one(torch.from_numpy(x)), 'meta': meta}
+        if codes is not None: out['sdr_raw'] = one(torch.from_numpy(codes))
+        return out
+    given = None if codes is None else np.divide(codes[:, :, ::-1] if flip else codes, np.float32(65535), dtype=np.float32)
+    sdr, hdr, recs = make_pair(x, self.renderers[j], input_encoding=d['input_encoding'], ev=ev, ei=d['ei'],
+                               space_in=d['space_in'], space_out=d['space_out'], target_gamut=d['target_gamut'],
+                               degradations=d['degradations'], rng=rng, sdr=given)
+    meta['degradations'] = recs if self.mode == 'vid' else (recs[0] if recs else {})
+    if self.mode == 'img': return {'sdr': _chw(sdr)[0], 'hdr': _chw(hdr)[0], 'meta': meta}
+    return {'sdr_clip': _chw(sdr), 'hdr_clip': _chw(hdr), 'meta': meta}
+
+# %% ../nbs/05_data.ipynb #c026h
+@patch
+def __getitem__(self: PairDataset, i: int | tuple) -> dict:
+    "Sample `i` of the current epoch, or `(epoch, i)` (what build_dataloader's sampler yields)."
+    epoch, i = i if isinstance(i, tuple) else (None, i)
+    if not self.cfg['skip_bad']: return self.sample(i, epoch)
+    skipped = []
+    for k in range(min(len(self), 16)):
+        j = (i + k) % len(self)
+        try:
+            out = self.sample(j, epoch)
+            out['meta']['skipped'] = skipped
+            return out
+        except (ValueError, OSError) as e:
+            name, s0 = self.items[j]
+            paths = [str(p) for _, p in self.sequences[name][s0:s0 + self.T]]
+            rec = (next((p for p in paths if p in str(e)), paths[0]), str(e))
+            skipped.append(rec); self.skipped.append(rec)
+            warnings.warn(f"skipping sample {j} ({self.items[j][0]}): {e}", stacklevel=2)
+    raise ValueError(f"skip_bad: {len(skipped)} consecutive samples failed from index {i}; last: {skipped[-1]}")
+
+@patch
+def __repr__(self: PairDataset):
+    return (f"PairDataset({self.root}, split={self.split!r}, mode={self.mode!r}, {len(self.sequences)} sequences, "
+            f"{len(self)} samples, crop={self.crop}, renderer={'+'.join(self.renderer_names)}, skipped={len(self.skipped)})")
+
+# %% ../nbs/05_data.ipynb #c026i
+@patch
+def _finish_sdr(self: PairDataset, logc, sdr_raw, metas, flip):
+    "SDR in space_in of a batch: the cached codes or each sample's renderer, then quantisation; and what was applied."
+    d, deg = self.cfg, self.cfg['degradations']
+    if sdr_raw is not None:
+        y = sdr_raw.to(logc.device, non_blocking=True).float() / 65535
+        if flip: y[flip] = y[flip].flip(-2)
+        y = y.movedim(-1, -3)
+    idx = [m.get('renderer_index', 0) for m in metas]
+    out = torch.empty_like(logc)
+    for j in sorted(set(idx)):
+        sel = [k for k, v in enumerate(idx) if v == j]
+        r = self.renderers[j]
+        z = (y if sdr_raw is not None else r(logc)) if len(sel) == len(idx) else \
+            (y[sel] if sdr_raw is not None else r(logc[sel]))
+        if deg['bits'] is not None: z = quantise(z, deg['bits'])
+        z = convert_space(z, r.output_space, d['space_in'])
+        if len(sel) == len(idx): return z, deg['bits']
+        out[sel] = z
+    return out, deg['bits']
+
+# %% ../nbs/05_data.ipynb #c026j
+@patch
+@torch.no_grad()
+def finish(self: PairDataset, batch: dict,  # a batch of deferred samples ({'raw', 'meta'}), or an already finished one
+           device=None,  # where the colour work runs; None: where `batch['raw']` is
+          ) -> dict:  # {'sdr', 'hdr', 'meta'} ('img') or {'sdr_clip', 'hdr_clip', 'meta'} ('vid') on `device`
+    "The colour work of `make_pair` for a whole batch of stored codes, in torch on `device`."
+    if 'raw' not in batch: return batch
+    d, metas = self.cfg, batch['meta']
+    raw = batch['raw'].to(device if device is not None else batch['raw'].device, non_blocking=True)
+    dev, shape = raw.device, (raw.shape[0],) + (1,) * (raw.ndim - 1)
+    per = lambda vals: torch.tensor(vals, dtype=torch.float32).view(shape).to(dev, non_blocking=True)
+    x = raw.float() / per([m['scale'] for m in metas]) if not raw.is_floating_point() else \
+        raw.to(torch.float32, copy=True)                     # a copy: the flip below must not touch the batch
+    flip = [i for i, m in enumerate(metas) if m['flip']]
+    if flip: x[flip] = x[flip].flip(-2)                     # stored layout (B, [T,] h, w, 3): -2 is the width
+    x = x.movedim(-1, -3).contiguous()
+    evs = [m['exposure_stops'] for m in metas]
+    k = per([np.float32(2.0 ** ev) for ev in evs]) if any(evs) else None    # per sample, as make_pair's scalar
+    logc, hdr = _logc_and_target(x, k, d['input_encoding'], d['ei'], d['space_out'], d['target_gamut'])
+    sdr, bits = self._finish_sdr(logc, batch.get('sdr_raw'), metas, flip)
+    rec = dict(d['degradations'], applied=[f"quantise{bits}"]) if bits is not None else {}
+    for m in metas: m['degradations'] = ([dict(rec) for _ in range(self.T)] if rec else []) if self.mode == 'vid' else rec
+    if self.mode == 'img': return {'sdr': sdr, 'hdr': hdr, 'meta': metas}
+    return {'sdr_clip': sdr, 'hdr_clip': hdr, 'meta': metas}
+
+# %% ../nbs/05_data.ipynb #c026k
+class _CacheJobs(Dataset):
+    "One cache entry per item: (frame path, frame size, exposure shift, renderer index)."
+    def __init__(self, ds, jobs): self.ds, self.jobs = ds, jobs
+    def __len__(self): return len(self.jobs)
+    def __getitem__(self, k):
+        p, size, ev, j = self.jobs[k]
+        d = self.ds.cfg
+        cached_sdr(self.ds.cache_dir, p, self.ds.renderers[j], ev, d['input_encoding'], d['ei'], size)
+        return k
+
+@patch
+def fill_sdr_cache(self: PairDataset, num_workers: int = 0) -> int:  # the number of entries of this split
+    "Render every missing exact-SDR cache entry of this split now: each frame x exposure step x renderer."
+    if self.cache_dir is None: raise ValueError("data.sdr_cache is off: set it to true (or a folder) to cache the renders")
+    grid = self.exposure_grid if self.train else None
+    evs = [0.0] if grid is None else [float(v) for v in grid]
+    jobs = [(p, self.sizes[name], ev, j) for name, fr in self.sequences.items() for _, p in fr
+            for ev in evs for j in range(len(self.renderers))]
+    for _ in DataLoader(_CacheJobs(self, jobs), batch_size=None, num_workers=num_workers, worker_init_fn=worker_init): pass
+    return len(jobs)
 
 # %% ../nbs/05_data.ipynb #c032
 def collate_pairs(batch: list[dict]) -> dict:
@@ -701,6 +914,7 @@ def worker_init(worker_id: int):
     s = torch.initial_seed() % 2 ** 32
     np.random.seed(s); random.seed(s)
 
+# %% ../nbs/05_data.ipynb #c032b
 class EpochSampler(torch.utils.data.Sampler):
     "Yields `(epoch, index)` keys, shuffled by its own generator when asked; the epoch counts its passes (0, 1, ...)."
     def __init__(self, n: int, shuffle: bool, seed: int = 0):
@@ -712,6 +926,7 @@ class EpochSampler(torch.utils.data.Sampler):
         order = torch.randperm(self.n, generator=self.g).tolist() if self.shuffle else range(self.n)
         return iter([(e, i) for i in order])
 
+# %% ../nbs/05_data.ipynb #c032c
 class PairLoader(DataLoader):
     "A DataLoader of `PairDataset` samples that reports in the main process what its workers skipped (`skip_bad`)."
     def __iter__(self):
@@ -739,6 +954,7 @@ class DeviceColourLoader:
         return getattr(self.loader, k)
     def __repr__(self): return f"DeviceColourLoader({self.loader.dataset!r}, device={self.device})"
 
+# %% ../nbs/05_data.ipynb #c032d
 def build_dataloader(cfg: dict,  # full config with a "data" section (see DATA_DEFAULTS)
                      split: str = 'train',  # 'train' (shuffled, random aug, drop_last) | 'val' | 'test' | 'all'
                      mode: str = 'img',  # 'img': {'sdr','hdr','meta'}; 'vid': {'sdr_clip','hdr_clip','meta'}
