@@ -249,7 +249,7 @@ class Metric:
     higher_is_better: bool
     unit: str = ''
     description: str = ''
-    returns: str = 'values'   # 'values': per-image tensor/array per `reduction`; 'dict': a result dict (ERM, temporal)
+    returns: str = 'values'   # 'values': per `reduction`; 'dict': a result dict (ERM, temporal); 'none': derived
     column: str = ''          # its column in compute_metrics / CSVs / reports ('' -> the name)
     kind: str = 'frame'       # one of METRIC_KINDS
     nits: str = ''            # compute_metrics options it takes: '' none, 'white' white_nits, 'pq' the PQ white and peak
@@ -376,8 +376,8 @@ def erm(pred, target,                  # ACEScct: torch (N, 3, H, W) / (3, H, W)
 
 # %% ../nbs/08_metrics.ipynb #c032
 for _m in [Metric('erm', erm, False, 'display ΔE-ITP', 'edit robustness: display distance after seeded edit chains', returns='dict'),
-           Metric('erm_unedited', None, False, 'display ΔE-ITP', 'the unedited display distance of ERM', kind='derived'),
-           Metric('erm_ratio', None, False, '', 'ERM over the unedited distance (ratio of the means)', kind='derived')]:
+           Metric('erm_unedited', None, False, 'display ΔE-ITP', 'the unedited display distance of ERM', kind='derived', returns='none'),
+           Metric('erm_ratio', None, False, '', 'ERM over the unedited distance (ratio of the means)', kind='derived', returns='none')]:
     METRICS.register(_m.name, _m)
 
 # %% ../nbs/08_metrics.ipynb #rgm02
