@@ -335,6 +335,7 @@ def save_comparison_figure(path, x, y, preds: dict, renderer, space_in: str, sto
     fig.savefig(path, bbox_inches='tight'); plt.close(fig)
     return Path(path)
 
+# %% ../nbs/12_evaluate.ipynb #c011s1
 def _fmt(s: dict, k: str = '', fmt: str = '.3f') -> str:
     return 'n/a' if not math.isfinite(s['mean']) else f"{s['mean']:{fmt}} [{s['lo']:{fmt}}, {s['hi']:{fmt}}]"
 
@@ -381,6 +382,7 @@ def region_markdown(summary: dict, names: list[str], reference: str, shown=REGIO
                 lines.append(f'| {r} | {m} | ' + ' | '.join(_paired_cell(dd.get(f'{k}_{r}')) for k in shown) + ' |')
     return '\n'.join(lines)
 
+# %% ../nbs/12_evaluate.ipynb #c011s2
 def _protocol_markdown(summary: dict, metrics: list[str]) -> list:
     "Markdown lines: one full-frame and one by-region table per renderer and protocol."
     base = [k for k in metrics if not _is_region_key(k)]
@@ -415,6 +417,7 @@ def write_report(out: Path, summary, names, metrics, reference, split, n, figs):
     (out / 'report.md').write_text(text)
     (out / 'report.html').write_text(_html(text))
 
+# %% ../nbs/12_evaluate.ipynb #c011s3
 _HTML_HEAD = ('<html><head><meta charset="utf-8"><style>body{font-family:sans-serif;max-width:1200px}'
               'td,th{border:1px solid #ccc;padding:2px 6px;font-size:12px}table{border-collapse:collapse}'
               'img{max-width:100%}</style></head><body>')

@@ -308,6 +308,7 @@ class DisplayRender:
         return convert_space(y, self.output_space, 'Rec2020-linear') * self.sdr_nits
     def __repr__(self): return f"DisplayRender({self.name!r}, output_space={self.output_space!r})"
 
+# %% ../nbs/08_metrics.ipynb #c031s1
 def _display_distance(distance, display: DisplayRender) -> Callable:
     "Per-image distance `(a, b) -> (N,)` between display signals."
     if callable(distance): return distance
@@ -327,6 +328,7 @@ def sample_edit_chains(k: int = 8, seed: int = 0, **edit_options) -> list:
     rng = np.random.default_rng(seed)
     return [random_edit(rng, **edit_options) for _ in range(k)]
 
+# %% ../nbs/08_metrics.ipynb #c031s2
 def erm(pred, target,                  # ACEScct: torch (N, 3, H, W) / (3, H, W) or numpy channel-last
         k: int = 8,                    # number of edit chains
         renderer='aces2-sdr',          # 'aces2-sdr' (or any sdr2log.render renderer) | 'pq' | a DisplayRender
@@ -547,6 +549,9 @@ def compute_metrics(pred, target,              # torch (N, 3, H, W) / (3, H, W) 
     if per_image: out['per_image'] = {k: x.tolist() for k, x in v.items()}
     return out
 
+# %% ../nbs/08_metrics.ipynb #c037
+_erm, _cvvdp = erm, cvvdp   # compute_metrics' arguments `erm` and `cvvdp` shadow the functions
+
 def metric_spec(key: str) -> Metric:
     "The registered metric of a column: a name, a column (`psnr_acescct`) or a by-region column (`delta_e_itp_shadows`)."
     if key in METRICS: return METRICS[key]
@@ -559,9 +564,6 @@ def metric_spec(key: str) -> Metric:
 def metric_direction(key: str) -> bool:
     "Whether higher is better for a column of compute_metrics, the video tables or a report (`share_*`: True)."
     return True if key.startswith('share_') else metric_spec(key).higher_is_better
-
-# %% ../nbs/08_metrics.ipynb #c037
-_erm, _cvvdp = erm, cvvdp
 
 # %% ../nbs/08_metrics.ipynb #c040
 def _finite_1d(values, what: str) -> np.ndarray:

@@ -192,6 +192,7 @@ def clip_flows(clip,                                    # ACEScct clip ([B,] T, 
     return {'flow': flow, 'mask': mask, 'method': method if isinstance(method, str) else 'callable',
             'fb_check': fb_check, 'residual_thresh': residual_thresh}
 
+# %% ../nbs/15_video.ipynb #c015s1
 def _warp_errors(c, flows):
     "(B, T-1) masked mean |c_t - warp(c_{t-1})| per pair (nan where nothing is trusted)."
     B, T = c.shape[:2]
@@ -222,6 +223,7 @@ def warping_error(pred_clip, gt_clip,                   # ACEScct clips, same sh
     if per_pair: out['per_pair'] = {'warping_error': ep.tolist(), 'warping_error_gt': eg.tolist()}
     return out
 
+# %% ../nbs/15_video.ipynb #c015s2
 def _block_mu(c, block):
     "(B, T, nb) mean log2 ACEScg luminance per block (or one global value)."
     y = np.maximum(convert_space(c, 'ACEScct', 'ACEScg').astype(np.float32) @ np.asarray(luminance_weights('AP1'), np.float32), LOG2_Y_FLOOR)
