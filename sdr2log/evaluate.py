@@ -382,6 +382,15 @@ def region_markdown(summary: dict, names: list[str], reference: str, shown=REGIO
                 lines.append(f'| {r} | {m} | ' + ' | '.join(_paired_cell(dd.get(f'{k}_{r}')) for k in shown) + ' |')
     return '\n'.join(lines)
 
+# %% ../nbs/12_evaluate.ipynb #c011s3
+_HTML_HEAD = ('<html><head><meta charset="utf-8"><style>body{font-family:sans-serif;max-width:1200px}'
+              'td,th{border:1px solid #ccc;padding:2px 6px;font-size:12px}table{border-collapse:collapse}'
+              'img{max-width:100%}</style></head><body>')
+
+def _html(md: str) -> str:
+    "The report as HTML: the `markdown` package (tables extension) in a small styled page."
+    return _HTML_HEAD + '\n' + markdown.markdown(md, extensions=['tables']) + '\n</body></html>\n'
+
 # %% ../nbs/12_evaluate.ipynb #c011s2
 def _protocol_markdown(summary: dict, metrics: list[str]) -> list:
     "Markdown lines: one full-frame and one by-region table per renderer and protocol."
@@ -416,15 +425,6 @@ def write_report(out: Path, summary, names, metrics, reference, split, n, figs):
     text = '\n'.join(md) + '\n'
     (out / 'report.md').write_text(text)
     (out / 'report.html').write_text(_html(text))
-
-# %% ../nbs/12_evaluate.ipynb #c011s3
-_HTML_HEAD = ('<html><head><meta charset="utf-8"><style>body{font-family:sans-serif;max-width:1200px}'
-              'td,th{border:1px solid #ccc;padding:2px 6px;font-size:12px}table{border-collapse:collapse}'
-              'img{max-width:100%}</style></head><body>')
-
-def _html(md: str) -> str:
-    "The report as HTML: the `markdown` package (tables extension) in a small styled page."
-    return _HTML_HEAD + '\n' + markdown.markdown(md, extensions=['tables']) + '\n</body></html>\n'
 
 # %% ../nbs/12_evaluate.ipynb #vid01
 class _Replay:
