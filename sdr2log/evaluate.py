@@ -186,6 +186,30 @@ def _hib(k: str) -> bool:
     try: return metric_direction(k)
     except ValueError: return True
 
+# %% ../nbs/12_evaluate.ipynb #c009sc
+def _score_images(items, ms, blind: dict, d: dict, ren, label: str, dev, erm: bool, erm_k: int, figures: int,
+                  desc: str, progress: bool) -> tuple:
+    "Per-image rows of every method on `items` [(dataset, index)], and the first `figures` images for the figures."
+    from tqdm.auto import tqdm
+    rr, fig_items = [], []
+    for j, (ds, i) in enumerate(tqdm(items, desc=desc, disable=not progress, unit='img')):
+        s = collate_pairs([ds[i]])
+        x, y = s['sdr'].to(dev), s['hdr'].to(dev)
+        meta = s['meta'][0]
+        masks = region_masks(y, ren, bits=d['degradations'].get('bits'), target_gamut=d['target_gamut'])
+        preds = {}
+        for m in ms:
+            p = m(x).float().to(dev)
+            res = compute_metrics(p, y, erm=erm, erm_options={'k': erm_k, 'seed': j}, per_image=True, regions=masks)
+            row = {'image': j, 'video_id': meta.get('video_id'), 'frame': meta.get('frame_start'), 'split': meta.get('split'),
+                   'renderer': label, 'method': m.name, 'blind': blind[m.name]}
+            row.update({k: v[0] for k, v in res['per_image'].items()})
+            rr.append(row)
+            if j < figures: preds[m.name] = p[0].cpu()
+        if j < figures: fig_items.append((j, x[0].cpu(), y[0].cpu(), preds))
+    return rr, fig_items
+
+# %% ../nbs/12_evaluate.ipynb #c009s1
 def evaluate(methods: list[str], data_root: str | Path, split: str = 'test', out: str | Path = 'eval_out',
              reference: str | None = None, erm: bool = True, erm_k: int = 4, checkpoint: str = 'best',
              figures: int = 3, max_images: int | None = None, device: str = 'auto', data_overrides: dict | None = None,
@@ -202,7 +226,6 @@ def evaluate(methods: list[str], data_root: str | Path, split: str = 'test', out
     if max_images is not None and max_images < 1: raise ValueError(f"max_images: must be >= 1 (None: all), got {max_images}")
     rnames = [None] if renderer is None else ([renderer] if isinstance(renderer, str) else list(renderer))
     rows, fig_items, protocols, n, ms, data = [], [], {}, 0, [], None
-    from tqdm.auto import tqdm
     for rname in rnames:
         d = _common_data_config(methods, data_root, {**(data_overrides or {}), **(_renderer_options(rname) if rname else {})})
         d = _degradation_overrides(d, bits, jpeg)
@@ -216,22 +239,10 @@ def evaluate(methods: list[str], data_root: str | Path, split: str = 'test', out
         blind = {m.name: method_is_blind(m, label) for m in ms}
         items = [(ds, i) for ds in dss for i in range(len(ds))]
         items = items if max_images is None else items[:max_images]
-        rr, ren = [], dss[0].renderer
-        for j, (ds, i) in enumerate(tqdm(items, desc=f'evaluating {len(ms)} method(s) on {split} ({label})', disable=not progress, unit='img')):
-            s = collate_pairs([ds[i]])
-            x, y = s['sdr'].to(dev), s['hdr'].to(dev)
-            meta = s['meta'][0]
-            masks = region_masks(y, ren, bits=d['degradations'].get('bits'), target_gamut=d['target_gamut'])
-            preds = {}
-            for m in ms:
-                p = m(x).float().to(dev)
-                res = compute_metrics(p, y, erm=erm, erm_options={'k': erm_k, 'seed': j}, per_image=True, regions=masks)
-                row = {'image': j, 'video_id': meta.get('video_id'), 'frame': meta.get('frame_start'), 'split': meta.get('split'),
-                       'renderer': label, 'method': m.name, 'blind': blind[m.name]}
-                row.update({k: v[0] for k, v in res['per_image'].items()})
-                rr.append(row)
-                if j < figures and data is None: preds[m.name] = p[0].cpu()
-            if j < figures and data is None: fig_items.append((j, x[0].cpu(), y[0].cpu(), preds))
+        ren = dss[0].renderer
+        rr, fi = _score_images(items, ms, blind, d, ren, label, dev, erm, erm_k, figures if data is None else 0,
+                               f'evaluating {len(ms)} method(s) on {split} ({label})', progress)
+        fig_items += fi
         metrics = [k for k in rr[0] if k not in _ROW_KEYS]
         bnames = [m for m in names if blind[m]]
         protocols[label] = {'known': {'methods': names, 'reference': reference, **summarise(rr, names, metrics, reference)}}
@@ -255,6 +266,7 @@ def evaluate(methods: list[str], data_root: str | Path, split: str = 'test', out
     write_report(out, summary, names, metrics, reference, split, n, figs)
     return summary
 
+# %% ../nbs/12_evaluate.ipynb #c009s2
 _ROW_KEYS = ('image', 'video_id', 'frame', 'split', 'renderer', 'method', 'blind')
 
 def _jsonable(d): return json.loads(json.dumps(d, default=str))
@@ -281,6 +293,7 @@ def _write_csv(path, rows):
     with open(path, 'w', newline='') as f:
         w = csv.DictWriter(f, cols); w.writeheader(); w.writerows(rows)
 
+# %% ../nbs/12_evaluate.ipynb #c009s3
 def summarise(rows: list[dict], names: list[str], metrics: list[str], reference: str | None, seed: int = 0) -> dict:
     "Means with bootstrap 95% CIs per method and metric, and paired differences against `reference`."
     by = {m: {k: np.array([r[k] for r in rows if r['method'] == m], dtype=np.float64) for k in metrics} for m in names}
