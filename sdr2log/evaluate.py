@@ -578,8 +578,7 @@ def evaluate_video(methods: list,                    # baseline names / run dirs
                    block: int | None = 16,           # flicker block size
                    ci_over: str = 'auto',            # 'auto' | 'sequences' | 'frames'
                    min_sequences: int = 5,           # 'auto': CIs over sequences from this many on
-                   max_sequences: int | None = None, max_frames: int | None = None,
-                   figure_sequence: int = 0, figure_frames: int = 4,
+                   max_sequences: int | None = None, max_frames: int | None = None, figure_sequence: int = 0, figure_frames: int = 4,
                    data_overrides: dict | None = None, device: str = 'cpu', checkpoint: str = 'best',
                    tile: int = 512, fit_samples: int | None = 16, seed: int = 0, progress: bool = False) -> dict:
     "Score methods and TemporalBlend variants on whole sequences: per-sequence table with CIs, figures, report."

@@ -402,6 +402,7 @@ def tradeoff_figure(summary: dict, path=None):
     plt.close(fig)
     return fig
 
+# %% ../nbs/15_video.ipynb #c037s1
 def strip_figure(gt: torch.Tensor, preds: dict, renderer=None,  # gt [T,3,H,W] ACEScct; preds {name: [T,3,H,W]}
                  path=None, vmax: float = 0.05, flows: dict | None = None):
     "Consecutive frames through the ACES 2.0 SDR display (GT and each method), then |P_t - W(P_{t-1})| rows; saved to `path`."
