@@ -16,6 +16,7 @@ from torch import nn
 
 from .color import convert_space
 from .data import PairDataset, collate_pairs, data_config
+from .io import atomic_write, atomic_write_text
 from .metrics import PSNR_CAP, REGIONS, bootstrap_ci, compute_metrics, metric_direction, paired_comparison, region_masks
 from .video import (FIDELITY, RESIDUAL_THRESH, SHOWN, TEMPORAL, TemporalBlend, clip_flows, is_temporal, predict_sequence,
                            strip_figure, temporal_metrics, tradeoff_figure)
@@ -254,7 +255,7 @@ def evaluate(methods: list[str], data_root: str | Path, split: str = 'test', out
     _check_out(out, overwrite, clear=True); (out / 'figures').mkdir(parents=True, exist_ok=True)   # all checked: now write
     _write_csv(out / 'per_image.csv', rows)
     summary = {**{k: protocols[first]['known'][k] for k in ('table', 'paired')}, 'protocols': protocols}
-    (out / 'summary.json').write_text(json.dumps({'split': split, 'images': n, 'reference': reference, 'renderers': list(protocols),
+    atomic_write_text(out / 'summary.json', json.dumps({'split': split, 'images': n, 'reference': reference, 'renderers': list(protocols),
                                                   'methods': {m.name: m.info for m in ms}, 'data': _jsonable(data),
                                                   **summary, 'wall_s': round(time.perf_counter() - t0, 1)}, indent=1))
     figs = [save_comparison_figure(out / 'figures' / f'image_{i:03d}.png', x, y, preds, fig_ren, data['space_in'])
@@ -290,8 +291,10 @@ def _common_data_config(methods, data_root, overrides) -> dict:
 
 def _write_csv(path, rows):
     cols = list(dict.fromkeys(k for r in rows for k in r))
-    with open(path, 'w', newline='') as f:
-        w = csv.DictWriter(f, cols); w.writeheader(); w.writerows(rows)
+    def write(tmp):
+        with open(tmp, 'w', newline='') as f:
+            w = csv.DictWriter(f, cols); w.writeheader(); w.writerows(rows)
+    atomic_write(path, write)
 
 # %% ../nbs/12_evaluate.ipynb #c009s3
 def summarise(rows: list[dict], names: list[str], metrics: list[str], reference: str | None, seed: int = 0) -> dict:
@@ -436,8 +439,8 @@ def write_report(out: Path, summary, names, metrics, reference, split, n, figs):
         md += ['', '## Video', '', 'Temporal metrics over whole sequences and the temporal-blending baseline: '
                '[video/video_report.md](video/video_report.md)', '', '![trade-off](video/figures/video_tradeoff.png)']
     text = '\n'.join(md) + '\n'
-    (out / 'report.md').write_text(text)
-    (out / 'report.html').write_text(_html(text))
+    atomic_write_text(out / 'report.md', text)
+    atomic_write_text(out / 'report.html', _html(text))
 
 # %% ../nbs/12_evaluate.ipynb #vid01
 class _Replay:
@@ -564,8 +567,8 @@ def _video_write(out: Path, summary: dict, rows, frame_rows, fig, bases, blend_n
           'flicker of mean log2 luminance in stops; tLPIPS not computed: no offline LPIPS weights).', '',
           video_markdown(summary), '', '![trade-off](figures/video_tradeoff.png)', '',
           f'Frames of sequence {fig_seq}: ![strip](figures/video_strip.png)', '']
-    (out / 'video_report.md').write_text('\n'.join(md))
-    (out / 'video_summary.json').write_text(json.dumps(summary, indent=1, default=str))
+    atomic_write_text(out / 'video_report.md', '\n'.join(md))
+    atomic_write_text(out / 'video_summary.json', json.dumps(summary, indent=1, default=str))
 
 def evaluate_video(methods: list,                    # baseline names / run dirs / name=path / Method / (name, callable)
                    data_root: str | Path, split: str = 'test', out: str | Path = 'video_out',
