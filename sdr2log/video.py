@@ -287,12 +287,30 @@ class NoisyStandIn:
         return p + torch.stack([self.error(f) for f in x]).to(p.device, p.dtype)
     def __repr__(self): return f"NoisyStandIn({self.frame_method!r}, sigma={self.sigma}, offset={self.offset})"
 
-# %% ../nbs/15_video.ipynb #c030
+# %% ../nbs/15_video.ipynb #c030h
 def _mu(cct: np.ndarray) -> float:
     "Mean log2 ACEScg luminance (floored) of an ACEScct frame (H, W, 3)."
     y = convert_space(cct, 'ACEScct', 'ACEScg').astype(np.float32) @ np.asarray(luminance_weights('AP1'), np.float32)
     return float(np.log2(np.maximum(y, LOG2_Y_FLOOR)).mean())
 
+def _blend_step(tb, xi: np.ndarray, out: np.ndarray) -> tuple:
+    "One TemporalBlend step after the first frame: blend the warped previous output, deflicker; `(out, mean weight)`."
+    a_mean = 0.0
+    fl, ok = pair_flow(tb._prev_in, xi, tb.flow, tb.fb_check)
+    if tb.strength > 0:
+        wi, _ = warp(tb._prev_in, fl)
+        r = cv2.blur(np.abs(xi - wi).mean(-1), (3, 3))
+        a = (tb.strength * ok * np.exp(-(r / tb.tau) ** 2)).astype(np.float32)[..., None]
+        wo, _ = warp(tb._prev_out, fl)
+        out = (1 - a) * out + a * wo
+        a_mean = float(a.mean())
+    if tb.deflicker > 0:
+        target = _mu(tb._prev_out) + _mu(xi) - _mu(tb._prev_in)
+        d = tb.deflicker * (target - _mu(out))
+        out = convert_space(convert_space(out, 'ACEScct', 'ACEScg') * np.float32(2 ** d), 'ACEScg', 'ACEScct').astype(np.float32)
+    return out, a_mean
+
+# %% ../nbs/15_video.ipynb #c030
 class TemporalBlend:
     "A frame method plus flow-guided recurrent blending of its previous output (and optional deflicker): temporal."
     def __init__(self, frame_method: Callable,        # [N,3,H,W] input -> [N,3,H,W] ACEScct (e.g. an evaluate.Method)
@@ -335,19 +353,7 @@ class TemporalBlend:
         xi = self._cct_in(x[0])
         out = y[0].detach().float().cpu().movedim(0, -1).numpy()
         a_mean = 0.0
-        if self._prev_in is not None:
-            fl, ok = pair_flow(self._prev_in, xi, self.flow, self.fb_check)
-            if self.strength > 0:
-                wi, _ = warp(self._prev_in, fl)
-                r = cv2.blur(np.abs(xi - wi).mean(-1), (3, 3))
-                a = (self.strength * ok * np.exp(-(r / self.tau) ** 2)).astype(np.float32)[..., None]
-                wo, _ = warp(self._prev_out, fl)
-                out = (1 - a) * out + a * wo
-                a_mean = float(a.mean())
-            if self.deflicker > 0:
-                target = _mu(self._prev_out) + _mu(xi) - _mu(self._prev_in)
-                d = self.deflicker * (target - _mu(out))
-                out = convert_space(convert_space(out, 'ACEScct', 'ACEScg') * np.float32(2 ** d), 'ACEScg', 'ACEScct').astype(np.float32)
+        if self._prev_in is not None: out, a_mean = _blend_step(self, xi, out)
         self.confidence.append(a_mean)
         self._prev_in, self._prev_out = xi, out
         return torch.from_numpy(np.ascontiguousarray(out)).movedim(-1, 0).to(y.device, y.dtype).reshape(frame.shape)
