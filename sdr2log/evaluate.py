@@ -550,12 +550,9 @@ def _video_passes(ds, ms, seqs, strengths, bases, blend_options, dev, flow, resi
 def _video_write(out: Path, summary: dict, rows, frame_rows, fig, bases, blend_names, names, renderer, fig_seq, split, t0):
     "CSV tables, the two figures, video_report.md and video_summary.json of a video evaluation."
     _write_csv(out / 'per_sequence.csv', rows); _write_csv(out / 'per_frame.csv', frame_rows)
-    figs = {'tradeoff': out / 'figures' / 'video_tradeoff.png', 'strip': out / 'figures' / 'video_strip.png'}
+    figs = {k: out / 'figures' / f'video_{k}.png' for k in ('tradeoff', 'strip')}
     tradeoff_figure(summary, figs['tradeoff'])
-    strip = {}
-    for b in bases[:1]:
-        strip[f'{b} (per frame)'] = fig['preds'][b]
-        strip[blend_names[b][-1]] = fig['preds'][blend_names[b][-1]]
+    strip = {k: v for b in bases[:1] for k, v in ((f'{b} (per frame)', fig['preds'][b]), (blend_names[b][-1], fig['preds'][blend_names[b][-1]]))}
     if not strip: strip = {n: fig['preds'][n] for n in names[:2]}
     strip_figure(fig['gt'][0], strip, renderer, figs['strip'], flows=fig['gt'][1])
     summary['files'] = {k: str(v) for k, v in {**figs, 'per_sequence': out / 'per_sequence.csv', 'per_frame': out / 'per_frame.csv',
