@@ -6,7 +6,9 @@
 from __future__ import annotations
 import csv, json, math, shutil, time
 from pathlib import Path
+from typing import Callable
 
+import markdown
 import numpy as np
 import torch
 import yaml
@@ -14,14 +16,17 @@ from torch import nn
 
 from .color import convert_space
 from .data import PairDataset, collate_pairs, data_config
-from .metrics import compute_metrics, bootstrap_ci, paired_comparison, REGIONS, region_masks, metric_direction
+from .io import atomic_write, atomic_write_text
+from .metrics import PSNR_CAP, REGIONS, bootstrap_ci, compute_metrics, metric_direction, paired_comparison, region_masks
+from .video import (FIDELITY, RESIDUAL_THRESH, SHOWN, TEMPORAL, TemporalBlend, clip_flows, is_temporal, predict_sequence,
+                           strip_figure, temporal_metrics, tradeoff_figure)
 from .models.core import build_model
 from .train import load_checkpoint
 
 # %% auto #0
-__all__ = ['PROTOCOLS', 'REGION_SHOWN', 'HIGHER_IS_BETTER', 'EVAL_OUTPUTS', 'load_run', 'predict_tiled', 'Method',
-           'resolve_method', 'method_is_blind', 'evaluate', 'summarise', 'save_comparison_figure', 'summary_markdown',
-           'region_markdown', 'write_report']
+__all__ = ['PROTOCOLS', 'REGION_SHOWN', 'EVAL_OUTPUTS', 'load_run', 'predict_tiled', 'Method', 'resolve_method',
+           'method_is_blind', 'evaluate', 'summarise', 'save_comparison_figure', 'summary_markdown', 'region_markdown',
+           'write_report', 'video_markdown', 'evaluate_video']
 
 # %% ../nbs/12_evaluate.ipynb #c005
 def load_run(run_dir: str | Path, checkpoint: str = 'best', device='cpu',
@@ -165,10 +170,6 @@ def _datasets(data: dict, split: str) -> list:
     return out
 
 # %% ../nbs/12_evaluate.ipynb #c009
-HIGHER_IS_BETTER = {'psnr_acescct': True, 'ssim_acescct': True, 'mae_acescct': False, 'psnr_log2': True,
-                    'pu21_psnr': True, 'delta_e_itp': False, 'erm': False, 'erm_ratio': False, 'cvvdp': True,
-                    'warping_error': False, 'warping_error_gt': False, 'warping_error_excess': False, 'flicker': False}
-
 EVAL_OUTPUTS = ('per_image.csv', 'summary.json', 'report.md', 'report.html', 'figures', 'video')   # what evaluate writes
 
 def _check_out(out: Path, overwrite: bool, clear: bool = False):
@@ -182,11 +183,34 @@ def _check_out(out: Path, overwrite: bool, clear: bool = False):
         for n in old: shutil.rmtree(out / n) if (out / n).is_dir() else (out / n).unlink()
 
 def _hib(k: str) -> bool:
-    "Whether higher is better for a metric column (region columns included)."
-    if k in HIGHER_IS_BETTER: return HIGHER_IS_BETTER[k]
+    "Whether higher is better for a metric column (the registry's direction, region columns included; others: True)."
     try: return metric_direction(k)
     except ValueError: return True
 
+# %% ../nbs/12_evaluate.ipynb #c009sc
+def _score_images(items, ms, blind: dict, d: dict, ren, label: str, dev, erm: bool, erm_k: int, figures: int,
+                  desc: str, progress: bool) -> tuple:
+    "Per-image rows of every method on `items` [(dataset, index)], and the first `figures` images for the figures."
+    from tqdm.auto import tqdm
+    rr, fig_items = [], []
+    for j, (ds, i) in enumerate(tqdm(items, desc=desc, disable=not progress, unit='img')):
+        s = collate_pairs([ds[i]])
+        x, y = s['sdr'].to(dev), s['hdr'].to(dev)
+        meta = s['meta'][0]
+        masks = region_masks(y, ren, bits=d['degradations'].get('bits'), target_gamut=d['target_gamut'])
+        preds = {}
+        for m in ms:
+            p = m(x).float().to(dev)
+            res = compute_metrics(p, y, erm=erm, erm_options={'k': erm_k, 'seed': j}, per_image=True, regions=masks)
+            row = {'image': j, 'video_id': meta.get('video_id'), 'frame': meta.get('frame_start'), 'split': meta.get('split'),
+                   'renderer': label, 'method': m.name, 'blind': blind[m.name]}
+            row.update({k: v[0] for k, v in res['per_image'].items()})
+            rr.append(row)
+            if j < figures: preds[m.name] = p[0].cpu()
+        if j < figures: fig_items.append((j, x[0].cpu(), y[0].cpu(), preds))
+    return rr, fig_items
+
+# %% ../nbs/12_evaluate.ipynb #c009s1
 def evaluate(methods: list[str], data_root: str | Path, split: str = 'test', out: str | Path = 'eval_out',
              reference: str | None = None, erm: bool = True, erm_k: int = 4, checkpoint: str = 'best',
              figures: int = 3, max_images: int | None = None, device: str = 'auto', data_overrides: dict | None = None,
@@ -203,7 +227,6 @@ def evaluate(methods: list[str], data_root: str | Path, split: str = 'test', out
     if max_images is not None and max_images < 1: raise ValueError(f"max_images: must be >= 1 (None: all), got {max_images}")
     rnames = [None] if renderer is None else ([renderer] if isinstance(renderer, str) else list(renderer))
     rows, fig_items, protocols, n, ms, data = [], [], {}, 0, [], None
-    from tqdm.auto import tqdm
     for rname in rnames:
         d = _common_data_config(methods, data_root, {**(data_overrides or {}), **(_renderer_options(rname) if rname else {})})
         d = _degradation_overrides(d, bits, jpeg)
@@ -217,22 +240,10 @@ def evaluate(methods: list[str], data_root: str | Path, split: str = 'test', out
         blind = {m.name: method_is_blind(m, label) for m in ms}
         items = [(ds, i) for ds in dss for i in range(len(ds))]
         items = items if max_images is None else items[:max_images]
-        rr, ren = [], dss[0].renderer
-        for j, (ds, i) in enumerate(tqdm(items, desc=f'evaluating {len(ms)} method(s) on {split} ({label})', disable=not progress, unit='img')):
-            s = collate_pairs([ds[i]])
-            x, y = s['sdr'].to(dev), s['hdr'].to(dev)
-            meta = s['meta'][0]
-            masks = region_masks(y, ren, bits=d['degradations'].get('bits'), target_gamut=d['target_gamut'])
-            preds = {}
-            for m in ms:
-                p = m(x).float().to(dev)
-                res = compute_metrics(p, y, erm=erm, erm_options={'k': erm_k, 'seed': j}, per_image=True, regions=masks)
-                row = {'image': j, 'video_id': meta.get('video_id'), 'frame': meta.get('frame_start'), 'split': meta.get('split'),
-                       'renderer': label, 'method': m.name, 'blind': blind[m.name]}
-                row.update({k: v[0] for k, v in res['per_image'].items()})
-                rr.append(row)
-                if j < figures and data is None: preds[m.name] = p[0].cpu()
-            if j < figures and data is None: fig_items.append((j, x[0].cpu(), y[0].cpu(), preds))
+        ren = dss[0].renderer
+        rr, fi = _score_images(items, ms, blind, d, ren, label, dev, erm, erm_k, figures if data is None else 0,
+                               f'evaluating {len(ms)} method(s) on {split} ({label})', progress)
+        fig_items += fi
         metrics = [k for k in rr[0] if k not in _ROW_KEYS]
         bnames = [m for m in names if blind[m]]
         protocols[label] = {'known': {'methods': names, 'reference': reference, **summarise(rr, names, metrics, reference)}}
@@ -244,19 +255,19 @@ def evaluate(methods: list[str], data_root: str | Path, split: str = 'test', out
     _check_out(out, overwrite, clear=True); (out / 'figures').mkdir(parents=True, exist_ok=True)   # all checked: now write
     _write_csv(out / 'per_image.csv', rows)
     summary = {**{k: protocols[first]['known'][k] for k in ('table', 'paired')}, 'protocols': protocols}
-    (out / 'summary.json').write_text(json.dumps({'split': split, 'images': n, 'reference': reference, 'renderers': list(protocols),
+    atomic_write_text(out / 'summary.json', json.dumps({'split': split, 'images': n, 'reference': reference, 'renderers': list(protocols),
                                                   'methods': {m.name: m.info for m in ms}, 'data': _jsonable(data),
                                                   **summary, 'wall_s': round(time.perf_counter() - t0, 1)}, indent=1))
     figs = [save_comparison_figure(out / 'figures' / f'image_{i:03d}.png', x, y, preds, fig_ren, data['space_in'])
             for i, x, y, preds in fig_items]
     if video:                                   # whole sequences over time: temporal metrics and the blending baseline
-        from sdr2log.video import evaluate_video
         summary['video'] = evaluate_video(methods, data_root, split, out / 'video', data_overrides=data_overrides,
                                           checkpoint=checkpoint, tile=tile, fit_samples=fit_samples, device=str(dev),
                                           **(video_options or {}))
     write_report(out, summary, names, metrics, reference, split, n, figs)
     return summary
 
+# %% ../nbs/12_evaluate.ipynb #c009s2
 _ROW_KEYS = ('image', 'video_id', 'frame', 'split', 'renderer', 'method', 'blind')
 
 def _jsonable(d): return json.loads(json.dumps(d, default=str))
@@ -280,10 +291,13 @@ def _common_data_config(methods, data_root, overrides) -> dict:
 
 def _write_csv(path, rows):
     cols = list(dict.fromkeys(k for r in rows for k in r))
-    with open(path, 'w', newline='') as f:
-        w = csv.DictWriter(f, cols); w.writeheader(); w.writerows(rows)
+    def write(tmp):
+        with open(tmp, 'w', newline='') as f:
+            w = csv.DictWriter(f, cols); w.writeheader(); w.writerows(rows)
+    atomic_write(path, write)
 
-def summarise(rows: list[dict], names: list[str], metrics: list[str], reference: str, seed: int = 0) -> dict:
+# %% ../nbs/12_evaluate.ipynb #c009s3
+def summarise(rows: list[dict], names: list[str], metrics: list[str], reference: str | None, seed: int = 0) -> dict:
     "Means with bootstrap 95% CIs per method and metric, and paired differences against `reference`."
     by = {m: {k: np.array([r[k] for r in rows if r['method'] == m], dtype=np.float64) for k in metrics} for m in names}
     table, paired = {}, {}
@@ -293,7 +307,7 @@ def summarise(rows: list[dict], names: list[str], metrics: list[str], reference:
             v = by[m][k]; ok = np.isfinite(v)
             mean, lo, hi = bootstrap_ci(v[ok], seed=seed) if ok.sum() >= 2 else (float(np.nanmean(v)) if ok.any() else float('nan'),) * 3
             table[m][k] = {'mean': float(mean), 'lo': float(lo), 'hi': float(hi), 'n': int(ok.sum()), 'n_invalid': int((~ok).sum())}
-        if m != reference:
+        if reference is not None and m != reference:
             paired[m] = {}
             for k in metrics:
                 if k.startswith('share_'): continue
@@ -337,27 +351,28 @@ def save_comparison_figure(path, x, y, preds: dict, renderer, space_in: str, sto
     fig.savefig(path, bbox_inches='tight'); plt.close(fig)
     return Path(path)
 
-def _fmt(s: dict, k: str) -> str:
-    return 'n/a' if not math.isfinite(s['mean']) else f"{s['mean']:.3f} [{s['lo']:.3f}, {s['hi']:.3f}]"
+# %% ../nbs/12_evaluate.ipynb #c011s1
+def _fmt(s: dict, k: str = '', fmt: str = '.3f') -> str:
+    return 'n/a' if not math.isfinite(s['mean']) else f"{s['mean']:{fmt}} [{s['lo']:{fmt}}, {s['hi']:{fmt}}]"
 
-def summary_markdown(summary: dict, names: list[str], metrics: list[str], reference: str) -> str:
+def _paired_cell(p, fmt: str = '+.3f') -> str:
+    "One paired difference: mean [CI], * where the CI excludes 0, win rate."
+    return 'n/a' if p is None else (f"{p['mean_diff']:{fmt}} [{p['ci_lo']:{fmt}}, {p['ci_hi']:{fmt}}]"
+                                    f"{'*' if p['significant'] else ''} ({100 * p['win_rate']:.0f}%)")
+
+def summary_markdown(summary: dict, names: list[str], metrics: list[str], reference: str,
+                     fmt: str = '.3f', diff_fmt: str = '+.3f') -> str:   # number formats of the table and the differences
     "The summary table (mean [95% CI]) and the paired differences against the reference, as markdown."
     shown = [k for k in metrics if not k.startswith('erm_unedited') and not _is_region_key(k)]
     arrow = lambda k: '↑' if _hib(k) else '↓'
     lines = ['| method | ' + ' | '.join(f'{k} {arrow(k)}' for k in shown) + ' |', '|---' * (len(shown) + 1) + '|']
-    lines += [f'| {m} | ' + ' | '.join(_fmt(summary['table'][m][k], k) for k in shown) + ' |' for m in names]
+    lines += [f'| {m} | ' + ' | '.join(_fmt(summary['table'][m][k], k, fmt) for k in shown) + ' |' for m in names]
     if summary['paired']:
         lines += ['', f'Paired differences against **{reference}** (method minus reference, mean [95% CI]; '
                   '* where the interval excludes 0; win rate = share of images where the method is better):', '',
                   '| method | ' + ' | '.join(shown) + ' |', '|---' * (len(shown) + 1) + '|']
         for m, d in summary['paired'].items():
-            cells = []
-            for k in shown:
-                p = d.get(k)
-                cells.append('n/a' if p is None else
-                             f"{p['mean_diff']:+.3f} [{p['ci_lo']:+.3f}, {p['ci_hi']:+.3f}]{'*' if p['significant'] else ''}"
-                             f" ({100 * p['win_rate']:.0f}%)")
-            lines.append(f'| {m} | ' + ' | '.join(cells) + ' |')
+            lines.append(f'| {m} | ' + ' | '.join(_paired_cell(d.get(k), diff_fmt) for k in shown) + ' |')
     return '\n'.join(lines)
 
 def _is_region_key(k: str) -> bool: return k.startswith('share_') or any(k.endswith('_' + r) for r in REGIONS)
@@ -380,14 +395,19 @@ def region_markdown(summary: dict, names: list[str], reference: str, shown=REGIO
                   '| region | method | ' + ' | '.join(shown) + ' |', '|---' * (len(shown) + 2) + '|']
         for r in regs:
             for m, dd in summary['paired'].items():
-                cells = []
-                for k in shown:
-                    p = dd.get(f'{k}_{r}')
-                    cells.append('n/a' if p is None else f"{p['mean_diff']:+.3f} [{p['ci_lo']:+.3f}, {p['ci_hi']:+.3f}]"
-                                 f"{'*' if p['significant'] else ''} ({100 * p['win_rate']:.0f}%)")
-                lines.append(f'| {r} | {m} | ' + ' | '.join(cells) + ' |')
+                lines.append(f'| {r} | {m} | ' + ' | '.join(_paired_cell(dd.get(f'{k}_{r}')) for k in shown) + ' |')
     return '\n'.join(lines)
 
+# %% ../nbs/12_evaluate.ipynb #c011s3
+_HTML_HEAD = ('<html><head><meta charset="utf-8"><style>body{font-family:sans-serif;max-width:1200px}'
+              'td,th{border:1px solid #ccc;padding:2px 6px;font-size:12px}table{border-collapse:collapse}'
+              'img{max-width:100%}</style></head><body>')
+
+def _html(md: str) -> str:
+    "The report as HTML: the `markdown` package (tables extension) in a small styled page."
+    return _HTML_HEAD + '\n' + markdown.markdown(md, extensions=['tables']) + '\n</body></html>\n'
+
+# %% ../nbs/12_evaluate.ipynb #c011s2
 def _protocol_markdown(summary: dict, metrics: list[str]) -> list:
     "Markdown lines: one full-frame and one by-region table per renderer and protocol."
     base = [k for k in metrics if not _is_region_key(k)]
@@ -419,27 +439,167 @@ def write_report(out: Path, summary, names, metrics, reference, split, n, figs):
         md += ['', '## Video', '', 'Temporal metrics over whole sequences and the temporal-blending baseline: '
                '[video/video_report.md](video/video_report.md)', '', '![trade-off](video/figures/video_tradeoff.png)']
     text = '\n'.join(md) + '\n'
-    (out / 'report.md').write_text(text)
-    (out / 'report.html').write_text(_html(text))
+    atomic_write_text(out / 'report.md', text)
+    atomic_write_text(out / 'report.html', _html(text))
 
-def _html(md: str) -> str:
-    "A minimal, dependency-free HTML rendering of the report (tables, headings, images, paragraphs)."
-    import html, re
-    out, table = ['<html><head><meta charset="utf-8"><style>body{font-family:sans-serif;max-width:1200px}'
-                  'td,th{border:1px solid #ccc;padding:2px 6px;font-size:12px}table{border-collapse:collapse}</style>'
-                  '</head><body>'], False
-    for line in md.splitlines():
-        if line.startswith('|'):
-            if set(line.replace('|', '').strip()) <= set('-: '): continue
-            cells = [html.escape(c.strip()) for c in line.strip('|').split('|')]
-            if not table: out.append('<table>'); table = True; tag = 'th'
-            else: tag = 'td'
-            out.append('<tr>' + ''.join(f'<{tag}>{c}</{tag}>' for c in cells) + '</tr>'); continue
-        if table: out.append('</table>'); table = False
-        m = re.match(r'!\[(.*)\]\((.*)\)', line)
-        if line.startswith('# '): out.append(f'<h1>{html.escape(line[2:])}</h1>')
-        elif line.startswith('## '): out.append(f'<h2>{html.escape(line[3:])}</h2>')
-        elif m: out.append(f'<p><img src="{m.group(2)}" alt="{html.escape(m.group(1))}" style="max-width:100%"></p>')
-        elif line.strip(): out.append(f'<p>{html.escape(line)}</p>')
-    if table: out.append('</table>')
-    return '\n'.join(out + ['</body></html>'])
+# %% ../nbs/12_evaluate.ipynb #vid01
+class _Replay:
+    "Frame 'method' returning stored predictions in order (a blend reuses its base's per-frame predictions)."
+    def __init__(self, preds, name): self.preds, self.i, self.name = preds, 0, name
+    def __call__(self, x):
+        p = self.preds[self.i:self.i + len(x)]; self.i += len(x)
+        return p
+
+def _as_method(m, data, dev, checkpoint, tile, fit_samples):
+    if isinstance(m, str): return resolve_method(m, data, dev, checkpoint, tile, fit_samples)
+    if isinstance(m, tuple) and len(m) == 2 and isinstance(m[0], str) and callable(m[1]):
+        return Method(m[0], m[1], 'temporal' if is_temporal(m[1]) else 'callable')
+    if isinstance(m, Method): return m
+    if callable(m) and isinstance(getattr(m, 'name', None), str): return Method(m.name, m, 'temporal' if is_temporal(m) else 'callable')
+    raise TypeError(f"a method is a baseline name or run directory (str), an evaluate.Method, a (name, callable) pair or "
+                    f"a callable with .name; got {m!r}")
+
+def _sequences(ds, max_sequences=None, max_frames=None):
+    "Dataset indices grouped by sequence, in frame order."
+    groups = {}
+    for i, (name, _) in enumerate(ds.items): groups.setdefault(name, []).append(i)
+    out = list(groups.items())[:max_sequences]
+    return [(k, v[:max_frames]) for k, v in out]
+
+def _load(ds, idx):
+    s = [ds[i] for i in idx]
+    return torch.stack([a['sdr'] for a in s]).float(), torch.stack([a['hdr'] for a in s]).float(), [a['meta']['frame_start'] for a in s]
+
+def _score(name, seq, frames, p, y, flows, block):
+    "Per-sequence row and per-frame rows of one method on one sequence."
+    if not torch.isfinite(p).all():
+        raise ValueError(f"method {name!r} predicted {int((~torch.isfinite(p)).sum())} NaN/inf value(s) on sequence {seq!r}")
+    cm = compute_metrics(p, y, per_image=True, cvvdp=False)['per_image']
+    tm = temporal_metrics(p, y, flows=flows, block=block, per_pair=True)
+    fid = {k: np.minimum(np.asarray(cm[k], np.float64), PSNR_CAP) if 'psnr' in k else np.asarray(cm[k], np.float64) for k in FIDELITY}
+    row = {'sequence': seq, 'method': name, 'frames': len(frames), **{k: float(v.mean()) for k, v in fid.items()},
+           **{k: tm[k] for k in (*TEMPORAL, 'flicker_gt_change', 'mask_fraction')}}
+    per_frame = []
+    for t, f in enumerate(frames):
+        r = {'sequence': seq, 'frame': f, 'method': name, **{k: float(v[t]) for k, v in fid.items()}}
+        for k in ('warping_error', 'warping_error_gt', 'flicker'):
+            r[k] = tm['per_pair'][k][t - 1] if t else math.nan
+        r['warping_error_excess'] = r['warping_error'] - r['warping_error_gt'] if t else math.nan
+        per_frame.append(r)
+    return row, per_frame
+
+def video_markdown(summary: dict, metrics=SHOWN) -> str:
+    "The video summary table (mean [95% CI], over sequences or frames) and paired differences, as markdown."
+    return (f"CIs over **{summary['ci_over']}** ({summary['n_sequences']} sequences, {summary['n_frames']} frames).\n\n" +
+            summary_markdown(summary, list(summary['table']), list(metrics), summary.get('reference'), '.4g', '+.3g'))
+
+# %% ../nbs/12_evaluate.ipynb #vid03
+def _video_setup(methods, data_root, split, strengths, blend_on, blend_options, ci_over, data_overrides, dev,
+                 checkpoint, tile, fit_samples, max_sequences, max_frames) -> tuple:
+    "Dataset, methods, strengths, blend bases and sequences of a video evaluation: every argument checked first."
+    if not methods: raise ValueError("give at least one method (a baseline name, a run directory or a callable)")
+    if ci_over not in ('auto', 'sequences', 'frames'): raise ValueError(f"ci_over must be 'auto', 'sequences' or 'frames'; got {ci_over!r}")
+    data = _common_data_config([m for m in methods if isinstance(m, str)], data_root, data_overrides)
+    ds = PairDataset({'data': data}, split, 'img')
+    ms = [_as_method(m, data, dev, checkpoint, tile, fit_samples) for m in methods]
+    names = [m.name for m in ms]
+    if len(set(names)) != len(names): raise ValueError(f"method names must be unique: {names} (use name=path or (name, fn))")
+    strengths = list(strengths or [])
+    bases = [] if not strengths or blend_on is None else ([blend_on] if isinstance(blend_on, str) else list(blend_on))
+    for b in bases:
+        if b != 'best' and b not in names: raise ValueError(f"blend_on {b!r} is not among the methods {names}")
+        if b != 'best' and is_temporal(next(m for m in ms if m.name == b).fn):
+            raise ValueError(f"blend_on {b!r} is a temporal method; blend a frame method")
+    for s in strengths: TemporalBlend(lambda x: x, s, **(blend_options or {}))      # validates strengths and options
+    seqs = _sequences(ds, max_sequences, max_frames)
+    if any(len(idx) < 2 for _, idx in seqs):
+        raise ValueError(f"sequences need at least 2 frames for temporal metrics: {[(k, len(v)) for k, v in seqs if len(v) < 2]}")
+    return ds, ms, names, strengths, bases, seqs
+
+def _video_passes(ds, ms, seqs, strengths, bases, blend_options, dev, flow, residual_thresh, block,
+                  fig_seq, figure_frames, split, progress) -> tuple:
+    "Predict and score every sequence (and the blends of `bases`; 'best': the frame method of highest PSNR)."
+    from tqdm.auto import tqdm
+    rows, frame_rows, fig = [], [], {'preds': {}, 'gt': None}
+    def add(name, seq, frames, p, y, flows, keep):
+        r, fr = _score(name, seq, frames, p, y, flows, block); rows.append(r); frame_rows.extend(fr)
+        if keep: fig['preds'][name] = p[:figure_frames]
+    def run_pass(run_ms, score: bool, blend_bases):
+        for seq, idx in tqdm(seqs, desc=f'video {split}', disable=not progress, unit='seq'):
+            x, y, frames = _load(ds, idx)
+            flows = clip_flows(y, method=flow, residual_thresh=residual_thresh)
+            keep = seq == fig_seq
+            if keep: fig['gt'] = (y[:figure_frames], {k: flows[k][:, :figure_frames - 1] for k in ('flow', 'mask')})
+            for m in run_ms:
+                p = predict_sequence(m.fn, x.to(dev)).float().cpu()
+                if score: add(m.name, seq, frames, p, y, flows, keep)
+                if m.name not in blend_bases: continue
+                for s in strengths:
+                    tb = TemporalBlend(_Replay(p, m.name), s, **(blend_options or {}))
+                    add(tb.name, seq, frames, predict_sequence(tb, x).float(), y, flows, keep)
+    if 'best' not in bases: run_pass(ms, True, bases); return rows, frame_rows, fig, bases
+    explicit = [b for b in bases if b != 'best']
+    run_pass(ms, True, explicit)
+    psnr = {m.name: np.mean([r['psnr_acescct'] for r in rows if r['method'] == m.name]) for m in ms if not is_temporal(m.fn)}
+    if not psnr: raise ValueError("blend_on='best' needs a frame method among the methods; all are temporal")
+    best = max(psnr, key=psnr.get)
+    if best not in explicit: run_pass([m for m in ms if m.name == best], False, [best])
+    return rows, frame_rows, fig, [best] + [b for b in explicit if b != best]
+
+# %% ../nbs/12_evaluate.ipynb #vid05
+def _video_write(out: Path, summary: dict, rows, frame_rows, fig, bases, blend_names, names, renderer, fig_seq, split, t0):
+    "CSV tables, the two figures, video_report.md and video_summary.json of a video evaluation."
+    _write_csv(out / 'per_sequence.csv', rows); _write_csv(out / 'per_frame.csv', frame_rows)
+    figs = {k: out / 'figures' / f'video_{k}.png' for k in ('tradeoff', 'strip')}
+    tradeoff_figure(summary, figs['tradeoff'])
+    strip = {k: v for b in bases[:1] for k, v in ((f'{b} (per frame)', fig['preds'][b]), (blend_names[b][-1], fig['preds'][blend_names[b][-1]]))}
+    if not strip: strip = {n: fig['preds'][n] for n in names[:2]}
+    strip_figure(fig['gt'][0], strip, renderer, figs['strip'], flows=fig['gt'][1])
+    summary['files'] = {k: str(v) for k, v in {**figs, 'per_sequence': out / 'per_sequence.csv', 'per_frame': out / 'per_frame.csv',
+                                                 'report': out / 'video_report.md', 'summary': out / 'video_summary.json'}.items()}
+    summary['wall_s'] = round(time.perf_counter() - t0, 1)
+    md = [f"# sdr2log video evaluation: {len(summary['table'])} method(s) on whole {split} sequences", '',
+          'Per-frame fidelity (`compute_metrics`, mean over the frames of a sequence) and temporal metrics '
+          '(`sdr2log.video`: warping error with flow and occlusion mask from the ground truth, in ACEScct; '
+          'flicker of mean log2 luminance in stops; tLPIPS not computed: no offline LPIPS weights).', '',
+          video_markdown(summary), '', '![trade-off](figures/video_tradeoff.png)', '',
+          f'Frames of sequence {fig_seq}: ![strip](figures/video_strip.png)', '']
+    atomic_write_text(out / 'video_report.md', '\n'.join(md))
+    atomic_write_text(out / 'video_summary.json', json.dumps(summary, indent=1, default=str))
+
+def evaluate_video(methods: list,                    # baseline names / run dirs / name=path / Method / (name, callable)
+                   data_root: str | Path, split: str = 'test', out: str | Path = 'video_out',
+                   strengths=(0.0, 0.3, 0.6, 0.9),   # TemporalBlend strengths around blend_on ([] or None: no blends)
+                   blend_on: str | list | None = 'best',  # 'best' (highest per-frame PSNR), a method name, a list, None
+                   blend_options: dict | None = None,  # further TemporalBlend options (flow, tau, deflicker, ...)
+                   reference: str | None = None,     # paired differences against it (default: first blended base)
+                   flow: str | Callable = 'dis',     # flow of the temporal metrics (on the ground truth)
+                   residual_thresh: float | None = RESIDUAL_THRESH,  # GT residual mask of the metrics
+                   block: int | None = 16,           # flicker block size
+                   ci_over: str = 'auto',            # 'auto' | 'sequences' | 'frames'
+                   min_sequences: int = 5,           # 'auto': CIs over sequences from this many on
+                   max_sequences: int | None = None, max_frames: int | None = None, figure_sequence: int = 0, figure_frames: int = 4,
+                   data_overrides: dict | None = None, device: str = 'cpu', checkpoint: str = 'best',
+                   tile: int = 512, fit_samples: int | None = 16, seed: int = 0, progress: bool = False) -> dict:
+    "Score methods and TemporalBlend variants on whole sequences: per-sequence table with CIs, figures, report."
+    t0, dev = time.perf_counter(), torch.device(device)
+    ds, ms, names, strengths, bases, seqs = _video_setup(methods, data_root, split, strengths, blend_on, blend_options, ci_over,
+                                                         data_overrides, dev, checkpoint, tile, fit_samples, max_sequences, max_frames)
+    out = Path(out); (out / 'figures').mkdir(parents=True, exist_ok=True)
+    fig_seq = seqs[min(figure_sequence, len(seqs) - 1)][0]
+    rows, frame_rows, fig, bases = _video_passes(ds, ms, seqs, strengths, bases, blend_options, dev, flow, residual_thresh,
+                                                 block, fig_seq, figure_frames, split, progress)
+    blend_names = {b: [TemporalBlend(_Replay(None, b), s, **(blend_options or {})).name for s in strengths] for b in bases}
+    all_names = list(dict.fromkeys(r['method'] for r in rows))
+    mode = ci_over if ci_over != 'auto' else ('sequences' if len(seqs) >= min_sequences else 'frames')
+    reference = reference or (bases[0] + '+blend0' if bases and 0 in strengths else (bases[0] if bases else names[0]))
+    if reference not in all_names: raise ValueError(f"reference {reference!r} is not among {all_names}")
+    summary = summarise(rows if mode == 'sequences' else frame_rows, all_names, [*FIDELITY, *TEMPORAL], reference, seed)
+    summary.update(reference=reference, ci_over=mode, n_sequences=len(seqs), n_frames=sum(len(i) for _, i in seqs),
+                   split=split, sequences=[s for s, _ in seqs],
+                   blend={'on': bases, 'strengths': strengths, 'options': blend_options or {}, 'series': blend_names},
+                   flow={'method': flow if isinstance(flow, str) else 'callable', 'residual_thresh': residual_thresh,
+                         'fb_check': True, 'luma': 'flow_luma (AP1-weighted ACEScct, 8 bit)'}, flicker_block=block,
+                   methods={m.name: m.info for m in ms})
+    _video_write(out, summary, rows, frame_rows, fig, bases, blend_names, names, ds.renderer, fig_seq, split, t0)
+    return summary

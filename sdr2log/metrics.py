@@ -4,27 +4,31 @@
 
 # %% ../nbs/08_metrics.ipynb #c001
 from __future__ import annotations
-import json, math
+import dataclasses, json, math
 from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from pytorch_msssim import ssim as _ms_ssim
+from pytorch_msssim.ssim import _fspecial_gauss_1d, gaussian_filter
+from scipy import stats
 
-from .color import convert_space, pq_encode, gamut_compress, rgb_to_xyz_matrix
+from .color import convert_space, pq_encode, gamut_compress, luminance_weights
+from .registry import Registry, unknown
 from .render import Renderer, get_renderer
 from .edits import random_edit
 
 # %% auto #0
-__all__ = ['REDUCTIONS', 'LOG2_FLOOR', 'LOG2_RANGE', 'PU21_PARAMS', 'PU21_RANGE', 'PU21_PEAK', 'REC2020_Y', 'PQ_WHITE_NITS',
-           'PQ_PEAK_NITS', 'METRICS', 'SDR_NITS', 'REGIONS', 'HIGHLIGHT_SLOPE', 'SHADOW_CODE_STOPS', 'REGION_BITS',
-           'REGION_COLOURS', 'PSNR_CAP', 'psnr', 'mae', 'ssim', 'psnr_log2', 'pu21_encode', 'pu21_psnr',
+__all__ = ['REDUCTIONS', 'METRIC_LOG2_FLOOR', 'LOG2_RANGE', 'PU21_PARAMS', 'PU21_RANGE', 'PU21_PEAK', 'PQ_WHITE_NITS',
+           'PQ_PEAK_NITS', 'METRIC_KINDS', 'METRICS', 'SDR_NITS', 'REGIONS', 'HIGHLIGHT_SLOPE', 'SHADOW_CODE_STOPS',
+           'REGION_BITS', 'REGION_COLOURS', 'PSNR_CAP', 'psnr', 'mae', 'ssim', 'psnr_log2', 'pu21_encode', 'pu21_psnr',
            'rgb2020_to_ictcp', 'delta_e_itp', 'psnr_pq', 'delta_e_itp_pq', 'cvvdp_available', 'cvvdp', 'Metric',
            'get_metric', 'DisplayRender', 'sample_edit_chains', 'erm', 'region_thresholds', 'region_masks',
-           'region_figure', 'compute_metrics', 'metric_direction', 'bootstrap_ci', 'paired_comparison', 'metric_cis',
-           'smooth_error_field', 'error_in_encoding', 'erm_claim_figure', 'display_psnr', 'hidden_error_cases',
-           'visible_control']
+           'region_figure', 'compute_metrics', 'metric_spec', 'metric_direction', 'bootstrap_ci', 'paired_comparison',
+           'metric_cis', 'smooth_error_field', 'error_in_encoding', 'erm_claim_figure', 'display_psnr',
+           'hidden_error_cases', 'visible_control']
 
 # %% ../nbs/08_metrics.ipynb #c005
 REDUCTIONS = ('mean', 'image', 'none')
@@ -80,21 +84,16 @@ def mae(pred, target, reduction: str = 'mean'):   # 'mean' | 'image' | 'none' (p
     return _reduce(_per_image(d), reduction, was_np, single, d.mean(-3))
 
 # %% ../nbs/08_metrics.ipynb #c011
-def _gaussian_window(size: int, sigma: float, like: torch.Tensor) -> torch.Tensor:
-    g = torch.arange(size, dtype=like.dtype, device=like.device) - (size - 1) / 2
-    g = torch.exp(-g ** 2 / (2 * sigma ** 2))
-    return g / g.sum()
+def _ssim_window(H: int, W: int, win_size: int) -> int:
+    "The largest odd window size, at most `win_size`, that fits an `H x W` image."
+    win = min(win_size, H, W)
+    return win - (1 - win % 2)
 
 def _ssim_map(p, t, data_range=1.0, win_size=11, sigma=1.5, k1=0.01, k2=0.03):
-    "SSIM map `(N, C, H - w + 1, W - w + 1)` over the valid region, and the window size `w` used."
-    N, C, H, W = p.shape
-    win = min(win_size, H, W)
-    win -= 1 - win % 2                                            # odd
-    g = _gaussian_window(win, sigma, p)
-    def blur(z):
-        z = z.reshape(N * C, 1, *z.shape[-2:])
-        z = F.conv2d(F.conv2d(z, g.view(1, 1, 1, -1)), g.view(1, 1, -1, 1))
-        return z.view(N, C, *z.shape[-2:])
+    "SSIM map `(N, C, H - w + 1, W - w + 1)` over the valid region (pytorch-msssim's window and filter), and `w`."
+    win = _ssim_window(*p.shape[-2:], win_size)
+    g = _fspecial_gauss_1d(win, sigma).repeat(p.shape[1], 1, 1, 1).to(p.device, p.dtype)
+    blur = lambda z: gaussian_filter(z, g)
     c1, c2 = (k1 * data_range) ** 2, (k2 * data_range) ** 2
     mu1, mu2 = blur(p), blur(t)
     s11, s22, s12 = blur(p * p) - mu1 ** 2, blur(t * t) - mu2 ** 2, blur(p * t) - mu1 * mu2
@@ -106,17 +105,18 @@ def ssim(pred, target, data_range: float = 1.0,  # signal range: 1.0 for ACEScct
          win_size: int = 11, sigma: float = 1.5,   # Gaussian window (odd size; shrunk to fit small images)
          k1: float = 0.01, k2: float = 0.03,        # stabilising constants of Wang et al.
          reduction: str = 'mean'):                  # 'mean' | 'image' | 'none' (= per image)
-    "Structural similarity (Gaussian window, valid region), averaged over channels and positions per image."
+    "Structural similarity per image: `pytorch_msssim.ssim` (Gaussian window, valid region, mean over channels)."
     p, t, was_np, single = _pair(pred, target)
-    m, _ = _ssim_map(p, t, data_range, win_size, sigma, k1, k2)
-    return _reduce(_per_image(m), reduction, was_np, single)
+    win = _ssim_window(*p.shape[-2:], win_size)
+    v = _ms_ssim(p, t, data_range=data_range, size_average=False, win_size=win, win_sigma=sigma, K=(k1, k2))
+    return _reduce(v, reduction, was_np, single)
 
 # %% ../nbs/08_metrics.ipynb #c014
-LOG2_FLOOR = 2.0 ** -12   # scene-linear floor before log2 (ACEScg)
+METRIC_LOG2_FLOOR = 2.0 ** -12   # scene-linear floor of psnr_log2 (ACEScg; the losses' log2 floor is 2^-14)
 LOG2_RANGE = 20.0         # stops from the floor to 2^8: the PSNR peak of `psnr_log2`
 
 def psnr_log2(pred, target, space: str = 'ACEScct',   # encoding of the inputs (decoded to ACEScg)
-              floor: float = LOG2_FLOOR,               # scene-linear floor before log2
+              floor: float = METRIC_LOG2_FLOOR,             # scene-linear floor before log2
               stops: float = LOG2_RANGE,               # PSNR peak, in stops
               reduction: str = 'mean'):                # 'mean' | 'image' | 'none' (= per image)
     "PSNR of `log2(max(ACEScg, floor))` with peak `stops`: errors measured in stops."
@@ -132,7 +132,6 @@ PU21_PARAMS = {   # gfxdisp/pu21, pu21_encoder.m
 }
 PU21_RANGE = (0.005, 10000.0)   # cd/m2; luminance is clamped to it
 PU21_PEAK = 256.0               # PSNR peak of PU21-PSNR (PU21 of 100 cd/m2 is 256.4)
-REC2020_Y = (0.2627, 0.6780, 0.0593)
 
 def pu21_encode(Y: torch.Tensor,                 # absolute luminance (or one RGB channel) in cd/m2
                 params: str = 'banding_glare'):  # a key of PU21_PARAMS
@@ -159,7 +158,7 @@ def pu21_psnr(pred, target, space: str = 'ACEScct',  # encoding of the inputs
     p, t, was_np, single = _pair(pred, target)
     def enc(z):
         L = _rec2020_nits(z, space, white_nits)
-        if channels == 'y': L = torch.einsum('c,nchw->nhw', L.new_tensor(REC2020_Y), L)
+        if channels == 'y': L = torch.einsum('c,nchw->nhw', L.new_tensor(luminance_weights('Rec2020')), L)
         return pu21_encode(L, params)
     mse = _per_image((enc(p) - enc(t)) ** 2)
     return _reduce(10 * torch.log10(peak ** 2 / mse), reduction, was_np, single)
@@ -176,17 +175,19 @@ def rgb2020_to_ictcp(rgb: torch.Tensor,   # Rec.2020 linear light in cd/m2, chan
 
 def _safe_sqrt(s): return torch.where(s > 0, s.clamp(min=1e-30).sqrt(), torch.zeros_like(s))
 
+def _itp_map(La, Lb, clip_negative: bool = True):
+    "Per-pixel BT.2124 ΔE-ITP `(N, H, W)` of two Rec.2020 light images in cd/m2 (negatives clipped to 0 unless told)."
+    cl = (lambda L: L.clamp(min=0)) if clip_negative else (lambda L: L)
+    d = rgb2020_to_ictcp(cl(La)) - rgb2020_to_ictcp(cl(Lb))
+    return 720 * _safe_sqrt(d[:, 0] ** 2 + (0.5 * d[:, 1]) ** 2 + d[:, 2] ** 2)
+
 def delta_e_itp(a, b, space: str = 'ACEScct',  # encoding of both inputs
                 white_nits: float = 100.0,      # cd/m2 of scene-linear 1.0 on the Rec.2020 display
                 clip_negative: bool = True,     # clip negative Rec.2020 light to 0 (what a display can show)
                 reduction: str = 'mean'):       # 'mean' | 'image' | 'none' (per-pixel map)
     "ITU-R BT.2124 ΔE-ITP between two images shown on a Rec.2020 PQ display with scene 1.0 at `white_nits`."
     p, t, was_np, single = _pair(a, b)
-    def ictcp(z):
-        L = _rec2020_nits(z, space, white_nits)
-        return rgb2020_to_ictcp(L.clamp(min=0) if clip_negative else L)
-    d = ictcp(p) - ictcp(t)
-    dmap = 720 * _safe_sqrt(d[:, 0] ** 2 + (0.5 * d[:, 1]) ** 2 + d[:, 2] ** 2)
+    dmap = _itp_map(_rec2020_nits(p, space, white_nits), _rec2020_nits(t, space, white_nits), clip_negative)
     return _reduce(_per_image(dmap), reduction, was_np, single, dmap)
 
 # %% ../nbs/08_metrics.ipynb #pqm01
@@ -216,11 +217,6 @@ def delta_e_itp_pq(a, b, space: str = 'ACEScct', white_nits: float = PQ_WHITE_NI
     dmap = _itp_map(_pq_light(p, space, white_nits, peak_nits), _pq_light(t, space, white_nits, peak_nits))
     return _reduce(_per_image(dmap), reduction, was_np, single, dmap)
 
-def _itp_map(La, Lb):
-    "Per-pixel ΔE-ITP `(N, H, W)` of two Rec.2020 light images in cd/m2 (negatives clipped to 0)."
-    d = rgb2020_to_ictcp(La.clamp(min=0)) - rgb2020_to_ictcp(Lb.clamp(min=0))
-    return 720 * _safe_sqrt(d[:, 0] ** 2 + (0.5 * d[:, 1]) ** 2 + d[:, 2] ** 2)
-
 # %% ../nbs/08_metrics.ipynb #c025
 def cvvdp_available() -> bool:
     "Whether ColorVideoVDP (`pycvvdp`) can be imported here."
@@ -243,34 +239,48 @@ def cvvdp(pred, target, space: str = 'ACEScct', white_nits: float = 100.0, displ
     return _reduce(torch.tensor(jod, dtype=torch.float64), reduction, was_np, single)
 
 # %% ../nbs/08_metrics.ipynb #c028
+METRIC_KINDS = ('frame', 'derived', 'temporal')   # per image | computed from other columns | per sequence (sdr2log.video)
+
 @dataclass(frozen=True)
 class Metric:
-    "A registered metric: the function, whether higher is better, its unit."
+    "A registered metric: the function, whether higher is better, unit, its `compute_metrics` column and kind."
     name: str
-    fn: Callable
+    fn: Callable | None
     higher_is_better: bool
     unit: str = ''
     description: str = ''
-    returns: str = 'values'   # 'values': per-image tensor/array per `reduction`; 'dict': a result dict (ERM)
-    def __call__(self, pred, target, **options): return self.fn(pred, target, **options)
+    returns: str = 'values'   # 'values': per `reduction`; 'dict': a result dict (ERM, temporal); 'none': derived
+    column: str = ''          # its column in compute_metrics / CSVs / reports ('' -> the name)
+    kind: str = 'frame'       # one of METRIC_KINDS
+    nits: str = ''            # compute_metrics options it takes: '' none, 'white' white_nits, 'pq' the PQ white and peak
+    region_map: Callable | None = None   # (p, t, ctx) -> ('psnr' | 'mean' | 'ssim', peak, map (N, H, W)): by-region columns
+    def __post_init__(self):
+        if self.kind not in METRIC_KINDS: raise ValueError(f"metric kind must be one of {METRIC_KINDS}; got {self.kind!r}")
+        if not self.column: object.__setattr__(self, 'column', self.name)
+    def __call__(self, pred, target, **options):
+        if self.fn is None: raise TypeError(f"metric {self.name!r} is derived from other columns; it is not called")
+        return self.fn(pred, target, **options)
 
-METRICS = {m.name: m for m in [
-    Metric('psnr', psnr, True, 'dB', 'PSNR of the input encoding (ACEScct: peak 1.0)'),
-    Metric('ssim', ssim, True, '', 'SSIM of the input encoding (Gaussian 11x11, sigma 1.5)'),
-    Metric('mae', mae, False, '', 'mean absolute difference of the input encoding'),
+METRICS = Registry('metric', hint='(sdr2log.metrics.METRICS)')
+for _m in [
+    Metric('psnr', psnr, True, 'dB', 'PSNR of the input encoding (ACEScct: peak 1.0)', column='psnr_acescct'),
+    Metric('ssim', ssim, True, '', 'SSIM of the input encoding (pytorch-msssim: Gaussian 11x11, sigma 1.5)', column='ssim_acescct'),
+    Metric('mae', mae, False, '', 'mean absolute difference of the input encoding', column='mae_acescct'),
     Metric('psnr_log2', psnr_log2, True, 'dB', 'PSNR of log2 ACEScg floored at 2^-12, peak 20 stops'),
-    Metric('pu21_psnr', pu21_psnr, True, 'dB', 'PSNR of PU21 Rec.2020 light at white_nits, peak 256'),
-    Metric('delta_e_itp', delta_e_itp, False, 'ΔE-ITP', 'ITU-R BT.2124 on a Rec.2020 PQ display at white_nits'),
-    Metric('psnr_pq', psnr_pq, True, 'dB', 'PSNR of Rec.2100 PQ codes, scene 1.0 at 203 cd/m2, clipped at 1000'),
-    Metric('delta_e_itp_pq', delta_e_itp_pq, False, 'ΔE-ITP', 'BT.2124 of the PQ-domain light (203 cd/m2 white, 1000 peak)'),
-    Metric('cvvdp', cvvdp, True, 'JOD', 'ColorVideoVDP (optional, needs pycvvdp)'),
-]}
+    Metric('pu21_psnr', pu21_psnr, True, 'dB', 'PSNR of PU21 Rec.2020 light at white_nits, peak 256', nits='white'),
+    Metric('delta_e_itp', delta_e_itp, False, 'ΔE-ITP', 'ITU-R BT.2124 on a Rec.2020 PQ display at white_nits', nits='white'),
+    Metric('psnr_pq', psnr_pq, True, 'dB', 'PSNR of Rec.2100 PQ codes, scene 1.0 at 203 cd/m2, clipped at 1000', nits='pq'),
+    Metric('delta_e_itp_pq', delta_e_itp_pq, False, 'ΔE-ITP', 'BT.2124 of the PQ-domain light (203 cd/m2 white, 1000 peak)', nits='pq'),
+    Metric('cvvdp', cvvdp, True, 'JOD', 'ColorVideoVDP (optional, needs pycvvdp)', nits='white'),
+]: METRICS.register(_m.name, _m)
 
-def get_metric(name: str) -> Metric:
-    "Look up a registered metric by name."
+def get_metric(name) -> Metric:
+    "Look up a registered metric by name or by its column (`psnr_acescct`)."
     if isinstance(name, Metric): return name
-    try: return METRICS[str(name).lower()]
-    except KeyError: raise ValueError(f"unknown metric {name!r}; accepted: {', '.join(METRICS)}") from None
+    if isinstance(name, str):
+        for m in METRICS.values():
+            if name.lower() == m.column: return m
+    return METRICS[name]
 
 # %% ../nbs/08_metrics.ipynb #c031
 SDR_NITS = 100.0   # cd/m2 of SDR signal 1.0 (ACES 2.0 SDR 100 nits, Rec.1886)
@@ -298,6 +308,7 @@ class DisplayRender:
         return convert_space(y, self.output_space, 'Rec2020-linear') * self.sdr_nits
     def __repr__(self): return f"DisplayRender({self.name!r}, output_space={self.output_space!r})"
 
+# %% ../nbs/08_metrics.ipynb #c031s1
 def _display_distance(distance, display: DisplayRender) -> Callable:
     "Per-image distance `(a, b) -> (N,)` between display signals."
     if callable(distance): return distance
@@ -317,6 +328,7 @@ def sample_edit_chains(k: int = 8, seed: int = 0, **edit_options) -> list:
     rng = np.random.default_rng(seed)
     return [random_edit(rng, **edit_options) for _ in range(k)]
 
+# %% ../nbs/08_metrics.ipynb #c031s2
 def erm(pred, target,                  # ACEScct: torch (N, 3, H, W) / (3, H, W) or numpy channel-last
         k: int = 8,                    # number of edit chains
         renderer='aces2-sdr',          # 'aces2-sdr' (or any sdr2log.render renderer) | 'pq' | a DisplayRender
@@ -365,8 +377,10 @@ def erm(pred, target,                  # ACEScct: torch (N, 3, H, W) / (3, H, W)
     return out
 
 # %% ../nbs/08_metrics.ipynb #c032
-METRICS['erm'] = Metric('erm', erm, False, 'display ΔE-ITP', 'edit robustness: display distance after seeded edit chains',
-                        returns='dict')
+for _m in [Metric('erm', erm, False, 'display ΔE-ITP', 'edit robustness: display distance after seeded edit chains', returns='dict'),
+           Metric('erm_unedited', None, False, 'display ΔE-ITP', 'the unedited display distance of ERM', kind='derived', returns='none'),
+           Metric('erm_ratio', None, False, '', 'ERM over the unedited distance (ratio of the means)', kind='derived', returns='none')]:
+    METRICS.register(_m.name, _m)
 
 # %% ../nbs/08_metrics.ipynb #rgm02
 REGIONS = ('highlights', 'midtones', 'shadows', 'out_of_gamut')
@@ -396,8 +410,6 @@ def region_thresholds(renderer='aces2-sdr',    # renderer name (sdr2log.render r
     _THRESHOLDS[key] = out
     return dict(out)
 
-_AP1_Y = tuple(rgb_to_xyz_matrix('AP1')[1])
-
 def region_masks(target,                          # ACEScct target (or `space`), torch (N, 3, H, W) / numpy channel-last
                  renderer='aces2-sdr',            # the renderer that made the SDR (name or Renderer), or thresholds dict
                  space: str = 'ACEScct',
@@ -408,7 +420,7 @@ def region_masks(target,                          # ACEScct target (or `space`),
     th = renderer if isinstance(renderer, dict) else region_thresholds(renderer, bits)
     t, _, _ = _batch(target, 'target')
     lin = convert_space(t, space, 'ACEScg')
-    ev = torch.log2(torch.einsum('c,nchw->nhw', lin.new_tensor(_AP1_Y), lin).clamp(min=1e-30) / 0.18)
+    ev = torch.log2(torch.einsum('c,nchw->nhw', lin.new_tensor(luminance_weights('AP1')), lin).clamp(min=1e-30) / 0.18)
     hi, sh = ev >= th['highlights_stops'], ev < th['shadows_stops']
     raw = gamut_compress(lin, inverse=True) if target_gamut == 'compressed' else lin
     return {'highlights': hi, 'midtones': ~hi & ~sh, 'shadows': sh, 'out_of_gamut': raw.amin(-3) < 0}
@@ -443,7 +455,7 @@ def region_figure(target,                        # one ACEScct target (3, H, W) 
 
 # %% ../nbs/08_metrics.ipynb #rgm00
 PSNR_CAP = 100.0   # dB: per-image PSNR is capped here when averaged (identical images have PSNR inf)
-_PSNR_KEYS = ('psnr_acescct', 'psnr_log2', 'pu21_psnr', 'psnr_pq')
+_PSNR_KEYS = tuple(m.column for m in METRICS.values() if m.unit == 'dB')   # capped at PSNR_CAP in means
 
 def _is_psnr(k: str) -> bool: return any(k == b or k.startswith(b + '_') for b in _PSNR_KEYS)
 
@@ -453,21 +465,29 @@ def _masked_mean(m, mask):
     s = torch.where(mask, m, torch.zeros_like(m)).flatten(1).sum(1)
     return torch.where(n > 0, s / n.clamp(min=1), torch.full_like(s, math.nan))
 
-def _region_values(p, t, masks: dict, white_nits, pq_white_nits, pq_peak_nits) -> dict:
-    "Per-image values `{metric_region: (N,)}` and `share_region` of every metric on each region mask."
+def _region_maps():
+    "Per-pixel maps of the by-region metrics: `name -> (p, t, ctx) -> (reduction, PSNR peak, map (N, H, W))`."
     sq = lambda a, b: ((a - b) ** 2).mean(-3)
-    lg = lambda z: torch.log2(convert_space(z, 'ACEScct', 'ACEScg').clamp(min=LOG2_FLOOR))
-    pu = lambda z: pu21_encode(_rec2020_nits(z, 'ACEScct', white_nits))
-    pq = lambda z: pq_encode(_pq_light(z, 'ACEScct', pq_white_nits, pq_peak_nits))
-    sm, win = _ssim_map(p, t)
-    o = (win - 1) // 2
-    maps = {'psnr_acescct': ('psnr', 1.0, sq(p, t)), 'ssim_acescct': ('ssim', None, sm.mean(-3)),
-            'mae_acescct': ('mean', None, (p - t).abs().mean(-3)), 'psnr_log2': ('psnr', LOG2_RANGE, sq(lg(p), lg(t))),
-            'pu21_psnr': ('psnr', PU21_PEAK, sq(pu(p), pu(t))),
-            'delta_e_itp': ('mean', None, _itp_map(_rec2020_nits(p, 'ACEScct', white_nits), _rec2020_nits(t, 'ACEScct', white_nits))),
-            'psnr_pq': ('psnr', 1.0, sq(pq(p), pq(t))),
-            'delta_e_itp_pq': ('mean', None, _itp_map(_pq_light(p, 'ACEScct', pq_white_nits, pq_peak_nits),
-                                                       _pq_light(t, 'ACEScct', pq_white_nits, pq_peak_nits)))}
+    lg = lambda z: torch.log2(convert_space(z, 'ACEScct', 'ACEScg').clamp(min=METRIC_LOG2_FLOOR))
+    pu = lambda z, c: pu21_encode(_rec2020_nits(z, 'ACEScct', c['white_nits']))
+    pql = lambda z, c: _pq_light(z, 'ACEScct', c['pq_white_nits'], c['pq_peak_nits'])
+    sdr = lambda z, c: _rec2020_nits(z, 'ACEScct', c['white_nits'])
+    return {'psnr': lambda p, t, c: ('psnr', 1.0, sq(p, t)),
+            'ssim': lambda p, t, c: ('ssim', None, _ssim_map(p, t)[0].mean(-3)),
+            'mae': lambda p, t, c: ('mean', None, (p - t).abs().mean(-3)),
+            'psnr_log2': lambda p, t, c: ('psnr', LOG2_RANGE, sq(lg(p), lg(t))),
+            'pu21_psnr': lambda p, t, c: ('psnr', PU21_PEAK, sq(pu(p, c), pu(t, c))),
+            'delta_e_itp': lambda p, t, c: ('mean', None, _itp_map(sdr(p, c), sdr(t, c))),
+            'psnr_pq': lambda p, t, c: ('psnr', 1.0, sq(pq_encode(pql(p, c)), pq_encode(pql(t, c)))),
+            'delta_e_itp_pq': lambda p, t, c: ('mean', None, _itp_map(pql(p, c), pql(t, c)))}
+
+for _k, _f in _region_maps().items(): METRICS.register(_k, dataclasses.replace(METRICS[_k], region_map=_f), replace=True)
+
+def _region_values(p, t, masks: dict, white_nits, pq_white_nits, pq_peak_nits) -> dict:
+    "Per-image values `{column_region: (N,)}` and `share_region` of every by-region metric of METRICS on each mask."
+    ctx = {'white_nits': white_nits, 'pq_white_nits': pq_white_nits, 'pq_peak_nits': pq_peak_nits}
+    maps = {m.column: m.region_map(p, t, ctx) for m in METRICS.values() if m.region_map is not None}
+    o = (_ssim_window(*p.shape[-2:], 11) - 1) // 2
     out = {}
     for r, mask in masks.items():
         mask = torch.as_tensor(mask, device=p.device).bool()
@@ -500,12 +520,9 @@ def compute_metrics(pred, target,              # torch (N, 3, H, W) / (3, H, W) 
     if str(space).lower() != 'acescct': p, t = convert_space(p, space, 'ACEScct'), convert_space(t, space, 'ACEScct')
     valid = torch.isfinite(p).flatten(1).all(1)
     with torch.no_grad():
-        v = {'psnr_acescct': psnr(p, t, reduction='image'), 'ssim_acescct': ssim(p, t, reduction='image'),
-             'mae_acescct': mae(p, t, reduction='image'), 'psnr_log2': psnr_log2(p, t, reduction='image'),
-             'pu21_psnr': pu21_psnr(p, t, white_nits=white_nits, reduction='image'),
-             'delta_e_itp': delta_e_itp(p, t, white_nits=white_nits, reduction='image'),
-             'psnr_pq': psnr_pq(p, t, white_nits=pq_white_nits, peak_nits=pq_peak_nits, reduction='image'),
-             'delta_e_itp_pq': delta_e_itp_pq(p, t, white_nits=pq_white_nits, peak_nits=pq_peak_nits, reduction='image')}
+        ctx = {'': {}, 'white': {'white_nits': white_nits}, 'pq': {'white_nits': pq_white_nits, 'peak_nits': pq_peak_nits}}
+        v = {m.column: m(p, t, reduction='image', **ctx[m.nits]) for m in METRICS.values()
+             if m.kind == 'frame' and m.returns == 'values' and m.name != 'cvvdp'}
         if erm:
             eo = {'white_nits': white_nits, **(erm_options or {}), 'per_image': True}
             if regions and eo.get('distance', 'delta_e_itp') == 'delta_e_itp': eo['regions'] = regions
@@ -532,17 +549,21 @@ def compute_metrics(pred, target,              # torch (N, 3, H, W) / (3, H, W) 
     if per_image: out['per_image'] = {k: x.tolist() for k, x in v.items()}
     return out
 
-def metric_direction(key: str) -> bool:
-    "Whether higher is better for a compute_metrics key (`psnr_acescct`, `delta_e_itp_shadows`, `erm_ratio`, ...)."
-    if key.startswith('share_'): return True
-    for r in REGIONS:
-        if key.endswith('_' + r): key = key[:-len(r) - 1]; break
-    if key in ('erm', 'erm_ratio', 'erm_unedited'): return False
-    base = {'psnr_acescct': 'psnr', 'ssim_acescct': 'ssim', 'mae_acescct': 'mae'}.get(key, key)
-    return get_metric(base).higher_is_better
-
 # %% ../nbs/08_metrics.ipynb #c037
-_erm, _cvvdp = erm, cvvdp
+_erm, _cvvdp = erm, cvvdp   # compute_metrics' arguments `erm` and `cvvdp` shadow the functions
+
+def metric_spec(key: str) -> Metric:
+    "The registered metric of a column: a name, a column (`psnr_acescct`) or a by-region column (`delta_e_itp_shadows`)."
+    if key in METRICS: return METRICS[key]
+    for m in METRICS.values():
+        if key == m.column: return m
+    for r in REGIONS:
+        if key.endswith('_' + r): return metric_spec(key[:-len(r) - 1])
+    raise unknown('metric column', key, [m.column for m in METRICS.values()], hint='(or COLUMN_REGION, share_REGION)')
+
+def metric_direction(key: str) -> bool:
+    "Whether higher is better for a column of compute_metrics, the video tables or a report (`share_*`: True)."
+    return True if key.startswith('share_') else metric_spec(key).higher_is_better
 
 # %% ../nbs/08_metrics.ipynb #c040
 def _finite_1d(values, what: str) -> np.ndarray:
@@ -552,15 +573,6 @@ def _finite_1d(values, what: str) -> np.ndarray:
     if bad: raise ValueError(f"{what} holds {bad} non-finite value(s) of {v.size}: drop invalid images first "
                              "(compute_metrics reports them in n_invalid) or cap inf PSNR")
     return v
-
-def _boot_means(v: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:
-    n = v.size
-    means = np.empty(n_boot)
-    block = max(1, (1 << 22) // n)                            # at most ~4M indices at a time
-    for i in range(0, n_boot, block):
-        b = min(block, n_boot - i)
-        means[i:i + b] = v[rng.integers(0, n, (b, n))].mean(1)
-    return means
 
 def _check_boot(n_boot, ci):
     if not (isinstance(n_boot, int) and n_boot >= 1): raise ValueError(f"n_boot must be an int >= 1; got {n_boot!r}")
@@ -573,9 +585,11 @@ def bootstrap_ci(values,              # per-image values (finite)
     "Mean of `values` with its percentile-bootstrap confidence interval: `(mean, lo, hi)`."
     v = _finite_1d(values, 'values')
     _check_boot(n_boot, ci)
-    means = _boot_means(v, n_boot, np.random.default_rng(seed))
-    lo, hi = np.percentile(means, [50 * (1 - ci), 50 * (1 + ci)])
-    return float(v.mean()), float(lo), float(hi)
+    m = float(v.mean())
+    if v.size < 2 or np.all(v == v[0]): return m, m, m        # nothing to resample: a zero-width interval
+    r = stats.bootstrap((v,), np.mean, n_resamples=n_boot, confidence_level=ci, method='percentile',
+                        rng=np.random.default_rng(seed), batch=max(1, (1 << 22) // v.size))   # ~4M indices at a time
+    return m, float(r.confidence_interval.low), float(r.confidence_interval.high)
 
 def paired_comparison(a, b,                      # per-image values of two methods on the same images
                       higher_is_better: bool | str = True,  # or a metric name of METRICS (its direction)
@@ -604,6 +618,12 @@ def metric_cis(result: dict, n_boot: int = 2000, ci: float = 0.95, seed: int = 0
     return out
 
 # %% ../nbs/08_metrics.ipynb #c043
+def _gaussian_window(size: int, sigma: float, like: torch.Tensor) -> torch.Tensor:
+    "A normalised 1-D Gaussian of `size` taps in the dtype and device of `like` (the blur of smooth_error_field)."
+    g = torch.arange(size, dtype=like.dtype, device=like.device) - (size - 1) / 2
+    g = torch.exp(-g ** 2 / (2 * sigma ** 2))
+    return g / g.sum()
+
 def smooth_error_field(shape: tuple, sigma: float = 4.0, seed: int = 0) -> torch.Tensor:
     "A smooth random field of unit RMS, shape `(N, 3, H, W)` (Gaussian noise blurred with `sigma` pixels), float64."
     g = torch.Generator().manual_seed(seed)
@@ -664,7 +684,7 @@ def hidden_error_cases(target,                   # ACEScct (N, 3, H, W), the kno
     masks = region_masks(target, renderer)
     th = region_thresholds(renderer)
     lin = convert_space(target, 'ACEScct', 'ACEScg')
-    ev = torch.log2(torch.einsum('c,nchw->nhw', lin.new_tensor(_AP1_Y), lin).clamp(min=1e-30) / 0.18)
+    ev = torch.log2(torch.einsum('c,nchw->nhw', lin.new_tensor(luminance_weights('AP1')), lin).clamp(min=1e-30) / 0.18)
     hs = torch.where(masks['highlights'], (th['highlights_stops'] - ev) * (1 - squeeze), torch.zeros_like(ev))
     sc = torch.where(masks['shadows'], torch.full_like(ev, -crush), torch.zeros_like(ev))
     enc = lambda g: convert_space(lin * torch.exp2(g)[:, None], 'ACEScg', 'ACEScct')

@@ -4,8 +4,7 @@
 
 # %% ../nbs/15_video.ipynb #c001
 from __future__ import annotations
-import json, math, time, zlib
-from pathlib import Path
+import math, zlib
 from typing import Callable
 
 import cv2
@@ -13,16 +12,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .color import convert_space
-from .metrics import LOG2_FLOOR, PSNR_CAP, compute_metrics, smooth_error_field
+from .color import convert_space, luminance_weights
+from .metrics import METRIC_LOG2_FLOOR, METRICS, Metric, smooth_error_field
 from .data import flatten_clips, unflatten, frame_batch  # noqa: F401  (frame_batch: sdr2log.video.frame_batch still imports)
 
 # %% auto #0
-__all__ = ['AP1_Y', 'FLOW_METHODS', 'LOG2_Y_FLOOR', 'RESIDUAL_THRESH', 'TEMPORAL_METRICS', 'FIDELITY', 'TEMPORAL', 'SHOWN',
-           'is_temporal', 'predict_sequence', 'predict_clip', 'flow_luma', 'optical_flow', 'warp', 'pair_flow',
-           'as_clips', 'clip_flows', 'warping_error', 'flicker', 'temporal_metrics', 'NoisyStandIn', 'TemporalBlend',
-           'video_higher_is_better', 'summarise_video', 'video_markdown', 'tradeoff_figure', 'strip_figure',
-           'evaluate_video']
+__all__ = ['FLOW_METHODS', 'LOG2_Y_FLOOR', 'RESIDUAL_THRESH', 'FIDELITY', 'TEMPORAL', 'SHOWN', 'is_temporal', 'predict_sequence',
+           'predict_clip', 'flow_luma', 'optical_flow', 'warp', 'pair_flow', 'as_clips', 'clip_flows', 'warping_error',
+           'flicker', 'temporal_metrics', 'NoisyStandIn', 'TemporalBlend', 'tradeoff_figure', 'strip_figure']
 
 # %% ../nbs/15_video.ipynb #c008
 def is_temporal(method) -> bool:
@@ -68,13 +65,12 @@ def predict_clip(method: Callable,   # frame or temporal method (see predict_seq
     return unflatten(predict_sequence(method, flatten_clips(clip), batch_size), B, T)
 
 # %% ../nbs/15_video.ipynb #c011
-AP1_Y = (0.2722287168, 0.6740817658, 0.0536895174)   # ACEScg (AP1) -> luminance Y weights
 FLOW_METHODS = ('dis', 'farneback')                  # OpenCV flows accepted by name (or pass a callable)
 
 def flow_luma(cct: np.ndarray,  # ACEScct (..., H, W, 3), numpy channel-last
              ) -> np.ndarray:    # uint8 (..., H, W): AP1-weighted ACEScct luma in [0, 1] x 255
     "8-bit luma for optical flow: ACEScct code values weighted by AP1 luminance, clipped to [0, 1]."
-    y = np.asarray(cct, np.float32) @ np.asarray(AP1_Y, np.float32)
+    y = np.asarray(cct, np.float32) @ np.asarray(luminance_weights('AP1'), np.float32)
     return (np.clip(y, 0, 1) * 255 + 0.5).astype(np.uint8)
 
 def optical_flow(a: np.ndarray, b: np.ndarray,  # uint8 (H, W) lumas (e.g. flow_luma)
@@ -118,7 +114,7 @@ def pair_flow(prev_cct: np.ndarray, cur_cct: np.ndarray,  # ACEScct (H, W, 3) fr
     return bwd, ok
 
 # %% ../nbs/15_video.ipynb #c015
-LOG2_Y_FLOOR = LOG2_FLOOR      # scene-linear floor of luminance before log2 (as sdr2log.metrics.psnr_log2)
+LOG2_Y_FLOOR = METRIC_LOG2_FLOOR   # scene-linear floor of luminance before log2 (as sdr2log.metrics.psnr_log2)
 RESIDUAL_THRESH = 0.05         # ACEScct: ground-truth warping residual above it is masked (about 0.9 stop)
 
 def as_clips(x, what: str = 'clip') -> tuple:
@@ -168,6 +164,7 @@ def clip_flows(clip,                                    # ACEScct clip ([B,] T, 
     return {'flow': flow, 'mask': mask, 'method': method if isinstance(method, str) else 'callable',
             'fb_check': fb_check, 'residual_thresh': residual_thresh}
 
+# %% ../nbs/15_video.ipynb #c015s1
 def _warp_errors(c, flows):
     "(B, T-1) masked mean |c_t - warp(c_{t-1})| per pair (nan where nothing is trusted)."
     B, T = c.shape[:2]
@@ -198,9 +195,10 @@ def warping_error(pred_clip, gt_clip,                   # ACEScct clips, same sh
     if per_pair: out['per_pair'] = {'warping_error': ep.tolist(), 'warping_error_gt': eg.tolist()}
     return out
 
+# %% ../nbs/15_video.ipynb #c015s2
 def _block_mu(c, block):
     "(B, T, nb) mean log2 ACEScg luminance per block (or one global value)."
-    y = np.maximum(convert_space(c, 'ACEScct', 'ACEScg').astype(np.float32) @ np.asarray(AP1_Y, np.float32), LOG2_Y_FLOOR)
+    y = np.maximum(convert_space(c, 'ACEScct', 'ACEScg').astype(np.float32) @ np.asarray(luminance_weights('AP1'), np.float32), LOG2_Y_FLOOR)
     ly = torch.from_numpy(np.log2(y))                                   # (B, T, H, W)
     B, T, H, W = ly.shape
     if block is None or block >= max(H, W): return ly.flatten(2).mean(-1, keepdim=True).double().numpy()
@@ -222,21 +220,20 @@ def flicker(pred_clip, gt_clip,        # ACEScct clips, same shape ([B,] T, 3, H
     return out
 
 # %% ../nbs/15_video.ipynb #c021
-TEMPORAL_METRICS = {   # name -> (function returning a dict holding that key, higher_is_better, unit, description)
-    'warping_error': (warping_error, False, 'ACEScct', 'masked mean |P_t - W(P_{t-1})|, flow and mask from the GT'),
-    'warping_error_gt': (warping_error, False, 'ACEScct', "the ground truth's own warping error (same flow and mask)"),
-    'warping_error_excess': (warping_error, False, 'ACEScct', 'warping_error - warping_error_gt'),
-    'flicker': (flicker, False, 'stops', 'mean |Δ mean log2 luminance (pred) - Δ (GT)| over 16 px blocks'),
-}
-"""Temporal metrics of `sdr2log.video` (all lower is better). tLPIPS is not provided: LPIPS needs AlexNet/VGG weights
-that cannot be loaded offline."""
+for _m in [   # the temporal metrics join the one metric registry (sdr2log.metrics.METRICS), all lower is better
+    Metric('warping_error', warping_error, False, 'ACEScct', 'masked mean |P_t - W(P_{t-1})|, flow and mask from the GT', returns='dict', kind='temporal'),
+    Metric('warping_error_gt', warping_error, False, 'ACEScct', "the ground truth's own warping error (same flow and mask)", returns='dict', kind='temporal'),
+    Metric('warping_error_excess', warping_error, False, 'ACEScct', 'warping_error - warping_error_gt', returns='dict', kind='temporal'),
+    Metric('flicker', flicker, False, 'stops', 'mean |Δ mean log2 luminance (pred) - Δ (GT)| over 16 px blocks', returns='dict', kind='temporal'),
+]: METRICS.register(_m.name, _m, replace=True)    # replace: a notebook re-running this cell after the module's import
+"""tLPIPS is not provided: LPIPS needs AlexNet/VGG weights that cannot be loaded offline."""
 
 def temporal_metrics(pred_clip, gt_clip,        # ACEScct clips ([B,] T, 3, H, W) / numpy channel-last
                      flows: dict | None = None,  # clip_flows(gt_clip), to reuse
                      block: int | None = 16,     # flicker block size
                      per_pair: bool = False,     # add per-pair values
                      **flow_options) -> dict:
-    "All temporal metrics of TEMPORAL_METRICS in one dict (the flow estimated once, on the ground truth)."
+    "All temporal metrics (METRICS of kind 'temporal') in one dict (the flow estimated once, on the ground truth)."
     w = warping_error(pred_clip, gt_clip, flows, per_pair, **flow_options)
     f = flicker(pred_clip, gt_clip, block, per_pair)
     out = {**{k: v for k, v in w.items() if k != 'per_pair'}, **{k: v for k, v in f.items() if k != 'per_pair'}}
@@ -262,12 +259,30 @@ class NoisyStandIn:
         return p + torch.stack([self.error(f) for f in x]).to(p.device, p.dtype)
     def __repr__(self): return f"NoisyStandIn({self.frame_method!r}, sigma={self.sigma}, offset={self.offset})"
 
-# %% ../nbs/15_video.ipynb #c030
+# %% ../nbs/15_video.ipynb #c030h
 def _mu(cct: np.ndarray) -> float:
     "Mean log2 ACEScg luminance (floored) of an ACEScct frame (H, W, 3)."
-    y = convert_space(cct, 'ACEScct', 'ACEScg').astype(np.float32) @ np.asarray(AP1_Y, np.float32)
+    y = convert_space(cct, 'ACEScct', 'ACEScg').astype(np.float32) @ np.asarray(luminance_weights('AP1'), np.float32)
     return float(np.log2(np.maximum(y, LOG2_Y_FLOOR)).mean())
 
+def _blend_step(tb, xi: np.ndarray, out: np.ndarray) -> tuple:
+    "One TemporalBlend step after the first frame: blend the warped previous output, deflicker; `(out, mean weight)`."
+    a_mean = 0.0
+    fl, ok = pair_flow(tb._prev_in, xi, tb.flow, tb.fb_check)
+    if tb.strength > 0:
+        wi, _ = warp(tb._prev_in, fl)
+        r = cv2.blur(np.abs(xi - wi).mean(-1), (3, 3))
+        a = (tb.strength * ok * np.exp(-(r / tb.tau) ** 2)).astype(np.float32)[..., None]
+        wo, _ = warp(tb._prev_out, fl)
+        out = (1 - a) * out + a * wo
+        a_mean = float(a.mean())
+    if tb.deflicker > 0:
+        target = _mu(tb._prev_out) + _mu(xi) - _mu(tb._prev_in)
+        d = tb.deflicker * (target - _mu(out))
+        out = convert_space(convert_space(out, 'ACEScct', 'ACEScg') * np.float32(2 ** d), 'ACEScg', 'ACEScct').astype(np.float32)
+    return out, a_mean
+
+# %% ../nbs/15_video.ipynb #c030
 class TemporalBlend:
     "A frame method plus flow-guided recurrent blending of its previous output (and optional deflicker): temporal."
     def __init__(self, frame_method: Callable,        # [N,3,H,W] input -> [N,3,H,W] ACEScct (e.g. an evaluate.Method)
@@ -310,19 +325,7 @@ class TemporalBlend:
         xi = self._cct_in(x[0])
         out = y[0].detach().float().cpu().movedim(0, -1).numpy()
         a_mean = 0.0
-        if self._prev_in is not None:
-            fl, ok = pair_flow(self._prev_in, xi, self.flow, self.fb_check)
-            if self.strength > 0:
-                wi, _ = warp(self._prev_in, fl)
-                r = cv2.blur(np.abs(xi - wi).mean(-1), (3, 3))
-                a = (self.strength * ok * np.exp(-(r / self.tau) ** 2)).astype(np.float32)[..., None]
-                wo, _ = warp(self._prev_out, fl)
-                out = (1 - a) * out + a * wo
-                a_mean = float(a.mean())
-            if self.deflicker > 0:
-                target = _mu(self._prev_out) + _mu(xi) - _mu(self._prev_in)
-                d = self.deflicker * (target - _mu(out))
-                out = convert_space(convert_space(out, 'ACEScct', 'ACEScg') * np.float32(2 ** d), 'ACEScg', 'ACEScct').astype(np.float32)
+        if self._prev_in is not None: out, a_mean = _blend_step(self, xi, out)
         self.confidence.append(a_mean)
         self._prev_in, self._prev_out = xi, out
         return torch.from_numpy(np.ascontiguousarray(out)).movedim(-1, 0).to(y.device, y.dtype).reshape(frame.shape)
@@ -336,98 +339,9 @@ class TemporalBlend:
                 f"deflicker={self.deflicker})")
 
 # %% ../nbs/15_video.ipynb #c035
-FIDELITY = ('psnr_acescct', 'ssim_acescct', 'mae_acescct', 'psnr_log2', 'pu21_psnr', 'delta_e_itp')
-TEMPORAL = ('warping_error', 'warping_error_gt', 'warping_error_excess', 'flicker')
+FIDELITY = ('psnr_acescct', 'ssim_acescct', 'mae_acescct', 'psnr_log2', 'pu21_psnr', 'delta_e_itp')   # per-frame columns
+TEMPORAL = tuple(m.column for m in METRICS.values() if m.kind == 'temporal')                          # from the registry
 SHOWN = ('psnr_acescct', 'delta_e_itp', 'warping_error', 'warping_error_excess', 'flicker')   # in the report table
-
-def video_higher_is_better(metric: str) -> bool:
-    "Direction of a fidelity or temporal metric (temporal metrics and errors: lower is better)."
-    from sdr2log.evaluate import HIGHER_IS_BETTER
-    if metric in TEMPORAL_METRICS: return TEMPORAL_METRICS[metric][1]
-    return HIGHER_IS_BETTER.get(metric, True)
-
-class _Replay:
-    "Frame 'method' returning stored predictions in order (a blend reuses its base's per-frame predictions)."
-    def __init__(self, preds, name): self.preds, self.i, self.name = preds, 0, name
-    def __call__(self, x):
-        p = self.preds[self.i:self.i + len(x)]; self.i += len(x)
-        return p
-
-def _as_method(m, data, dev, checkpoint, tile, fit_samples):
-    from sdr2log.evaluate import Method, resolve_method
-    if isinstance(m, str): return resolve_method(m, data, dev, checkpoint, tile, fit_samples)
-    if isinstance(m, tuple) and len(m) == 2 and isinstance(m[0], str) and callable(m[1]):
-        return Method(m[0], m[1], 'temporal' if is_temporal(m[1]) else 'callable')
-    if isinstance(m, Method): return m
-    if callable(m) and isinstance(getattr(m, 'name', None), str): return Method(m.name, m, 'temporal' if is_temporal(m) else 'callable')
-    raise TypeError(f"a method is a baseline name or run directory (str), an evaluate.Method, a (name, callable) pair or "
-                    f"a callable with .name; got {m!r}")
-
-def _sequences(ds, max_sequences=None, max_frames=None):
-    "Dataset indices grouped by sequence, in frame order."
-    groups = {}
-    for i, (name, _) in enumerate(ds.items): groups.setdefault(name, []).append(i)
-    out = list(groups.items())[:max_sequences]
-    return [(k, v[:max_frames]) for k, v in out]
-
-def _load(ds, idx):
-    s = [ds[i] for i in idx]
-    return torch.stack([a['sdr'] for a in s]).float(), torch.stack([a['hdr'] for a in s]).float(), [a['meta']['frame_start'] for a in s]
-
-def _score(name, seq, frames, p, y, flows, block):
-    "Per-sequence row and per-frame rows of one method on one sequence."
-    if not torch.isfinite(p).all():
-        raise ValueError(f"method {name!r} predicted {int((~torch.isfinite(p)).sum())} NaN/inf value(s) on sequence {seq!r}")
-    cm = compute_metrics(p, y, per_image=True, cvvdp=False)['per_image']
-    tm = temporal_metrics(p, y, flows=flows, block=block, per_pair=True)
-    fid = {k: np.minimum(np.asarray(cm[k], np.float64), PSNR_CAP) if 'psnr' in k else np.asarray(cm[k], np.float64) for k in FIDELITY}
-    row = {'sequence': seq, 'method': name, 'frames': len(frames), **{k: float(v.mean()) for k, v in fid.items()},
-           **{k: tm[k] for k in (*TEMPORAL, 'flicker_gt_change', 'mask_fraction')}}
-    per_frame = []
-    for t, f in enumerate(frames):
-        r = {'sequence': seq, 'frame': f, 'method': name, **{k: float(v[t]) for k, v in fid.items()}}
-        for k in ('warping_error', 'warping_error_gt', 'flicker'):
-            r[k] = tm['per_pair'][k][t - 1] if t else math.nan
-        r['warping_error_excess'] = r['warping_error'] - r['warping_error_gt'] if t else math.nan
-        per_frame.append(r)
-    return row, per_frame
-
-def summarise_video(rows: list[dict],          # per-sequence rows (ci_over='sequences') or per-frame rows ('frames')
-                    names: list[str], metrics: list[str], reference: str | None, seed: int = 0) -> dict:
-    "Means with bootstrap 95% CIs per method and metric (NaN rows skipped), paired differences against `reference`."
-    from sdr2log.metrics import bootstrap_ci, paired_comparison
-    by = {m: {k: np.array([r[k] for r in rows if r['method'] == m], np.float64) for k in metrics} for m in names}
-    table, paired = {}, {}
-    for m in names:
-        table[m] = {}
-        for k in metrics:
-            v = by[m][k]; v = v[np.isfinite(v)]
-            mean, lo, hi = bootstrap_ci(v, seed=seed) if v.size >= 2 else ((float(v.mean()),) * 3 if v.size else (math.nan,) * 3)
-            table[m][k] = {'mean': mean, 'lo': lo, 'hi': hi, 'n': int(v.size)}
-        if reference is not None and m != reference:
-            paired[m] = {}
-            for k in metrics:
-                a, b = by[m][k], by[reference][k]; ok = np.isfinite(a) & np.isfinite(b)
-                if ok.sum() >= 2:
-                    paired[m][k] = paired_comparison(a[ok], b[ok], higher_is_better=video_higher_is_better(k), seed=seed)
-    return {'table': table, 'paired': paired}
-
-def video_markdown(summary: dict, metrics=SHOWN) -> str:
-    "The summary table (mean [95% CI]) and paired differences against the reference, as markdown."
-    names, ref = list(summary['table']), summary.get('reference')
-    arrow = lambda k: '↑' if video_higher_is_better(k) else '↓'
-    f = lambda s: 'n/a' if not math.isfinite(s['mean']) else f"{s['mean']:.4g} [{s['lo']:.4g}, {s['hi']:.4g}]"
-    lines = [f"CIs over **{summary['ci_over']}** ({summary['n_sequences']} sequences, {summary['n_frames']} frames).", '',
-             '| method | ' + ' | '.join(f'{k} {arrow(k)}' for k in metrics) + ' |', '|---' * (len(metrics) + 1) + '|']
-    lines += [f'| {m} | ' + ' | '.join(f(summary['table'][m][k]) for k in metrics) + ' |' for m in names]
-    if summary['paired']:
-        lines += ['', f'Paired differences against **{ref}** (method minus reference, mean [95% CI], * where the interval '
-                  'excludes 0; win rate in brackets):', '', '| method | ' + ' | '.join(metrics) + ' |', '|---' * (len(metrics) + 1) + '|']
-        for m, d in summary['paired'].items():
-            cell = lambda p: 'n/a' if p is None else (f"{p['mean_diff']:+.3g} [{p['ci_lo']:+.3g}, {p['ci_hi']:+.3g}]"
-                                                      f"{'*' if p['significant'] else ''} ({100 * p['win_rate']:.0f}%)")
-            lines.append(f'| {m} | ' + ' | '.join(cell(d.get(k)) for k in metrics) + ' |')
-    return '\n'.join(lines)
 
 # %% ../nbs/15_video.ipynb #c037
 def tradeoff_figure(summary: dict, path=None):
@@ -466,6 +380,7 @@ def tradeoff_figure(summary: dict, path=None):
     plt.close(fig)
     return fig
 
+# %% ../nbs/15_video.ipynb #c037s1
 def strip_figure(gt: torch.Tensor, preds: dict, renderer=None,  # gt [T,3,H,W] ACEScct; preds {name: [T,3,H,W]}
                  path=None, vmax: float = 0.05, flows: dict | None = None):
     "Consecutive frames through the ACES 2.0 SDR display (GT and each method), then |P_t - W(P_{t-1})| rows; saved to `path`."
@@ -496,113 +411,3 @@ def strip_figure(gt: torch.Tensor, preds: dict, renderer=None,  # gt [T,3,H,W] A
     if path is not None: fig.savefig(path, bbox_inches='tight')
     plt.close(fig)
     return fig
-
-# %% ../nbs/15_video.ipynb #c038
-def evaluate_video(methods: list,                    # baseline names / run dirs / name=path / Method / (name, callable)
-                   data_root: str | Path,            # folder of LogC3 frames (data.root)
-                   split: str = 'test',
-                   out: str | Path = 'video_out',
-                   strengths=(0.0, 0.3, 0.6, 0.9),   # TemporalBlend strengths around blend_on ([] or None: no blends)
-                   blend_on: str | list | None = 'best',  # 'best' (highest per-frame PSNR), a method name, a list, None
-                   blend_options: dict | None = None,  # further TemporalBlend options (flow, tau, deflicker, ...)
-                   reference: str | None = None,     # paired differences against it (default: first blended base)
-                   flow: str | Callable = 'dis',     # flow of the temporal metrics (on the ground truth)
-                   residual_thresh: float | None = RESIDUAL_THRESH,  # GT residual mask of the metrics
-                   block: int | None = 16,           # flicker block size
-                   ci_over: str = 'auto',            # 'auto' | 'sequences' | 'frames'
-                   min_sequences: int = 5,           # 'auto': CIs over sequences from this many on
-                   max_sequences: int | None = None, max_frames: int | None = None,
-                   figure_sequence: int = 0, figure_frames: int = 4,
-                   data_overrides: dict | None = None, device: str = 'cpu', checkpoint: str = 'best',
-                   tile: int = 512, fit_samples: int | None = 16, seed: int = 0, progress: bool = False) -> dict:
-    "Score methods and TemporalBlend variants on whole sequences: per-sequence table with CIs, figures, report."
-    from sdr2log.data import PairDataset
-    from sdr2log.evaluate import _common_data_config, _write_csv
-    t0 = time.perf_counter()
-    if not methods: raise ValueError("give at least one method (a baseline name, a run directory or a callable)")
-    if ci_over not in ('auto', 'sequences', 'frames'): raise ValueError(f"ci_over must be 'auto', 'sequences' or 'frames'; got {ci_over!r}")
-    dev = torch.device(device)
-    out = Path(out); (out / 'figures').mkdir(parents=True, exist_ok=True)
-    data = _common_data_config([m for m in methods if isinstance(m, str)], data_root, data_overrides)
-    ds = PairDataset({'data': data}, split, 'img')
-    ms = [_as_method(m, data, dev, checkpoint, tile, fit_samples) for m in methods]
-    names = [m.name for m in ms]
-    if len(set(names)) != len(names): raise ValueError(f"method names must be unique: {names} (use name=path or (name, fn))")
-    strengths = list(strengths or [])
-    bases = [] if not strengths or blend_on is None else ([blend_on] if isinstance(blend_on, str) else list(blend_on))
-    for b in bases:
-        if b != 'best' and b not in names: raise ValueError(f"blend_on {b!r} is not among the methods {names}")
-        if b != 'best' and is_temporal(next(m for m in ms if m.name == b).fn):
-            raise ValueError(f"blend_on {b!r} is a temporal method; blend a frame method")
-    for s in strengths: TemporalBlend(lambda x: x, s, **(blend_options or {}))      # validates strengths and options
-    seqs = _sequences(ds, max_sequences, max_frames)
-    if any(len(idx) < 2 for _, idx in seqs):
-        raise ValueError(f"sequences need at least 2 frames for temporal metrics: {[(k, len(v)) for k, v in seqs if len(v) < 2]}")
-    fig_seq = seqs[min(figure_sequence, len(seqs) - 1)][0]
-    rows, frame_rows, fig_preds, fig_gt = [], [], {}, None
-    from tqdm.auto import tqdm
-
-    def run_pass(run_ms, score: bool, blend_bases):
-        "Predict every sequence with `run_ms`; score them if `score`; add the blends of `blend_bases`."
-        nonlocal fig_gt
-        for seq, idx in tqdm(seqs, desc=f'video {split}', disable=not progress, unit='seq'):
-            x, y, frames = _load(ds, idx)
-            flows = clip_flows(y, method=flow, residual_thresh=residual_thresh)
-            keep = seq == fig_seq
-            if keep: fig_gt = (y[:figure_frames], {k: flows[k][:, :figure_frames - 1] for k in ('flow', 'mask')})
-            for m in run_ms:
-                p = predict_sequence(m.fn, x.to(dev)).float().cpu()
-                if score:
-                    r, fr = _score(m.name, seq, frames, p, y, flows, block); rows.append(r); frame_rows.extend(fr)
-                    if keep: fig_preds[m.name] = p[:figure_frames]
-                if m.name not in blend_bases: continue
-                for s in strengths:
-                    tb = TemporalBlend(_Replay(p, m.name), s, **(blend_options or {}))
-                    q = predict_sequence(tb, x).float()
-                    r, fr = _score(tb.name, seq, frames, q, y, flows, block); rows.append(r); frame_rows.extend(fr)
-                    if keep: fig_preds[tb.name] = q[:figure_frames]
-
-    if 'best' in bases:
-        explicit = [b for b in bases if b != 'best']
-        run_pass(ms, True, explicit)
-        psnr = {m.name: np.mean([r['psnr_acescct'] for r in rows if r['method'] == m.name]) for m in ms if not is_temporal(m.fn)}
-        if not psnr: raise ValueError("blend_on='best' needs a frame method among the methods; all are temporal")
-        best = max(psnr, key=psnr.get)
-        if best not in explicit: run_pass([m for m in ms if m.name == best], False, [best])
-        bases = [best] + [b for b in explicit if b != best]
-    else:
-        run_pass(ms, True, bases)
-    blend_names = {b: [TemporalBlend(_Replay(None, b), s, **(blend_options or {})).name for s in strengths] for b in bases}
-    all_names = list(dict.fromkeys(r['method'] for r in rows))
-    mode = ci_over if ci_over != 'auto' else ('sequences' if len(seqs) >= min_sequences else 'frames')
-    metrics = [*FIDELITY, *TEMPORAL]
-    reference = reference or (bases[0] + '+blend0' if bases and 0 in strengths else (bases[0] if bases else names[0]))
-    if reference not in all_names: raise ValueError(f"reference {reference!r} is not among {all_names}")
-    summary = summarise_video(rows if mode == 'sequences' else frame_rows, all_names, metrics, reference, seed)
-    summary.update(reference=reference, ci_over=mode, n_sequences=len(seqs), n_frames=sum(len(i) for _, i in seqs),
-                   split=split, sequences=[s for s, _ in seqs],
-                   blend={'on': bases, 'strengths': strengths, 'options': blend_options or {}, 'series': blend_names},
-                   flow={'method': flow if isinstance(flow, str) else 'callable', 'residual_thresh': residual_thresh,
-                         'fb_check': True, 'luma': 'flow_luma (AP1-weighted ACEScct, 8 bit)'}, flicker_block=block,
-                   methods={m.name: m.info for m in ms})
-    _write_csv(out / 'per_sequence.csv', rows); _write_csv(out / 'per_frame.csv', frame_rows)
-    figs = {'tradeoff': out / 'figures' / 'video_tradeoff.png', 'strip': out / 'figures' / 'video_strip.png'}
-    tradeoff_figure(summary, figs['tradeoff'])
-    strip = {}
-    for b in bases[:1]:
-        strip[f'{b} (per frame)'] = fig_preds[b]
-        strip[blend_names[b][-1]] = fig_preds[blend_names[b][-1]]
-    if not strip: strip = {n: fig_preds[n] for n in names[:2]}
-    strip_figure(fig_gt[0], strip, ds.renderer, figs['strip'], flows=fig_gt[1])
-    summary['files'] = {k: str(v) for k, v in {**figs, 'per_sequence': out / 'per_sequence.csv', 'per_frame': out / 'per_frame.csv',
-                                                 'report': out / 'video_report.md', 'summary': out / 'video_summary.json'}.items()}
-    summary['wall_s'] = round(time.perf_counter() - t0, 1)
-    md = [f"# sdr2log video evaluation: {len(all_names)} method(s) on whole {split} sequences", '',
-          'Per-frame fidelity (`compute_metrics`, mean over the frames of a sequence) and temporal metrics '
-          '(`sdr2log.video`: warping error with flow and occlusion mask from the ground truth, in ACEScct; '
-          'flicker of mean log2 luminance in stops; tLPIPS not computed: no offline LPIPS weights).', '',
-          video_markdown(summary), '', '![trade-off](figures/video_tradeoff.png)', '',
-          f'Frames of sequence {fig_seq}: ![strip](figures/video_strip.png)', '']
-    (out / 'video_report.md').write_text('\n'.join(md))
-    (out / 'video_summary.json').write_text(json.dumps(summary, indent=1, default=str))
-    return summary

@@ -4,7 +4,9 @@ import numpy as np, pytest, torch
 from sdr2log.color import convert_space
 from sdr2log.data import build_dataloader
 from sdr2log.synth import synth_sequence
-from sdr2log.video import (TEMPORAL_METRICS, NoisyStandIn, TemporalBlend, clip_flows, evaluate_video, flicker,
+from sdr2log.evaluate import evaluate_video
+from sdr2log.metrics import METRICS
+from sdr2log.video import (NoisyStandIn, TemporalBlend, clip_flows, flicker,
                            frame_batch, predict_clip, predict_sequence, temporal_metrics, unflatten, warping_error)
 
 torch.set_num_threads(1)
@@ -61,7 +63,8 @@ def test_perfect_moving_prediction_scores_gt_own_error(moving, flow):
 
 def test_registry_and_batch(moving):
     tm = temporal_metrics(moving + 0.01, moving, per_pair=True)
-    assert set(TEMPORAL_METRICS) <= set(tm) and all(not v[1] for v in TEMPORAL_METRICS.values())
+    temporal = [m for m in METRICS.values() if m.kind == 'temporal']
+    assert {m.column for m in temporal} <= set(tm) and not any(m.higher_is_better for m in temporal)
     b = temporal_metrics(torch.stack([moving + 0.01, moving + 0.01]), torch.stack([moving, moving]))
     assert math.isclose(b['flicker'], tm['flicker'], rel_tol=1e-9, abs_tol=1e-12)
     assert math.isclose(b['warping_error'], tm['warping_error'], rel_tol=1e-9)
