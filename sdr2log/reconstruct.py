@@ -17,8 +17,8 @@ import torch.nn.functional as F
 
 from .baselines import BASELINES, InverseBaseline, build_baseline
 from .color import convert_space, get_space
-from .evaluate import load_run, predict_tiled
-from .io import read_image, write_exr, write_tiff
+from .methods import load_run, predict_tiled
+from .io import read_image, write_exr, write_tiff, package_version
 from .render import RENDERERS, get_renderer
 from .train import env_info, init_distributed, load_checkpoint, save_checkpoint, _amp_dtype
 from .video import TemporalBlend
@@ -82,8 +82,7 @@ def export_model(run_dir: str | os.PathLike, file: str | os.PathLike, checkpoint
         lp = Path(data['sdr_lut_path'])
         if not lp.is_file(): raise FileNotFoundError(2, f"{run_dir}: the run's LUT {lp} is missing; cannot embed it", str(lp))
         lut_text = lp.read_text()
-    from sdr2log import __version__
-    state = {'format': MODEL_FORMAT, 'format_version': MODEL_FORMAT_VERSION, 'sdr2log_version': __version__,
+    state = {'format': MODEL_FORMAT, 'format_version': MODEL_FORMAT_VERSION, 'sdr2log_version': package_version(),
              'model': dict(cfg['model']), 'state_dict': {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
              'data': data, 'lut_text': lut_text,
              'source': {'run_dir': str(run_dir.resolve()), 'checkpoint': ck.name, 'checkpoint_sha256': sha256_file(ck)}}

@@ -381,7 +381,7 @@ class _Replay:
         return p
 
 def _as_method(m, data, dev, checkpoint, tile, fit_samples):
-    from sdr2log.evaluate import Method, resolve_method
+    from sdr2log.methods import Method, resolve_method
     if isinstance(m, str): return resolve_method(m, data, dev, checkpoint, tile, fit_samples)
     if isinstance(m, tuple) and len(m) == 2 and isinstance(m[0], str) and callable(m[1]):
         return Method(m[0], m[1], 'temporal' if is_temporal(m[1]) else 'callable')
