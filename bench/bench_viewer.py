@@ -18,7 +18,7 @@ def main():
     ap.add_argument('--out', default=str(Path(__file__).parent / 'results' / 'viewer.md'))
     args = ap.parse_args()
     from sdr2log.color import convert_space
-    from sdr2log.cli import demo_frame
+    from sdr2log.synth import demo_frame
     from sdr2log.render import render_sdr, OCIORenderer
     from sdr2log.viewer import ViewerCore, encode_image, Viewer
     lin = demo_frame(1080, 1920)

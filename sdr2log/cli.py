@@ -11,26 +11,12 @@ import numpy as np
 
 from .color import convert_space, list_spaces, get_space, transfer_curve_figure
 from .io import read_image, write_tiff, write_exr, write_png, EXR_CHROMATICITIES
-from .synth import synth_parser, synth_main
+from .synth import synth_parser, synth_main, demo_frame
 
 # %% auto #0
-__all__ = ['DEMO_PRESETS', 'DEMO_BLIND_RENDERER', 'demo_frame', 'colour_demo', 'demo', 'convert_file', 'main']
+__all__ = ['DEMO_PRESETS', 'DEMO_BLIND_RENDERER', 'colour_demo', 'demo', 'convert_file', 'main']
 
 # %% ../nbs/14_cli.ipynb #c005
-def demo_frame(h: int = 270, w: int = 480) -> np.ndarray:
-    "A synthetic scene-linear AWG3 test frame `(h, w, 3)`: ramps, saturated patches and highlights to +8 stops."
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    ev = (xx / (w - 1)) * 16 - 8                                   # -8 .. +8 stops across the frame
-    lin = np.repeat((0.18 * 2.0 ** ev)[..., None], 3, -1)
-    band = h // 3
-    hues = np.array([[1, .05, .05], [.05, 1, .05], [.05, .05, 1], [1, 1, .05], [.05, 1, 1], [1, .05, 1]], np.float32)
-    pw = w // len(hues)
-    for i, c in enumerate(hues):                                  # saturated patches at +1 stop
-        lin[band:2 * band, i * pw:(i + 1) * pw] = 0.36 * c
-    d = np.hypot(yy - 2.5 * band, xx - 0.75 * w)                   # an emissive light, +8 stops at its core
-    lin[2 * band:] = 0.05 + 0.18 * 2.0 ** 8 * np.exp(-(d[2 * band:] / (0.08 * w)) ** 2)[..., None] * [1, .85, .6]
-    return lin.astype(np.float32)
-
 def _show(ax, img, title):
     ax.imshow(np.clip(img, 0, 1)); ax.set_title(title, fontsize=9); ax.axis('off')
 

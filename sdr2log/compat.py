@@ -8,6 +8,8 @@ import json, os
 from dataclasses import dataclass
 from pathlib import Path
 
+from .metrics import get_metric, cvvdp_available
+
 # %% auto #0
 __all__ = ['MAPPING', 'ACTIONS', 'VAL_METRICS', 'ORIGINAL_FORMAT', 'is_original_config', 'metric_direction', 'check_main_metric',
            'Translation', 'translate_config']
@@ -103,7 +105,6 @@ _METRIC_NAMES = {'psnr': 'psnr_acescct', 'ssim': 'ssim_acescct', 'mae': 'mae_ace
 
 def metric_direction(name: str) -> str:
     "'max' or 'min': which way a validation metric improves."
-    from sdr2log.metrics import get_metric
     if name not in VAL_METRICS: raise ValueError(f"unknown validation metric {name!r}; accepted: {', '.join(VAL_METRICS)}")
     if name.startswith('erm'): return 'min'
     return 'max' if get_metric(name.removesuffix('_acescct')).higher_is_better else 'min'
@@ -117,7 +118,6 @@ def check_main_metric(training: dict) -> None:
     if m.startswith('erm') and not training.get('val_metrics_erm', False):
         raise ValueError(f"training.main_metric {m!r} needs training.val_metrics_erm: true (ERM is not computed otherwise)")
     if m == 'cvvdp':
-        from sdr2log.metrics import cvvdp_available
         if not cvvdp_available(): raise ValueError("training.main_metric 'cvvdp' needs the optional package pycvvdp")
     if mode != metric_direction(m):
         raise ValueError(f"training.main_metric_mode {mode!r} contradicts {m!r}, which improves towards {metric_direction(m)}")

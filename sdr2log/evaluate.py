@@ -12,118 +12,21 @@ import markdown
 import numpy as np
 import torch
 import yaml
-from torch import nn
+from torch import nn  # noqa: F401
 
 from .color import convert_space
 from .data import PairDataset, collate_pairs, data_config
 from .io import atomic_write, atomic_write_text
+from .methods import load_run, predict_tiled, Method, resolve_method, _split_overrides  # noqa: F401 (evaluate API)
 from .metrics import PSNR_CAP, REGIONS, bootstrap_ci, compute_metrics, metric_direction, paired_comparison, region_masks
 from .video import (FIDELITY, RESIDUAL_THRESH, SHOWN, TEMPORAL, TemporalBlend, clip_flows, is_temporal, predict_sequence,
                            strip_figure, temporal_metrics, tradeoff_figure)
 from .models.core import build_model
-from .train import load_checkpoint
+from .runs import load_checkpoint
 
 # %% auto #0
-__all__ = ['PROTOCOLS', 'REGION_SHOWN', 'EVAL_OUTPUTS', 'load_run', 'predict_tiled', 'Method', 'resolve_method',
-           'method_is_blind', 'evaluate', 'summarise', 'save_comparison_figure', 'summary_markdown', 'region_markdown',
-           'write_report', 'video_markdown', 'evaluate_video']
-
-# %% ../nbs/12_evaluate.ipynb #c005
-def load_run(run_dir: str | Path, checkpoint: str = 'best', device='cpu',
-             model_overrides: dict | None = None) -> tuple[nn.Module, dict]:
-    "Model and resolved config of a run; `checkpoint`: 'best' (best@metric, EMA weights), 'ema' or 'last'."
-    run_dir = Path(run_dir)
-    cfg_path = run_dir / 'config' / 'config.yaml'
-    if not cfg_path.exists(): raise FileNotFoundError(f"{run_dir} is not a run directory (no config/config.yaml)")
-    cfg = yaml.safe_load(cfg_path.read_text())
-    cfg['model'].update(model_overrides or {})      # inference-time options (ablations), e.g. use_prior, prior_steps
-    model = build_model(**cfg['model'])
-    ck = run_dir / 'checkpoints'
-    if checkpoint == 'best':
-        best = sorted(ck.glob('best@*.pt'))
-        if not best: raise FileNotFoundError(f"{ck}: no best@<metric>.pt (the run never validated); use checkpoint='last'")
-        state = load_checkpoint(best[0])['model']
-    elif checkpoint in ('ema', 'last'):
-        st = load_checkpoint(ck / 'last.pt')
-        if checkpoint == 'ema':
-            if st.get('ema') is None: raise ValueError(f"{run_dir}: the run kept no EMA weights; use checkpoint='last'")
-            state = {k[len('ema_model.'):]: v for k, v in st['ema'].items() if k.startswith('ema_model.')}
-        else: state = st['model']
-    else: raise ValueError(f"checkpoint must be 'best', 'ema' or 'last'; got {checkpoint!r}")
-    try: model.load_state_dict(state)
-    except RuntimeError as e:
-        raise ValueError(f"{run_dir}: its config/config.yaml does not build the model its checkpoint holds "
-                         f"({str(e).strip().splitlines()[0][:200]}); restore the run's config or evaluate another run") from None
-    return model.to(device).eval(), cfg
-
-def _blend_window(h: int, w: int, overlap: int, device) -> torch.Tensor:
-    "Weights for a tile: 1 inside, linear ramps over `overlap` pixels at the borders (never exactly 0)."
-    def ramp(n):
-        r = torch.ones(n, device=device)
-        k = min(overlap, n // 2)
-        if k > 0: r[:k] = torch.linspace(1 / (k + 1), 1, k, device=device); r[n - k:] = torch.linspace(1, 1 / (k + 1), k, device=device)
-        return r
-    return ramp(h)[:, None] * ramp(w)[None, :]
-
-@torch.no_grad()
-def predict_tiled(model, x: torch.Tensor, tile: int = 512, overlap: int = 32) -> torch.Tensor:
-    "Run `model` on `x` [N,3,H,W]; frames larger than `tile` go through overlapping tiles blended with ramps."
-    N, C, H, W = x.shape
-    if H <= tile and W <= tile: return model(x)
-    out, wsum = torch.zeros(N, 3, H, W, device=x.device), torch.zeros(1, 1, H, W, device=x.device)
-    step = tile - overlap
-    ys = sorted({min(y, max(H - tile, 0)) for y in range(0, H, step)})
-    xs = sorted({min(x_, max(W - tile, 0)) for x_ in range(0, W, step)})
-    for y0 in ys:
-        for x0 in xs:
-            y1, x1 = min(y0 + tile, H), min(x0 + tile, W)
-            p = model(x[..., y0:y1, x0:x1]).float()
-            w = _blend_window(y1 - y0, x1 - x0, overlap, x.device)
-            out[..., y0:y1, x0:x1] += p * w; wsum[..., y0:y1, x0:x1] += w
-    return out / wsum
-
-# %% ../nbs/12_evaluate.ipynb #c007
-def _split_overrides(target: str) -> tuple[str, dict]:
-    "`path[key=value,...]` -> (path, {key: value}) with YAML-parsed values (model options changed at inference)."
-    if not target.endswith(']') or '[' not in target: return target, {}
-    path, _, inner = target[:-1].partition('[')
-    out = {}
-    for kv in filter(None, (x.strip() for x in inner.split(','))):
-        if '=' not in kv: raise ValueError(f"model override {kv!r} in {target!r} must look like key=value")
-        k, v = kv.split('=', 1); out[k.strip()] = yaml.safe_load(v)
-    return path, out
-
-class Method:
-    "A named predictor: ACEScct from the network input `[N,3,H,W]` (a baseline or a trained model)."
-    def __init__(self, name: str, fn, kind: str, info: dict | None = None):
-        self.name, self.fn, self.kind, self.info = name, fn, kind, info or {}
-    def __call__(self, x): return self.fn(x)
-    def __repr__(self): return f"Method({self.name!r}, {self.kind})"
-
-def resolve_method(spec: str, data_cfg: dict, device='cpu', checkpoint: str = 'best', tile: int = 512,
-                   fit_samples: int | None = 16) -> Method:
-    "A method from a baseline name or a run directory (`path`, `name=path`, `name=path[key=value,...]` for ablations)."
-    name, _, target = spec.partition('=') if ('=' in spec and spec.index('=') < spec.find('[') % (len(spec) + 1)) \
-        else (None, None, spec)
-    target, overrides = _split_overrides(target)
-    p = Path(target)
-    if p.is_dir():
-        model, cfg = load_run(p, checkpoint, device, overrides)
-        fn = lambda x: predict_tiled(model, x.to(device), tile)
-        return Method(name or p.name, fn, 'run', {'run_dir': str(p), 'checkpoint': checkpoint, 'model': cfg['model'],
-                                                   'model_overrides': overrides,
-                                                   'trained_on': _renderer_label({'sdr_from': cfg['data'].get('sdr_from', 'aces2-sdr'), 'sdr_lut_path': cfg['data'].get('sdr_lut_path')})})
-    from sdr2log.baselines import baseline_from_data, is_baseline, BASELINE_NAMES
-    if not is_baseline(target):
-        raise ValueError(f"{target!r} is neither a run directory nor a baseline; baselines: {', '.join(BASELINE_NAMES)}")
-    b = baseline_from_data(target, {'data': data_cfg})
-    info = {'baseline': target}
-    if hasattr(b, 'fit'):                     # fitted on the TRAIN split of the same data, never on what it is scored on
-        fit_cfg = {**data_cfg, 'augment': {'train_crop_size': None, 'hflip': False, 'exposure_stops': None}}
-        train = PairDataset({'data': fit_cfg}, 'train', 'img')        # whole frames, no augmentation
-        info['fitted_params'] = _jsonable(b.fit(train, max_samples=fit_samples))
-        info['fitted_on'] = {'split': 'train', 'samples': min(len(train), fit_samples or len(train))}
-    return Method(name or target, lambda x: torch.as_tensor(b.predict(x.cpu())).to(x.device), 'baseline', info)
+__all__ = ['PROTOCOLS', 'REGION_SHOWN', 'EVAL_OUTPUTS', 'method_is_blind', 'evaluate', 'summarise', 'save_comparison_figure',
+           'summary_markdown', 'region_markdown', 'write_report', 'video_markdown', 'evaluate_video']
 
 # %% ../nbs/12_evaluate.ipynb #prt01
 PROTOCOLS = ('known', 'blind')
@@ -322,7 +225,7 @@ def save_comparison_figure(path, x, y, preds: dict, renderer, space_in: str, sto
     import matplotlib; matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     from sdr2log.edits import exposure
-    from sdr2log.viewer import false_color, FALSE_COLOR_BANDS
+    from sdr2log.display import false_color, FALSE_COLOR_BANDS
     def disp(cct, ev): return renderer(convert_space(exposure(cct.permute(1, 2, 0).numpy(), ev), 'ACEScct', 'LogC3', clip=True))
     sdr = np.clip(convert_space(x.permute(1, 2, 0).numpy(), space_in, renderer.output_space), 0, 1)
     cols = [('ground truth', y)] + list(preds.items())

@@ -12,7 +12,7 @@ import numpy as np, tifffile, imagecodecs, OpenEXR
 # %% auto #0
 __all__ = ['READ_EXTENSIONS', 'NAN_POLICIES', 'MAX_PIXELS', 'TIFF_COMPRESSIONS', 'EXR_CHROMATICITIES', 'read_image',
            'atomic_write', 'atomic_write_text', 'atomic_write_bytes', 'atomic_write_json', 'write_tiff', 'write_exr',
-           'write_png']
+           'write_png', 'package_version']
 
 # %% ../nbs/02_io.ipynb #c005
 READ_EXTENSIONS = {'.tif': 'tiff', '.tiff': 'tiff', '.png': 'png', '.exr': 'exr'}  # suffix (lower case) -> format
@@ -392,3 +392,10 @@ def write_png(path: str | os.PathLike,  # destination .png; replaced atomically
     data = _quantise(path, img, bits, clip)
     def _w(t): Path(t).write_bytes(imagecodecs.png_encode(data))
     return atomic_write(path, suffixes=('.png',), write=_w)
+
+# %% ../nbs/02_io.ipynb #81c10605
+def package_version() -> str:
+    "The installed sdr2log version (`importlib.metadata`), '0+unknown' when the package is not installed."
+    from importlib.metadata import version, PackageNotFoundError
+    try: return version('sdr2log')
+    except PackageNotFoundError: return '0+unknown'

@@ -17,12 +17,14 @@ import torch.nn.functional as F
 
 from .baselines import BASELINES, InverseBaseline, build_baseline
 from .color import convert_space, get_space
-from .evaluate import load_run, predict_tiled
-from .io import read_image, write_exr, write_tiff
+from .methods import load_run, predict_tiled
+from .models.core import build_model
+from .synth import synth_sequence
+from .io import read_image, write_exr, write_tiff, package_version
 from .render import RENDERERS, get_renderer
 from .train import env_info, init_distributed, load_checkpoint, save_checkpoint, _amp_dtype
 from .video import TemporalBlend
-from .videoio import VIDEO_EXTENSIONS, VideoError, probe_video, read_video
+from .videoio import VIDEO_EXTENSIONS, VideoError, probe_video, read_video, write_video
 
 # %% auto #0
 __all__ = ['IMAGE_EXTENSIONS', 'OUTPUT_SPACES', 'LINEAR_SPACES', 'MODEL_FORMAT', 'MODEL_FORMAT_VERSION', 'SETTINGS_KEYS',
@@ -82,8 +84,7 @@ def export_model(run_dir: str | os.PathLike, file: str | os.PathLike, checkpoint
         lp = Path(data['sdr_lut_path'])
         if not lp.is_file(): raise FileNotFoundError(2, f"{run_dir}: the run's LUT {lp} is missing; cannot embed it", str(lp))
         lut_text = lp.read_text()
-    from sdr2log import __version__
-    state = {'format': MODEL_FORMAT, 'format_version': MODEL_FORMAT_VERSION, 'sdr2log_version': __version__,
+    state = {'format': MODEL_FORMAT, 'format_version': MODEL_FORMAT_VERSION, 'sdr2log_version': package_version(),
              'model': dict(cfg['model']), 'state_dict': {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
              'data': data, 'lut_text': lut_text,
              'source': {'run_dir': str(run_dir.resolve()), 'checkpoint': ck.name, 'checkpoint_sha256': sha256_file(ck)}}
@@ -92,7 +93,6 @@ def export_model(run_dir: str | os.PathLike, file: str | os.PathLike, checkpoint
 # %% ../nbs/16_reconstruct.ipynb #c009
 def load_model_file(path: str | os.PathLike, device='cpu') -> tuple[torch.nn.Module, dict]:
     "(model in eval mode, the file's description without weights) from an `export_model` file (weights_only=True)."
-    from sdr2log.models.core import build_model
     p = Path(path)
     st = load_checkpoint(p)                                 # weights_only=True; a clear error if it is not a checkpoint
     if not isinstance(st, dict) or st.get('format') != MODEL_FORMAT:
@@ -662,8 +662,6 @@ def reconstruct_demo(out: str | os.PathLike = 'demo_out/reconstruct', size: tupl
                      seed: int = 0, progress: bool = True) -> dict:
     "Synthesise LogC3, render SDR, encode H.264, reconstruct with `inverse`, write `comparison.png`; return the errors."
     from sdr2log.evaluate import save_comparison_figure
-    from sdr2log.synth import synth_sequence
-    from sdr2log.videoio import write_video
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     lin, _ = synth_sequence(seed=seed, frames=frames, size=tuple(size))
     logc = convert_space(lin, 'AWG3', 'LogC3', clip=True).astype(np.float32)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np, imagecodecs
 
-from . import __version__
+from .io import package_version; __version__ = package_version()
 from .color import convert_space, rgb_to_xyz_matrix, logc3_params, luminance_weights
 from .io import atomic_write_json, write_tiff
 
@@ -18,7 +18,7 @@ from .io import atomic_write_json, write_tiff
 __all__ = ['GREY', 'PEAK', 'KNEE', 'PHOTOS', 'TEXTURES', 'KINDS', 'MANIFEST', 'GENERATOR', 'SPECTRAL_XY', 'SKIN_SRGB',
            'FOLIAGE_SRGB', 'MIN_SIZE', 'MAX_SIZE', 'luminance', 'load_photo', 'draw_scene', 'scene_canvas', 'camera_at',
            'lights_at', 'rolloff', 'render_scene', 'synth_sequence', 'frame_stats', 'false_color_stops',
-           'dynamic_range_stats', 'read_manifest', 'synthesize', 'synth_parser', 'synth_main']
+           'dynamic_range_stats', 'read_manifest', 'synthesize', 'synth_parser', 'synth_main', 'demo_frame']
 
 # %% ../nbs/04_synth.ipynb #c005
 GREY = 0.18          # middle grey, scene-linear
@@ -580,3 +580,18 @@ def synth_main(argv: list | None = None) -> int:
     print(f"wrote {s['files']} frames ({a.sequences} sequences x {a.frames}, {a.size[0]}x{a.size[1]}) to {a.root} in "
           f"{dt:.1f} s; max +{s['max_stops']} stops; LogC3 clipped fraction {s['logc3_clipped_fraction']}")
     return 0
+
+# %% ../nbs/04_synth.ipynb #950cf99d
+def demo_frame(h: int = 270, w: int = 480) -> np.ndarray:
+    "A synthetic scene-linear AWG3 test frame `(h, w, 3)`: ramps, saturated patches and highlights to +8 stops."
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    ev = (xx / (w - 1)) * 16 - 8                                   # -8 .. +8 stops across the frame
+    lin = np.repeat((0.18 * 2.0 ** ev)[..., None], 3, -1)
+    band = h // 3
+    hues = np.array([[1, .05, .05], [.05, 1, .05], [.05, .05, 1], [1, 1, .05], [.05, 1, 1], [1, .05, 1]], np.float32)
+    pw = w // len(hues)
+    for i, c in enumerate(hues):                                  # saturated patches at +1 stop
+        lin[band:2 * band, i * pw:(i + 1) * pw] = 0.36 * c
+    d = np.hypot(yy - 2.5 * band, xx - 0.75 * w)                   # an emissive light, +8 stops at its core
+    lin[2 * band:] = 0.05 + 0.18 * 2.0 ** 8 * np.exp(-(d[2 * band:] / (0.08 * w)) ** 2)[..., None] * [1, .85, .6]
+    return lin.astype(np.float32)
