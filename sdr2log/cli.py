@@ -336,7 +336,7 @@ def main(argv: list | None = None) -> int:
             from sdr2log.train import train
             train(a.config, list(a.set) + ([f'training.resume={a.resume}'] if a.resume else []))
         elif a.cmd == 'train-pipeline':
-            from sdr2log.models.diffhdrtv import train_pipeline
+            from sdr2log.train import train_pipeline
             res = train_pipeline(a.data, a.ckpt_root, tiny=not a.full, mode=a.mode, overrides=list(a.set))
             print(json.dumps({k: v for k, v in res.items() if k != 'summaries'}, indent=1, default=str)[:2000])
         elif a.cmd == 'config':

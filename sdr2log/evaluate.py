@@ -21,8 +21,6 @@ from .methods import load_run, predict_tiled, Method, resolve_method, _split_ove
 from .metrics import PSNR_CAP, REGIONS, bootstrap_ci, compute_metrics, metric_direction, paired_comparison, region_masks
 from .video import (FIDELITY, RESIDUAL_THRESH, SHOWN, TEMPORAL, TemporalBlend, clip_flows, is_temporal, predict_sequence,
                            strip_figure, temporal_metrics, tradeoff_figure)
-from .models.core import build_model
-from .runs import load_checkpoint
 
 # %% auto #0
 __all__ = ['PROTOCOLS', 'REGION_SHOWN', 'EVAL_OUTPUTS', 'method_is_blind', 'evaluate', 'summarise', 'save_comparison_figure',
