@@ -9,6 +9,8 @@ from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 
+from pathlib import Path
+
 import numpy as np
 import torch
 
@@ -16,11 +18,13 @@ from .color import convert_space, get_space, logc3_params, luminance_weights
 from .lut import CubeLUT, bake_lut, ocio_apply_parallel, ocio_lut_processor
 from .render import OCIORenderer, baked_display_lut
 from .metrics import delta_e_itp
+from .edits import exposure
 
 # %% auto #0
 __all__ = ['SDR_SPACES', 'DEFAULT_SPACE', 'DISPLAY_TRANSFORMS', 'FALSE_COLOR_BANDS', 'ERROR_KINDS', 'to_logc3', 'display_lut',
            'exposure_curve', 'apply_display', 'display_u8', 'os_cpu_count', 'display_array', 'luminance_stops',
-           'false_color_index', 'false_color', 'error_map', 'heat_u8', 'histogram_u8', 'waveform_u8', 'probe_values']
+           'false_color_index', 'false_color', 'error_map', 'heat_u8', 'histogram_u8', 'waveform_u8', 'probe_values',
+           'save_comparison_figure']
 
 # %% ../nbs/08a_display.ipynb #c005
 SDR_SPACES = ('Rec1886', 'Rec709', 'sRGB')   # display signals: to the scene through the inverse of aces2-sdr
@@ -253,3 +257,37 @@ def probe_values(logc: np.ndarray, x: int, y: int, white_nits: float = 100.0) ->
             'ACEScg': convert_space(p, 'LogC3', 'ACEScg')[0, 0],
             'cd/m2': float(lin[0, 0] @ _AWG3_Y.astype(np.float64) * white_nits),
             'stops': float(np.log2(max(float(lin[0, 0] @ _AWG3_Y), 1e-12) / 0.18))}
+
+# %% ../nbs/08a_display.ipynb #c011
+def save_comparison_figure(path, x, y, preds: dict, renderer, space_in: str, stops=(-2, 0, 2)) -> Path:
+    "SDR input, ground truth and each prediction at several exposures, in false colour, and as ACEScct error maps."
+    import matplotlib; matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    from sdr2log.edits import exposure
+    def disp(cct, ev): return renderer(convert_space(exposure(cct.permute(1, 2, 0).numpy(), ev), 'ACEScct', 'LogC3', clip=True))
+    sdr = np.clip(convert_space(x.permute(1, 2, 0).numpy(), space_in, renderer.output_space), 0, 1)
+    cols = [('ground truth', y)] + list(preds.items())
+    rows = len(stops) + 2
+    fig, axs = plt.subplots(rows, len(cols) + 1, figsize=(2.6 * (len(cols) + 1), 1.7 * rows), dpi=100, squeeze=False)
+    for r, ev in enumerate(stops):
+        if ev == 0: axs[r, 0].imshow(sdr)
+        axs[r, 0].set_ylabel(f'{ev:+g} stops', fontsize=8)
+        for c, (name, img) in enumerate(cols, 1):
+            axs[r, c].imshow(disp(img, ev))
+            if r == 0: axs[r, c].set_title(name, fontsize=8)
+    axs[0, 0].set_title('SDR input', fontsize=8)
+    fc = len(stops)
+    axs[fc, 0].set_ylabel('false colour', fontsize=8)
+    axs[fc, 0].imshow(false_color(x.permute(1, 2, 0).numpy(), space_in))
+    for c, (name, img) in enumerate(cols, 1): axs[fc, c].imshow(false_color(img.permute(1, 2, 0).numpy(), 'ACEScct'))
+    for c, (name, img) in enumerate(cols, 1):
+        err = (img - y).abs().mean(0).numpy()
+        im = axs[-1, c].imshow(err, cmap='magma', vmin=0, vmax=0.1)
+    axs[-1, 0].set_ylabel('|ACEScct error|', fontsize=8)
+    fig.colorbar(im, ax=axs[-1, :].tolist(), fraction=0.02)
+    handles = [matplotlib.patches.Patch(color=rgb, label=lab) for _, lab, rgb in FALSE_COLOR_BANDS]
+    fig.legend(handles=handles, loc='lower center', ncol=len(handles), fontsize=6, title='false colour: stops from middle grey',
+               title_fontsize=7, bbox_to_anchor=(0.5, -0.02))
+    for a in axs.flat: a.set_xticks([]); a.set_yticks([])
+    fig.savefig(path, bbox_inches='tight'); plt.close(fig)
+    return Path(path)

@@ -14,17 +14,17 @@ import torch
 import yaml
 from torch import nn  # noqa: F401
 
-from .color import convert_space
 from .data import PairDataset, collate_pairs, data_config
 from .io import atomic_write, atomic_write_text
+from .display import save_comparison_figure  # noqa: F401 (the report's figure; evaluate API)
 from .methods import load_run, predict_tiled, Method, resolve_method, _split_overrides  # noqa: F401 (evaluate API)
 from .metrics import PSNR_CAP, REGIONS, bootstrap_ci, compute_metrics, metric_direction, paired_comparison, region_masks
 from .video import (FIDELITY, RESIDUAL_THRESH, SHOWN, TEMPORAL, TemporalBlend, clip_flows, is_temporal, predict_sequence,
                            strip_figure, temporal_metrics, tradeoff_figure)
 
 # %% auto #0
-__all__ = ['PROTOCOLS', 'REGION_SHOWN', 'EVAL_OUTPUTS', 'method_is_blind', 'evaluate', 'summarise', 'save_comparison_figure',
-           'summary_markdown', 'region_markdown', 'write_report', 'video_markdown', 'evaluate_video']
+__all__ = ['PROTOCOLS', 'REGION_SHOWN', 'EVAL_OUTPUTS', 'method_is_blind', 'evaluate', 'summarise', 'summary_markdown',
+           'region_markdown', 'write_report', 'video_markdown', 'evaluate_video']
 
 # %% ../nbs/12_evaluate.ipynb #prt01
 PROTOCOLS = ('known', 'blind')
@@ -216,41 +216,6 @@ def summarise(rows: list[dict], names: list[str], metrics: list[str], reference:
                 if ok.sum() >= 2:
                     paired[m][k] = _jsonable(paired_comparison(a[ok], b[ok], higher_is_better=_hib(k), seed=seed))
     return {'table': table, 'paired': paired}
-
-# %% ../nbs/12_evaluate.ipynb #c011
-def save_comparison_figure(path, x, y, preds: dict, renderer, space_in: str, stops=(-2, 0, 2)) -> Path:
-    "SDR input, ground truth and each prediction at several exposures, in false colour, and as ACEScct error maps."
-    import matplotlib; matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    from sdr2log.edits import exposure
-    from sdr2log.display import false_color, FALSE_COLOR_BANDS
-    def disp(cct, ev): return renderer(convert_space(exposure(cct.permute(1, 2, 0).numpy(), ev), 'ACEScct', 'LogC3', clip=True))
-    sdr = np.clip(convert_space(x.permute(1, 2, 0).numpy(), space_in, renderer.output_space), 0, 1)
-    cols = [('ground truth', y)] + list(preds.items())
-    rows = len(stops) + 2
-    fig, axs = plt.subplots(rows, len(cols) + 1, figsize=(2.6 * (len(cols) + 1), 1.7 * rows), dpi=100, squeeze=False)
-    for r, ev in enumerate(stops):
-        if ev == 0: axs[r, 0].imshow(sdr)
-        axs[r, 0].set_ylabel(f'{ev:+g} stops', fontsize=8)
-        for c, (name, img) in enumerate(cols, 1):
-            axs[r, c].imshow(disp(img, ev))
-            if r == 0: axs[r, c].set_title(name, fontsize=8)
-    axs[0, 0].set_title('SDR input', fontsize=8)
-    fc = len(stops)
-    axs[fc, 0].set_ylabel('false colour', fontsize=8)
-    axs[fc, 0].imshow(false_color(x.permute(1, 2, 0).numpy(), space_in))
-    for c, (name, img) in enumerate(cols, 1): axs[fc, c].imshow(false_color(img.permute(1, 2, 0).numpy(), 'ACEScct'))
-    for c, (name, img) in enumerate(cols, 1):
-        err = (img - y).abs().mean(0).numpy()
-        im = axs[-1, c].imshow(err, cmap='magma', vmin=0, vmax=0.1)
-    axs[-1, 0].set_ylabel('|ACEScct error|', fontsize=8)
-    fig.colorbar(im, ax=axs[-1, :].tolist(), fraction=0.02)
-    handles = [matplotlib.patches.Patch(color=rgb, label=lab) for _, lab, rgb in FALSE_COLOR_BANDS]
-    fig.legend(handles=handles, loc='lower center', ncol=len(handles), fontsize=6, title='false colour: stops from middle grey',
-               title_fontsize=7, bbox_to_anchor=(0.5, -0.02))
-    for a in axs.flat: a.set_xticks([]); a.set_yticks([])
-    fig.savefig(path, bbox_inches='tight'); plt.close(fig)
-    return Path(path)
 
 # %% ../nbs/12_evaluate.ipynb #c011s1
 def _fmt(s: dict, k: str = '', fmt: str = '.3f') -> str:

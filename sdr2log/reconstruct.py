@@ -661,7 +661,7 @@ def reconstruct(method,                       # baseline name, run directory, mo
 def reconstruct_demo(out: str | os.PathLike = 'demo_out/reconstruct', size: tuple = (270, 480), frames: int = 12,
                      seed: int = 0, progress: bool = True) -> dict:
     "Synthesise LogC3, render SDR, encode H.264, reconstruct with `inverse`, write `comparison.png`; return the errors."
-    from sdr2log.evaluate import save_comparison_figure
+    from sdr2log.display import save_comparison_figure
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     lin, _ = synth_sequence(seed=seed, frames=frames, size=tuple(size))
     logc = convert_space(lin, 'AWG3', 'LogC3', clip=True).astype(np.float32)

@@ -15,10 +15,9 @@ from fastcore.basics import patch
 from torch import nn
 from torch.utils.data import DataLoader, Sampler
 
-import sdr2log
 from .color import convert_space
 from .data import PairDataset, DeviceColourLoader, collate_pairs, worker_init, data_config, frame_batch
-from .io import write_png
+from .io import write_png, package_version
 from .models.core import build_model, count_params
 from .models.diffhdrtv import REFINER_MODES
 from .objectives import build_objective
@@ -607,7 +606,7 @@ def _init_run_dir(self: Trainer, run: Path):
 @patch
 def state_dict(self: Trainer) -> dict:
     "The full training state (tensors and plain values only)."
-    return {'version': sdr2log.__version__, 'step': self.step, 'epoch': self.epoch, 'batch_in_epoch': self.batch_in_epoch,
+    return {'version': package_version(), 'step': self.step, 'epoch': self.epoch, 'batch_in_epoch': self.batch_in_epoch,
             'bad_steps': self.bad_steps, 'best': self.best, 'model': self.model.state_dict(),
             'optimizer': self.opt.state_dict(), 'scheduler': self.sched.state_dict(),
             'ema': self.ema.state_dict() if self.ema else None, 'scaler': self.scaler.state_dict(),
