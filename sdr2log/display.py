@@ -18,7 +18,6 @@ from .color import convert_space, get_space, logc3_params, luminance_weights
 from .lut import CubeLUT, bake_lut, ocio_apply_parallel, ocio_lut_processor
 from .render import OCIORenderer, baked_display_lut
 from .metrics import delta_e_itp
-from .edits import exposure
 
 # %% auto #0
 __all__ = ['SDR_SPACES', 'DEFAULT_SPACE', 'DISPLAY_TRANSFORMS', 'FALSE_COLOR_BANDS', 'ERROR_KINDS', 'to_logc3', 'display_lut',
