@@ -25,7 +25,10 @@ def test_demo_end_to_end(tmp_path):
     report = (out / 'eval' / 'report.md').read_text()
     assert '| unet-linear |' in report and '| unet-linear+prior |' in report
     assert (out / 'eval' / 'figures' / 'image_000.png').exists()
-    for i in range(1, 8): assert f'[{i}/7]' in r.stdout                 # progress is shown
+    for i in range(1, 9): assert f'[{i}/8]' in r.stdout                 # progress is shown
+    blind = res['blind_table']                                         # the blind protocol: test SDR from a held-out renderer
+    assert {'bt2446c', 'inverse:aces2-sdr', 'inverse:aces1-sdr', 'unet-linear'} <= set(blind)
+    assert (out / 'eval-blind' / 'report.md').exists()
     rec = res['reconstruct']                                           # the user's job: H.264 SDR -> ACES EXR
     assert rec['frames'] == 12 and Path(rec['comparison']).stat().st_size > 0 and rec['acescct_error_median'] < 6e-3
     assert len(list((out / 'reconstruct' / 'aces' / 'sdr_clip').glob('sdr_clip.*.exr'))) == 12

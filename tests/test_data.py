@@ -376,7 +376,7 @@ def test_bad_lut(tree, tmp_path):
     ({'augment': {'exposure_stops': [1, -1]}}, "data.augment.exposure_stops: expected [low, high]", TypeError),
     ({'augment': {'flip': True}}, "data.augment: unknown key(s) ['flip']", ValueError),
     ({'val_crop_size': [16]}, "data.val_crop_size: expected a positive int or [h, w]", TypeError),
-    ({'sdr_from': 'aces'}, "data.sdr_from: unknown SDR renderer 'aces'; accepted: aces2-sdr, aces1-sdr, film-sdr, lut, naive or lut:PATH", ValueError),
+    ({'sdr_from': 'aces'}, "data.sdr_from: unknown SDR renderer 'aces'; accepted: aces2-sdr, aces1-sdr, film-sdr, lut, naive, lut:PATH", ValueError),
     ({'train_ratio': 0.9, 'val_ratio': 0.2}, "data.train_ratio + data.val_ratio must be <= 1", ValueError),
     ({'degradations': {'bits': 12}}, "data.degradations: degradation bits must be None, 8 or 10", ValueError),
     ({'root': None}, "data.root: required", ValueError),
