@@ -7,5 +7,5 @@ __all__ = ['MODELS', 'register_model', 'list_models', 'build_model', 'count_para
 
 # %% ../../nbs/09c_models.ipynb #c002
 from .core import MODELS, register_model, list_models, build_model, count_params
-from . import hdrtvnet as _hdrtvnet   # registers hdrtvnet-agcm, hdrtvnet-agcm-le on import
+from . import hdrtvnet  # noqa: F401 (registers hdrtvnet-agcm, hdrtvnet-agcm-le on import)
 _all_ = ['MODELS', 'register_model', 'list_models', 'build_model', 'count_params']
