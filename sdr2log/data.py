@@ -916,15 +916,25 @@ def worker_init(worker_id: int):
 
 # %% ../nbs/05_data.ipynb #c032b
 class EpochSampler(torch.utils.data.Sampler):
-    "Yields `(epoch, index)` keys, shuffled by its own generator when asked; the epoch counts its passes (0, 1, ...)."
-    def __init__(self, n: int, shuffle: bool, seed: int = 0):
-        self.n, self.shuffle, self.epoch = n, shuffle, 0
-        self.g = torch.Generator(); self.g.manual_seed(seed)
-    def __len__(self): return self.n
+    "`(epoch, index)` keys: a seeded permutation per epoch (or the order), split across ranks; each pass is an epoch."
+    def __init__(self, n: int, shuffle: bool = True, seed: int = 0, rank: int = 0, world_size: int = 1,
+                 drop_last: bool = False):  # drop the tail that does not split evenly between ranks (else: pad)
+        self.n, self.shuffle, self.seed, self.rank, self.world, self.drop_last = n, shuffle, seed, rank, world_size, drop_last
+        self.epoch, self.skip = 0, 0
+    def set_epoch(self, epoch: int, skip: int = 0):
+        "Select the next pass's epoch; `skip` samples of this rank are left out (resuming mid-epoch)."
+        self.epoch, self.skip = int(epoch), int(skip)
+    def _indices(self):
+        idx = torch.randperm(self.n, generator=torch.Generator().manual_seed(self.seed * 100003 + self.epoch)).tolist() \
+            if self.shuffle else list(range(self.n))
+        if self.drop_last: idx = idx[:self.n - self.n % self.world]
+        else: idx += idx[:(-len(idx)) % self.world]                    # pad so every rank gets the same count
+        return idx[self.rank::self.world]
     def __iter__(self):
-        e = self.epoch; self.epoch += 1
-        order = torch.randperm(self.n, generator=self.g).tolist() if self.shuffle else range(self.n)
-        return iter([(e, i) for i in order])
+        keys = [(self.epoch, i) for i in self._indices()[self.skip:]]   # the dataset seeds each sample by both
+        self.epoch, self.skip = self.epoch + 1, 0                      # the next pass is the next epoch, whole
+        return iter(keys)
+    def __len__(self): return max(0, len(self._indices()) - self.skip)
 
 # %% ../nbs/05_data.ipynb #c032c
 class PairLoader(DataLoader):
@@ -960,19 +970,23 @@ def build_dataloader(cfg: dict,  # full config with a "data" section (see DATA_D
                      mode: str = 'img',  # 'img': {'sdr','hdr','meta'}; 'vid': {'sdr_clip','hdr_clip','meta'}
                      *, renderer=None,  # reuse a Renderer across loaders (else one is built per dataset)
                      device=None,  # data.colour_on='device': where batches are finished; None: CUDA if present, else CPU
+                     dataset: PairDataset | None = None,  # a dataset already built (its split and mode are used)
+                     batch_size: int | None = None,  # None: data.batch_size
+                     rank: int = 0, world_size: int = 1,  # torchrun: this process's share of each epoch
                     ) -> DataLoader | DeviceColourLoader:
     "Data loader of paired SDR/target crops for one split; batches are dicts of stacked tensors + a list of meta."
-    defer = data_config(cfg)['colour_on'] == 'device'
-    ds = PairDataset(cfg, split, mode, renderer, defer=defer)
-    d = ds.cfg
+    ds = dataset if dataset is not None else \
+        PairDataset(cfg, split, mode, renderer, defer=data_config(cfg)['colour_on'] == 'device')
+    d, train = ds.cfg, ds.split == 'train'
+    bs = d['batch_size'] if batch_size is None else int(batch_size)
+    drop = train and len(ds) >= bs * world_size
     g = torch.Generator(); g.manual_seed(d['seed'])
-    train = split == 'train'
     if device is None: device = 'cuda' if torch.cuda.is_available() else 'cpu'
-    dl = PairLoader(ds, batch_size=d['batch_size'], sampler=EpochSampler(len(ds), train, d['seed']),
-                    drop_last=train and len(ds) >= d['batch_size'], num_workers=d['num_workers'],
+    sampler = EpochSampler(len(ds), train, d['seed'], rank, world_size, drop_last=drop)
+    dl = PairLoader(ds, batch_size=bs, sampler=sampler, drop_last=drop, num_workers=d['num_workers'],
                     collate_fn=collate_pairs, worker_init_fn=worker_init, generator=g,
-                    persistent_workers=d['num_workers'] > 0, pin_memory=defer and torch.device(device).type == 'cuda')
-    return DeviceColourLoader(dl, device) if defer else dl
+                    persistent_workers=d['num_workers'] > 0, pin_memory=torch.device(device).type == 'cuda')
+    return DeviceColourLoader(dl, device) if ds.defer else dl
 
 # %% ../nbs/05_data.ipynb #c041
 def frame_info(path: str | os.PathLike,  # a .tif/.tiff or .exr frame

@@ -13,10 +13,10 @@ import torch
 import yaml
 from fastcore.basics import patch
 from torch import nn
-from torch.utils.data import DataLoader, Sampler
+from torch.utils.data import DataLoader
 
 from .color import convert_space
-from .data import PairDataset, DeviceColourLoader, collate_pairs, worker_init, data_config, frame_batch
+from .data import PairDataset, build_dataloader, data_config, frame_batch
 from .io import write_png, package_version
 from .models.core import build_model, count_params
 from .models.diffhdrtv import REFINER_MODES
@@ -27,9 +27,9 @@ from .runs import (check_name, env_info, save_checkpoint, clean_tmp_checkpoints,
 
 # %% auto #0
 __all__ = ['TRAINING_DEFAULTS', 'CONFIG_DEFAULTS', 'TRAINING_RANGES', 'SHIPPED_CONFIGS', 'DIFF_HDRTV_CONFIGS', 'range_text',
-           'check_range', 'apply_overrides', 'load_yaml', 'load_config', 'validate_config', 'EpochSampler',
-           'cosine_warmup', 'init_distributed', 'seed_everything', 'Callback', 'ScalarLog', 'default_callbacks',
-           'Notifications', 'Trainer', 'train', 'stage_trainer', 'train_stage', 'train_pipeline']
+           'check_range', 'apply_overrides', 'load_yaml', 'load_config', 'validate_config', 'cosine_warmup',
+           'init_distributed', 'seed_everything', 'Callback', 'ScalarLog', 'default_callbacks', 'Notifications',
+           'Trainer', 'train', 'stage_trainer', 'train_stage', 'train_pipeline']
 
 # %% ../nbs/10_train.ipynb #c005
 TRAINING_DEFAULTS = {
@@ -182,7 +182,7 @@ SHIPPED_CONFIGS.update(DIFF_HDRTV_CONFIGS)   # the three Diff-HDRTV stages, full
 
 # %% ../nbs/10_train.ipynb #c008a
 from .compat import is_original_config, translate_config, check_main_metric, Translation, ORIGINAL_FORMAT
-from .data import unset_data_defaults, PairLoader
+from .data import unset_data_defaults
 from .notify import Notifier, notify_config
 from .io import atomic_write_bytes, atomic_write_text
 CONFIG_DEFAULTS.update(notify={},     # notifications (sdr2log.notify): bark, webhook, ntfy
@@ -310,24 +310,6 @@ def validate_config(cfg: dict) -> dict:
     return out
 
 # %% ../nbs/10_train.ipynb #c015
-class EpochSampler(Sampler):
-    "Seeded per-epoch permutation (or order), split across `world_size` ranks, optionally skipping the first batches."
-    def __init__(self, n: int, shuffle: bool = True, seed: int = 0, rank: int = 0, world_size: int = 1,
-                 drop_last: bool = False):
-        self.n, self.shuffle, self.seed, self.rank, self.world, self.drop_last = n, shuffle, seed, rank, world_size, drop_last
-        self.epoch, self.skip = 0, 0
-    def set_epoch(self, epoch: int, skip: int = 0):
-        "Select the epoch's order; `skip` samples of this rank are left out (resuming mid-epoch)."
-        self.epoch, self.skip = int(epoch), int(skip)
-    def _indices(self):
-        idx = torch.randperm(self.n, generator=torch.Generator().manual_seed(self.seed * 100003 + self.epoch)).tolist() \
-            if self.shuffle else list(range(self.n))
-        if self.drop_last: idx = idx[:self.n - self.n % self.world]
-        else: idx += idx[:(-len(idx)) % self.world]                    # pad so every rank gets the same count
-        return idx[self.rank::self.world]
-    def __iter__(self): return iter([(self.epoch, i) for i in self._indices()[self.skip:]])   # the dataset seeds by both
-    def __len__(self): return max(0, len(self._indices()) - self.skip)
-
 def cosine_warmup(step: int, warmup: int, total: int, min_ratio: float) -> float:
     "LR multiplier: linear warm-up over `warmup` steps, then cosine from 1 to `min_ratio` at `total`."
     if step < warmup: return (step + 1) / warmup
@@ -474,7 +456,7 @@ class Notifications(Callback):
 # %% ../nbs/10_train.ipynb #c019
 class Trainer:
     "Build everything a config describes, then `fit()`; rank 0 writes the run directory."
-    _dl = _stop_at = None            # the training loader (built on first use); fit's stop_at_step
+    _stop_at = None                  # fit's stop_at_step
     def __init__(self, cfg, overrides=(), run_dir: str | Path | None = None,
                  objective=None,                  # objective(model, batch, ...) -> (loss, logs); None: build_objective(cfg)
                  callbacks: list | None = None):  # Callback instances; None: default_callbacks()
@@ -490,8 +472,8 @@ class Trainer:
         self.train_ds = PairDataset(cfg, 'train', tr['data_mode'], defer=cfg['data'].get('colour_on') == 'device')
         self.val_ds = PairDataset(cfg, 'val', 'img', renderer=self.train_ds.renderer)
         self.renderer, self.batch_size = self.train_ds.renderer, cfg['data']['batch_size']
-        self.sampler = EpochSampler(len(self.train_ds), True, cfg['seed'], self.rank, self.world,
-                                    drop_last=len(self.train_ds) >= self.batch_size * self.world)
+        self._dl = build_dataloader(cfg, dataset=self.train_ds, rank=self.rank, world_size=self.world, device=self.device)
+        self.sampler = self._dl.sampler          # the loader's EpochSampler: set_epoch positions it (resume mid-epoch)
         # model, objective, optimiser, schedule, EMA, scaler
         self.mem_format = torch.channels_last if tr['channels_last'] else torch.contiguous_format
         self.model = build_model(**cfg['model']).to(self.device).to(memory_format=self.mem_format)
@@ -650,15 +632,8 @@ def save(self: Trainer, name: str = 'last.pt'):
 # %% ../nbs/10_train.ipynb #t113
 @patch
 def _loader(self: Trainer, epoch: int, skip_batches: int = 0) -> DataLoader:
-    "The training loader (built once; workers persist) positioned at `epoch`, after `skip_batches` batches."
+    "The training loader (`build_dataloader`'s; its workers persist) positioned at `epoch`, after `skip_batches` batches."
     self.sampler.set_epoch(epoch, skip_batches * self.batch_size)
-    if getattr(self, '_dl', None) is None:
-        d = self.cfg['data']
-        self._dl = PairLoader(self.train_ds, batch_size=self.batch_size, sampler=self.sampler,
-                              num_workers=d['num_workers'], collate_fn=collate_pairs, worker_init_fn=worker_init,
-                              drop_last=self.sampler.drop_last, pin_memory=self.device.type == 'cuda',
-                              persistent_workers=d['num_workers'] > 0)
-        if self.train_ds.defer: self._dl = DeviceColourLoader(self._dl, self.device)
     return self._dl
 
 @patch
@@ -748,8 +723,7 @@ def evaluate_model(self: Trainer, model: nn.Module | None = None, split: str = '
     model = model or (self.ema.ema_model if self.ema else self.model)
     model.eval()
     ds = self.val_ds if split == 'val' else PairDataset(self.cfg, split, 'img', renderer=self.renderer)
-    dl = DataLoader(ds, batch_size=1 if ds.crop is None else self.batch_size, shuffle=False,
-                    num_workers=self.cfg['data']['num_workers'], collate_fn=collate_pairs, worker_init_fn=worker_init)
+    dl = build_dataloader(self.cfg, dataset=ds, batch_size=1 if ds.crop is None else self.batch_size, device=self.device)
     sums, n, saved = {}, 0, 0
     for i, batch in enumerate(dl):
         if max_batches is not None and i >= max_batches: break
