@@ -5,59 +5,39 @@
 # %% ../nbs/10a_sweep.ipynb #c001
 from __future__ import annotations
 import csv, itertools, json, shutil
+from importlib import resources
 from pathlib import Path
 
 import nbformat
 import yaml
+from .io import atomic_write_text
+
 
 # %% auto #0
-__all__ = ['PARAMETERS', 'GRID_KEYS', 'SWEEP_OUTPUTS', 'train_notebook', 'write_train_notebook', 'run_train_notebook',
-           'load_grid', 'grid_points', 'sweep', 'write_results']
+__all__ = ['TRAIN_TEMPLATE', 'GRID_KEYS', 'SWEEP_OUTPUTS', 'train_notebook', 'notebook_parameters', 'check_parameters',
+           'write_train_notebook', 'run_train_notebook', 'load_grid', 'grid_points', 'sweep', 'write_results']
 
 # %% ../nbs/10a_sweep.ipynb #c004
-PARAMETERS = '''config = 'tiny-cct'        # shipped config name (unet-cct, unet-linear, ...) or a YAML path
-data_root = None           # folder of LogC3 frames; None: a small synthetic dataset is written under out_dir
-overrides = {}             # dotted config keys -> values, e.g. {'training.lr': 0.001}
-epochs = 1                 # training.epochs
-out_dir = 'runs'           # training.ckpt_root
-exp_name = 'notebook'      # training.exp_name
-result_file = None         # where the run writes {"run_dir": ...} as JSON (the sweep reads it); None: nowhere
-'''
+TRAIN_TEMPLATE = 'train.ipynb'      # under sdr2log/templates/ (package data)
 
-_CELLS = [
-    ('markdown', "# sdr2log training run\n\nA papermill-parameterised run of `sdr2log.train`: edit the `parameters` "
-                 "cell (or let papermill fill it), run all. The run directory, with checkpoints, logs, samples and "
-                 "`eval/summary.json`, is printed below."),
-    ('parameters', PARAMETERS),
-    ('code', "from pathlib import Path\nimport json\nfrom sdr2log.train import train\nfrom sdr2log.synth import synthesize\n\n"
-             "if data_root is None:\n    data_root = str(Path(out_dir) / 'synthetic-data')\n"
-             "    if not (Path(data_root) / 'manifest.json').exists():\n"
-             "        synthesize(data_root, sequences=4, frames=3, size=(96, 160), seed=0)\n"
-             "settings = {'data.root': data_root, 'training.epochs': epochs, 'training.ckpt_root': out_dir,\n"
-             "            'training.exp_name': exp_name, 'training.progress': False, **overrides}\n"
-             "settings"),
-    ('code', "summary = train(config, [f'{k}={json.dumps(v)}' for k, v in settings.items()])\n"
-             "print('run directory:', summary['run_dir'])\nprint(json.dumps(summary['best']))\n"
-             "if result_file:\n    from sdr2log.io import atomic_write_json\n"
-             "    atomic_write_json(result_file, {'run_dir': summary['run_dir']})"),
-    ('code', "import matplotlib.pyplot as plt\nfrom PIL import Image\n"
-             "samples = sorted(Path(summary['run_dir'], 'samples').glob('epoch_*/00_*.png'))[-4:]\n"
-             "fig, axs = plt.subplots(1, len(samples), figsize=(4 * len(samples), 3), squeeze=False)\n"
-             "for ax, p in zip(axs[0], samples): ax.imshow(Image.open(p)); ax.set_title(p.stem, fontsize=8); ax.axis('off')\n"
-             "plt.close(fig) if not samples else None"),
-]
+def _template():
+    return resources.files('sdr2log').joinpath('templates', TRAIN_TEMPLATE)
 
 def train_notebook() -> nbformat.NotebookNode:
-    "The parameterised training notebook (one `parameters`-tagged cell of plain literals)."
-    nb = nbformat.v4.new_notebook()
-    nb.metadata['kernelspec'] = {'name': 'python3', 'display_name': 'Python 3', 'language': 'python'}
-    for kind, src in _CELLS:
-        if kind == 'markdown': nb.cells.append(nbformat.v4.new_markdown_cell(src))
-        else:
-            c = nbformat.v4.new_code_cell(src)
-            if kind == 'parameters': c.metadata['tags'] = ['parameters']
-            nb.cells.append(c)
-    return nb
+    "The parameterised training notebook (one `parameters`-tagged cell of plain literals), as shipped."
+    with resources.as_file(_template()) as p: return nbformat.read(p, as_version=4)
+
+def notebook_parameters() -> dict:
+    "The training notebook's parameters, as papermill reads them: `{name: {'default': '<literal>', 'help': ...}}`."
+    import papermill as pm
+    with resources.as_file(_template()) as p: return pm.inspect_notebook(str(p))
+
+def check_parameters(parameters: dict) -> dict:
+    "`parameters` if every name is one of the notebook's (papermill would inject an unknown one silently)."
+    known = notebook_parameters()
+    bad = sorted(set(parameters) - set(known))
+    if bad: raise ValueError(f"training notebook: unknown parameter(s) {bad}; accepted: {sorted(known)}")
+    return parameters
 
 def write_train_notebook(path: str | Path, overwrite: bool = False) -> Path:
     "Write the training notebook to `path` (to open in JupyterLab or run with papermill); an existing file needs `overwrite`."
@@ -66,14 +46,14 @@ def write_train_notebook(path: str | Path, overwrite: bool = False) -> Path:
     if path.exists() and not overwrite:
         raise FileExistsError(17, f"{path}: exists; pass --overwrite (overwrite=True) to replace it, or choose another name", str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f'.{path.name}.tmp')
-    nbformat.write(train_notebook(), tmp); tmp.replace(path)        # atomic: never a half-written notebook
+    atomic_write_text(path, nbformat.writes(train_notebook()))      # never a half-written notebook
     return path
 
 # %% ../nbs/10a_sweep.ipynb #c007
 def run_train_notebook(out_notebook: str | Path, **parameters) -> dict:
     "Execute the training notebook with papermill; return the run's `eval/summary.json` (raises on failure)."
     import papermill as pm
+    check_parameters(parameters)
     out_notebook = Path(out_notebook); out_notebook.parent.mkdir(parents=True, exist_ok=True)
     template = out_notebook.with_name(f'.{out_notebook.stem}.template.ipynb')
     write_train_notebook(template, overwrite=True)
