@@ -12,7 +12,7 @@ import yaml
 from torch import nn
 
 from .baselines import baseline_from_data, is_baseline, BASELINE_NAMES
-from .data import PairDataset
+from .data import PairDataset, sdr_names
 from .models.core import build_model
 from .train import load_checkpoint   # until sdr2log.runs (layer 8) holds the checkpoint loading
 
@@ -20,9 +20,15 @@ from .train import load_checkpoint   # until sdr2log.runs (layer 8) holds the ch
 __all__ = ['load_run', 'predict_tiled', 'Method', 'resolve_method']
 
 # %% ../nbs/11b_methods.ipynb #884414e3
+def _label(n: str, d: dict) -> str: return f"lut:{d.get('sdr_lut_path')}" if str(n).lower() == 'lut' else str(n)
+
 def _renderer_label(d: dict) -> str:
-    "The renderer name of a data config (`lut:PATH` for a LUT)."
-    return f"lut:{d['sdr_lut_path']}" if d['sdr_from'] == 'lut' else d['sdr_from']
+    "The renderer that makes a data config's val/test SDR (`lut:PATH` for a LUT; a mixture: its eval renderer)."
+    return _label(d.get('eval_renderer') or sdr_names({'sdr_from': d.get('sdr_from', 'aces2-sdr')})[0], d)
+
+def _trained_on(d: dict) -> str:
+    "The renderer(s) a data config trains on: one name, or the mixture joined by ' + '."
+    return ' + '.join(_label(n, d) for n in sdr_names({'sdr_from': d.get('sdr_from', 'aces2-sdr')}))
 
 def _jsonable(d): return json.loads(json.dumps(d, default=str))
 
@@ -110,7 +116,7 @@ def resolve_method(spec: str, data_cfg: dict, device='cpu', checkpoint: str = 'b
         fn = lambda x: predict_tiled(model, x.to(device), tile)
         return Method(name or p.name, fn, 'run', {'run_dir': str(p), 'checkpoint': checkpoint, 'model': cfg['model'],
                                                    'model_overrides': overrides,
-                                                   'trained_on': _renderer_label({'sdr_from': cfg['data'].get('sdr_from', 'aces2-sdr'), 'sdr_lut_path': cfg['data'].get('sdr_lut_path')})})
+                                                   'trained_on': _trained_on(cfg['data'])})
     if not is_baseline(target):
         raise ValueError(f"{target!r} is neither a run directory nor a baseline; baselines: {', '.join(BASELINE_NAMES)}")
     b = baseline_from_data(target, {'data': data_cfg})

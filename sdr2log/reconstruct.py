@@ -4,7 +4,7 @@
 
 # %% ../nbs/16_reconstruct.ipynb #c001
 from __future__ import annotations
-import errno, hashlib, json, os, queue, re, tempfile, threading, time, uuid, warnings
+import errno, json, os, queue, re, tempfile, threading, time, uuid, warnings
 from collections import deque
 from contextlib import contextmanager
 from concurrent.futures import ThreadPoolExecutor
@@ -15,22 +15,23 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .baselines import BASELINES, InverseBaseline, build_baseline
+from .baselines import BASELINES, InverseBaseline, build_baseline, is_baseline
 from .color import convert_space, get_space
 from .methods import load_run, predict_tiled
 from .models.core import build_model
 from .synth import synth_sequence
 from .io import read_image, write_exr, write_tiff, package_version
 from .render import RENDERERS, get_renderer
-from .train import env_info, init_distributed, load_checkpoint, save_checkpoint, _amp_dtype
+from .runs import env_info, load_checkpoint, save_checkpoint, sha256_file
+from .train import init_distributed, _amp_dtype
 from .video import TemporalBlend
 from .videoio import VIDEO_EXTENSIONS, VideoError, probe_video, read_video, write_video
 
 # %% auto #0
 __all__ = ['IMAGE_EXTENSIONS', 'OUTPUT_SPACES', 'LINEAR_SPACES', 'MODEL_FORMAT', 'MODEL_FORMAT_VERSION', 'SETTINGS_KEYS',
-           'parse_renderer', 'renderer_spec', 'sha256_file', 'export_model', 'load_model_file', 'frame_norm_stats',
-           'Reconstructor', 'predict_frames', 'read_sdr_image', 'Source', 'find_sources', 'output_format',
-           'write_output', 'prefetch', 'plan_frames', 'reconstruct', 'reconstruct_demo', 'viewer_images']
+           'parse_renderer', 'renderer_spec', 'export_model', 'load_model_file', 'frame_norm_stats', 'Reconstructor',
+           'predict_frames', 'read_sdr_image', 'Source', 'find_sources', 'output_format', 'write_output', 'prefetch',
+           'plan_frames', 'reconstruct', 'reconstruct_demo', 'viewer_images']
 
 # %% ../nbs/16_reconstruct.ipynb #c005
 IMAGE_EXTENSIONS = ('.png', '.tif', '.tiff', '.jpg', '.jpeg')    # SDR image inputs (8/16-bit integer)
@@ -51,11 +52,6 @@ def parse_renderer(spec: str | None) -> tuple[str, str | None]:
 
 def renderer_spec(name: str, lut: str | None) -> str: return f'lut:{lut}' if name == 'lut' else name
 
-def sha256_file(path) -> str:
-    h = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for b in iter(lambda: f.read(1 << 20), b''): h.update(b)
-    return h.hexdigest()
 
 # %% ../nbs/16_reconstruct.ipynb #c008
 MODEL_FORMAT = 'sdr2log-model'
@@ -70,8 +66,16 @@ def _run_checkpoint(run_dir: Path, checkpoint: str) -> Path:
     return ck / 'last.pt'
 
 def _data_expectations(data: dict) -> dict:
-    keys = ('sdr_from', 'sdr_lut_path', 'sdr_options', 'ei', 'space_in', 'space_out')
-    return {k: data.get(k, d) for k, d in zip(keys, ('aces2-sdr', None, {}, 800, 'ACEScct', 'ACEScct'))}
+    "What a model expects of its input, from its run's data section (`sdr_from`: one renderer or the training mixture)."
+    keys = ('sdr_from', 'sdr_lut_path', 'sdr_options', 'ei', 'space_in', 'space_out', 'eval_renderer')
+    return {k: data.get(k, d) for k, d in zip(keys, ('aces2-sdr', None, {}, 800, 'ACEScct', 'ACEScct', None))}
+
+def _trained_names(exp: dict) -> list[str]:
+    "The renderer names a model was trained on, its evaluation renderer first (the default for its input)."
+    v = exp['sdr_from']
+    names = [str(n) for n in v] if isinstance(v, (list, tuple)) else [str(v)]
+    first = exp.get('eval_renderer')
+    return [first, *[n for n in names if n != first]] if first in names else names
 
 def export_model(run_dir: str | os.PathLike, file: str | os.PathLike, checkpoint: str = 'best') -> Path:
     "Write the run's model (weights, config, expected renderer and spaces) to one file loadable with weights_only=True."
@@ -80,7 +84,7 @@ def export_model(run_dir: str | os.PathLike, file: str | os.PathLike, checkpoint
     ck = _run_checkpoint(run_dir, checkpoint)
     data = _data_expectations(cfg.get('data', {}))
     lut_text = None
-    if data['sdr_from'] == 'lut':
+    if 'lut' in _trained_names(data):
         lp = Path(data['sdr_lut_path'])
         if not lp.is_file(): raise FileNotFoundError(2, f"{run_dir}: the run's LUT {lp} is missing; cannot embed it", str(lp))
         lut_text = lp.read_text()
@@ -145,8 +149,8 @@ def _resolve_device(device) -> torch.device:
 
 def _load_method(method, device, checkpoint):
     "(kind, model or None, expectations dict, info dict) for a baseline name, a run directory or a model file."
-    if isinstance(method, (str, os.PathLike)) and str(method).lower() in BASELINES:
-        return 'baseline', None, None, {'baseline': str(method).lower()}
+    if isinstance(method, (str, os.PathLike)) and is_baseline(str(method)):      # names keep their case: inverse:lut:/Path/X.cube
+        return 'baseline', None, None, {'baseline': str(method)}
     p = Path(method)
     if p.is_dir():
         model, cfg = load_run(p, checkpoint, device)
@@ -160,21 +164,26 @@ def _load_method(method, device, checkpoint):
     raise ValueError(f"method {str(method)!r} is neither a baseline ({', '.join(BASELINES)}), a run directory nor a model file")
 
 # %% ../nbs/16_reconstruct.ipynb #c015
-def _expected_renderer(exp: dict, tmpdir) -> tuple[str, str | None]:
-    "The renderer a run/model was trained on; an embedded LUT is written to `tmpdir` (the file stands alone)."
-    if exp['sdr_from'] != 'lut': return exp['sdr_from'], None
-    if exp.get('lut_text'):
-        p = Path(tmpdir) / 'embedded.cube'; p.write_text(exp['lut_text']); return 'lut', str(p)
-    return 'lut', exp['sdr_lut_path']
+def _expected_renderers(exp: dict, tmpdir) -> list[tuple[str, str | None]]:
+    "The renderers a run/model was trained on (one, or its mixture); an embedded LUT is written to `tmpdir`."
+    out = []
+    for n in _trained_names(exp):
+        if n != 'lut': out.append((n, None)); continue
+        if exp.get('lut_text'):
+            p = Path(tmpdir) / 'embedded.cube'; p.write_text(exp['lut_text']); out.append(('lut', str(p)))
+        else: out.append(('lut', exp['sdr_lut_path']))
+    return out
 
 def _same_lut(a, b) -> bool:
     try: return a == b or sha256_file(a) == sha256_file(b)
     except OSError: return False
 
-def _check_renderer(given, expected, force, what):
-    "Refuse a --renderer that differs from the one the model expects, unless forced."
-    if given is None or (given[0] == expected[0] and (given[0] != 'lut' or _same_lut(given[1], expected[1]))): return []
-    msg = (f"{what} was trained on SDR from renderer {renderer_spec(*expected)!r} but renderer "
+def _check_renderer(given, expected: list, force, what):
+    "Refuse a --renderer that is none of those the model was trained on, unless forced."
+    same = lambda e: given[0] == e[0] and (given[0] != 'lut' or _same_lut(given[1], e[1]))
+    if given is None or any(same(e) for e in expected): return []
+    trained = ' + '.join(repr(renderer_spec(*e)) for e in expected)
+    msg = (f"{what} was trained on SDR from renderer {trained} but renderer "
            f"{renderer_spec(*given)!r} was given; pass force=True (--force) to apply it anyway")
     if not force: raise ValueError(msg)
     warnings.warn(msg.replace('; pass force=True (--force) to apply it anyway', ' (forced)'))
@@ -206,10 +215,10 @@ class Reconstructor:
             self.baseline = build_baseline(self.info['baseline'], renderer=name, sdr_lut_path=lut, ei=800 if ei is None else ei)
             self.renderer, self.amp_dtype = self.baseline.renderer, None
         else:
-            expected = _expected_renderer(exp, self._tmp.name)
+            expected = _expected_renderers(exp, self._tmp.name)
             self.notes += _check_renderer(given, expected, force, self.method)
-            name, lut = given or expected
-            opts = dict(exp['sdr_options'] or {}) if name == exp['sdr_from'] else {}
+            name, lut = given or expected[0]
+            opts = dict(exp['sdr_options'] or {}) if name in _trained_names(exp) else {}
             if lut is not None: opts['lut'] = lut
             self.renderer = get_renderer(name, ei=exp['ei'] if ei is None else ei, **opts)
             self.space_in, self.space_out, self.baseline = exp['space_in'], exp['space_out'], None

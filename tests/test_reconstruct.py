@@ -413,3 +413,29 @@ def test_lut_renderer_and_model_file_embedding_it(tmp_path):
     with pytest.raises(ValueError, match="trained on SDR from renderer 'lut:"):
         Reconstructor(f, renderer='naive')
     assert Reconstructor(f, renderer=f'lut:{moved}').renderer.name == 'lut'    # the same LUT by content: accepted
+
+
+def test_named_inverse_keeps_the_case_of_its_lut_path(tmp_path):
+    "`inverse:lut:/Path/With/Capitals.cube`: the baseline name is not lower-cased (the path would not exist)."
+    from sdr2log.lut import bake_lut, write_cube
+    nv = get_renderer('naive')
+    d = tmp_path / 'LUTs' / 'Show'; d.mkdir(parents=True)
+    cube = write_cube(d / 'Naive33.cube', bake_lut(lambda g: np.asarray(nv(np.asarray(g, np.float32)), np.float64), size=33))
+    sdr = nv(np.random.default_rng(1).uniform(0.25, 0.45, (1, 16, 16, 3)).astype(np.float32))
+    named = Reconstructor(f'inverse:lut:{cube}')
+    assert named.describe()['method'] == f'inverse:lut:{cube}'
+    np.testing.assert_allclose(named(sdr), Reconstructor('inverse', renderer=f'lut:{cube}')(sdr), atol=1e-6)
+    out = reconstruct(f'inverse:lut:{cube}', [write_png(tmp_path / 'f.png', sdr[0], bits=16)], tmp_path / 'out')
+    assert (tmp_path / 'out' / 'f.exr').is_file() and out
+
+
+def test_renderer_blind_run_accepts_each_renderer_of_its_mixture(tmp_path):
+    "A run trained on a mixture (data.sdr_from a list) takes SDR of any of them; others need --force; default: the first."
+    run = _fake_run(tmp_path / 'run', sdr_from=['aces1-sdr', 'naive'])
+    assert Reconstructor(run).renderer.name == 'aces1-sdr'
+    assert Reconstructor(run, renderer='naive').renderer.name == 'naive'
+    with pytest.raises(ValueError, match=r"renderer 'aces1-sdr' \+ 'naive' but renderer 'aces2-sdr'"):
+        Reconstructor(run, renderer='aces2-sdr')
+    f = export_model(run, tmp_path / 'm.pt')
+    assert torch.load(f, weights_only=True)['data']['sdr_from'] == ['aces1-sdr', 'naive']
+    assert Reconstructor(f, renderer='naive').renderer.name == 'naive'
