@@ -521,19 +521,24 @@ RGC_LIMIT = (1.147, 1.264, 1.312)       # distances mapped to 1 (the AP1 boundar
 RGC_POWER = 1.2
 
 def _rgc_distance(d, thr, lim, pwr: float, inverse: bool):
-    "Compress (or expand) the distances `d`, in float64 (see below)."
+    "Compress (or expand) the distances `d` at or above `thr`, in float64 (see below); the others pass unchanged."
     # float64: pow's SIMD and scalar kernels differ in the last float32 bit, so channel-last and channel-first
-    # images would not give the same bits
-    dt = d.dtype
-    d, thr, lim = d.double(), thr.double(), lim.double()
+    # images would not give the same bits. Only the distances at or above the threshold are computed (most pixels of
+    # camera footage are inside it): a gather, the curve, a scatter; autograd flows through both.
+    m = d >= thr
+    if not bool(m.any()): return d
+    thr, lim = torch.broadcast_to(thr, d.shape)[m].double(), torch.broadcast_to(lim, d.shape)[m].double()
+    dm = d[m].double()
     s = (lim - thr) / (((1 - thr) / (lim - thr)) ** -pwr - 1) ** (1 / pwr)
-    x = ((d - thr) / s).clamp(min=0)                       # 0 below the threshold (that branch is not used there)
+    x = (dm - thr) / s
     if not inverse:
         c = thr + s * x / (1 + x ** pwr) ** (1 / pwr)
     else:                                                  # defined below thr + s (every compressed distance is)
         xp = (x ** pwr).clamp(max=1 - 1e-7)
-        c = torch.where(d < thr + s, thr + s * (xp / (1 - xp)) ** (1 / pwr), d)
-    return torch.where(d < thr, d, c).to(dt)
+        c = torch.where(dm < thr + s, thr + s * (xp / (1 - xp)) ** (1 / pwr), dm)
+    out = d.clone()
+    out[m] = c.to(d.dtype)
+    return out
 
 def gamut_compress(x,                        # image (numpy (..., 3) or torch (..., 3, H, W)) in `space`
                    space: str = 'ACEScg',    # its colour space; the compression works in ACEScg (AP1 linear)
