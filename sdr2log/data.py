@@ -13,6 +13,7 @@ from fastcore.basics import patch
 from torch.utils.data import Dataset, DataLoader
 from .color import convert_space, get_space, gamut_compress
 from .io import read_image, atomic_write, atomic_write_json
+from .registry import Registry
 from .render import get_renderer, degrade, check_degradations, quantise, RENDERERS, check_renderer_name
 
 # %% auto #0
@@ -72,7 +73,8 @@ DATA_DEFAULTS = {
                                  # and the colour work runs batched on the training device (see DeviceColourLoader)
 }
 
-INPUT_ENCODINGS = {'LogC3': ('.tif', '.tiff'), 'AWG3-linear': ('.exr', '.tif', '.tiff')}  # encoding -> file suffixes
+INPUT_ENCODINGS = Registry('input encoding', {'LogC3': ('.tif', '.tiff'), 'AWG3-linear': ('.exr', '.tif', '.tiff')},
+                           case=True)   # encoding -> the file suffixes looked for
 SDR_METHODS = tuple(RENDERERS)   # and 'lut:PATH'
 SPLITS, MODES = ('train', 'val', 'test'), ('img', 'vid')
 ALL = 'all'                      # the split name selecting every frame (evaluation on a whole folder); never cached
