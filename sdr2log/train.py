@@ -62,6 +62,8 @@ TRAINING_DEFAULTS = {
     'device': 'auto',             # 'auto' | 'cpu' | 'cuda' | 'cuda:N'
     'deterministic': True,        # deterministic algorithms where torch has them
     'channels_last': True,        # NHWC memory format for convolutions (measured 1.2x faster on CPU, bench/results/train.md)
+    'compile': False,             # torch.compile the training forward (bench/results/train.md: where it pays)
+    'compile_backend': 'inductor',   # torch.compile backend ('inductor'; 'aot_eager' traces without code generation)
     'tensorboard': True,
     'progress': True,             # tqdm progress bars (rank 0)
 }
@@ -77,7 +79,8 @@ _TRAINING_TYPES = {
     'ema': _t(bool), 'ema_beta': _t(float, int), 'ema_update_after_step': _t(int), 'max_bad_steps': _t(int),
     'val_every': _t(int), 'save_every_steps': _t(int), 'log_every': _t(int), 'num_samples': _t(int),
     'max_steps_per_epoch': _t(type(None), int), 'val_max_batches': _t(type(None), int), 'val_metrics_erm': _t(bool), 'data_mode': _t(str),
-    'device': _t(str), 'deterministic': _t(bool), 'channels_last': _t(bool), 'tensorboard': _t(bool), 'progress': _t(bool),
+    'device': _t(str), 'deterministic': _t(bool), 'channels_last': _t(bool), 'compile': _t(bool),
+    'compile_backend': _t(str), 'tensorboard': _t(bool), 'progress': _t(bool),
 }
 
 # %% ../nbs/10_train.ipynb #c005b
@@ -360,6 +363,15 @@ def _display(x_cct: torch.Tensor, renderer) -> np.ndarray:
     "An ACEScct tensor (3,H,W) as an SDR display image (H,W,3) through `renderer`."
     return renderer(convert_space(x_cct.detach().float().cpu().permute(1, 2, 0).numpy(), 'ACEScct', 'LogC3', clip=True))
 
+def _compile(model: nn.Module, backend: str) -> nn.Module:
+    "`torch.compile(model)` for the training forward; the module itself (and its checkpoints) stay uncompiled."
+    import torch._dynamo
+    if backend not in torch._dynamo.list_backends(exclude_tags=()):
+        raise ValueError(f"training.compile_backend: unknown backend {backend!r}; accepted: "
+                         f"{', '.join(torch._dynamo.list_backends())}")
+    return torch.compile(model, backend=backend)
+
+
 # %% ../nbs/10_train.ipynb #t100
 def _check_trainable(cfg: dict):
     "The checks a config passes before a Trainer builds anything from it (data.root set; a model prior fits the data)."
@@ -479,10 +491,11 @@ class Trainer:
         self.model = build_model(**cfg['model']).to(self.device).to(memory_format=self.mem_format)
         self.objective = (objective if objective is not None else build_objective(cfg)).to(self.device)
         self.loss_fn = getattr(self.objective, 'loss_fn', None)
-        self.ddp = None
+        self.ddp = self.compiled = None
         if self.world > 1:
             from torch.nn.parallel import DistributedDataParallel as DDP
             self.ddp = DDP(self.model, device_ids=[self.device.index] if self.device.type == 'cuda' else None)
+        if tr['compile']: self.compiled = _compile(self.ddp or self.model, tr['compile_backend'])
         self.steps_per_epoch = self._steps_per_epoch()
         self.opt, self.sched = _optimiser(self.model, tr, self.steps_per_epoch * tr['epochs'])
         self.ema = None
@@ -644,7 +657,8 @@ def _forward_loss(self: Trainer, batch):
     y = y.to(self.device, non_blocking=True)
     gen = torch.Generator().manual_seed(self.cfg['seed'] * 1_000_003 + self.step)    # per-step, resumable
     amp = (lambda: torch.autocast(self.device.type, dtype=self.amp_dtype)) if self.amp_dtype else nullcontext
-    return self.objective(self.ddp or self.model, {'sdr': x, 'hdr': y}, generator=gen, amp=amp)
+    model = self.compiled if self.compiled is not None else self.ddp if self.ddp is not None else self.model
+    return self.objective(model, {'sdr': x, 'hdr': y}, generator=gen, amp=amp)
 
 @patch
 def _finite_everywhere(self: Trainer, loss) -> bool:
