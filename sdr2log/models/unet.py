@@ -36,7 +36,8 @@ class AttentionGate(nn.Module):
     def forward(self, x, g):
         return x * self.psi(self.wx(x) + self.wg(g))
 
-PRIORS = ('aces2-sdr', 'naive')   # renderers whose inverse a model can hold (no file: models take no paths)
+PRIORS = ('aces2-sdr', 'aces1-sdr', 'film-sdr', 'naive')   # renderers whose inverse a model can hold: the zoo's
+# members that need no file (models take no paths; sdr2log.render.ZOO, checked in the example below)
 
 class InversePrior(nn.Module):
     "The inverse of the renderer that made the SDR, as a fixed first guess (no parameters): ACEScct input -> ACEScct."
@@ -64,7 +65,7 @@ class UNet(nn.Module):
                  head: str = 'cct',       # 'cct': ACEScct directly; 'linear': positive ACEScg then the ACEScct curve
                  residual: bool = True,   # predict a residual on the input (identity at initialisation)
                  in_ch: int = 3, max_width: int = 512,
-                 prior: str | None = None,  # 'aces2-sdr' | 'naive': see the input and its inverse, residual on the inverse
+                 prior: str | None = None,  # a PRIORS renderer: see the input and its inverse, residual on the inverse
                  prior_ei: float = 800):  # LogC3 exposure index of the prior's renderer
         super().__init__()
         self.prior = None if prior is None else InversePrior(prior, prior_ei)

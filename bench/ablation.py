@@ -1,0 +1,108 @@
+"""Method experiments on the demo's data (issue "methods that win the benchmark"): what the edit-consistency loss does,
+whether renderer-blind training serves SDR of unknown origin, and what the highlight baseline does where a renderer
+clips. Reuses a finished `make demo` (its data and its U-Net runs) and trains two more U-Nets with the demo's settings.
+
+usage: .venv/bin/python bench/ablation.py [--demo demo_out] [--out bench/results/ablation.md] [--preset default]
+
+1. ECL: `unet-linear+prior` (the demo's best model) retrained with the ECL term added to its loss (weight 0.1, the
+   ACES 2.0 renderer), both scored on the known-renderer test set; paired differences with bootstrap CIs.
+2. Renderer-blind: `unet-linear` trained on a mixture (data.sdr_from = [aces2-sdr, film-sdr, naive]) against the
+   demo's `unet-linear` (trained on aces2-sdr alone), both tested on SDR from aces1-sdr, which neither saw, beside
+   the blind baselines (bt2446c, the mismatched inverse inverse:aces2-sdr) and the renderer-aware inverse:aces1-sdr.
+3. On SDR from film-sdr (a soft shoulder that clips near +6 stops over grey, so the highlights are gone from the
+   SDR): inverse:film-sdr and inverse-highlight (fitted on training frames), and the two U-Nets of part 2, by region.
+4. Highlight reconstruction: `unet-linear` with the film-sdr inverse as its prior, trained on film-sdr SDR with and
+   without the highlight-weighted loss (loss.highlight_weight: 4x weight above +2.5 stops), against inverse:film-sdr
+   (flat clipping) and inverse-highlight on the film-sdr test SDR, by region, and a figure at -2, 0, +2 and +4 stops
+   of exposure of the test frame with the most highlight pixels (bench/results/ablation_highlights.png).
+
+`--parts 1 2 3 4` selects the parts (2 and 3 share a training).
+"""
+import argparse, json, sys, time
+from pathlib import Path
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import machine
+from sdr2log.cli import DEMO_PRESETS
+from sdr2log.evaluate import evaluate, summary_markdown, region_markdown
+from sdr2log.train import train
+from sdr2log.metrics import region_masks
+
+COLS = ['psnr_acescct', 'ssim_acescct', 'delta_e_itp', 'pu21_psnr', 'erm']
+MIXTURE = ['aces2-sdr', 'film-sdr', 'naive']
+
+
+def _train(demo: Path, name: str, model: str, preset: str, extra: dict) -> str:
+    P = DEMO_PRESETS[preset]
+    sets = {'data.root': str(demo / 'data'), 'training.ckpt_root': str(demo / 'runs-ablation'), 'training.exp_name': name,
+            'seed': 0, 'training.amp': False, **{f'model.{k}': v for k, v in P['model'].items()}, **P['train'], **extra}
+    return train(model, [f'{k}={json.dumps(v)}' for k, v in sets.items()])['run_dir']
+
+
+def highlight_figure(demo: Path, methods: dict, path: Path, stops=(-2, 0, 2, 4)):
+    "The test frame with the most highlight pixels, SDR from film-sdr, each method at `stops`."
+    import torch
+    from sdr2log.data import PairDataset
+    from sdr2log.display import save_comparison_figure
+    from sdr2log.methods import resolve_method
+    from sdr2log.render import get_renderer
+    d = {'root': str(demo / 'data'), 'sdr_from': 'film-sdr', 'degradations': {'bits': 8}}
+    ds = PairDataset({'data': d}, 'test', 'img')
+    share = [float(region_masks(ds[i]['hdr'][None], 'film-sdr')['highlights'].float().mean()) for i in range(len(ds))]
+    s = ds[max(range(len(ds)), key=share.__getitem__)]
+    preds = {}
+    with torch.no_grad():
+        for name, spec in methods.items():
+            preds[name] = resolve_method(spec, ds.cfg, 'cpu')(s['sdr'][None]).float()[0]
+    return save_comparison_figure(path, s['sdr'], s['hdr'], preds, get_renderer('film-sdr'), ds.cfg['space_in'], stops=stops)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    ap.add_argument('--demo', default='demo_out'); ap.add_argument('--preset', default='default')
+    ap.add_argument('--parts', nargs='+', type=int, default=[1, 2, 3, 4], choices=[1, 2, 3, 4])
+    ap.add_argument('--out', default=str(Path(__file__).parent / 'results' / 'ablation.md'))
+    a = ap.parse_args(argv)
+    demo, out = Path(a.demo), Path(a.out)
+    runs = json.loads((demo / 'demo.json').read_text())['runs']
+    ev = dict(DEMO_PRESETS[a.preset]['eval'])
+    t0, parts, new, ab = time.perf_counter(), [], {}, demo / 'eval-ablation'
+    def section(title, s, ref):
+        names = list(s['table'])
+        parts.append(f"## {title}\n\n{summary_markdown(s, names, COLS, ref)}\n\nBy region:\n\n{region_markdown(s, names, ref)}\n")
+    if 1 in a.parts:
+        loss = {'loss.terms': [{'name': 'l1', 'weight': 1.0, 'domain': 'acescct'}, {'name': 'ssim', 'weight': 0.1, 'domain': 'acescct'},
+                               {'name': 'ecl', 'weight': 0.1, 'renderer': 'aces2-sdr'}]}
+        new['ecl'] = ecl = _train(demo, 'unet-linear+prior+ecl', 'unet-linear', a.preset, {'model.prior': 'aces2-sdr', **loss})
+        section('1. ECL, known renderer (aces2-sdr)', evaluate(
+            [f"unet-linear+prior={runs['unet-linear+prior']}", f'unet-linear+prior+ecl={ecl}'], demo / 'data', 'test',
+            ab / 'ecl', overwrite=True, renderer='aces2-sdr', **ev), 'unet-linear+prior')
+    if {2, 3} & set(a.parts):
+        new['mixture'] = mix = _train(demo, 'unet-linear-mixture', 'unet-linear', a.preset, {'data.sdr_from': MIXTURE})
+    if 2 in a.parts:
+        section('2. Renderer-blind: test SDR from aces1-sdr, held out of every training set', evaluate(
+            ['bt2446c', 'inverse:aces2-sdr', 'inverse:aces1-sdr', f"unet-linear={runs['unet-linear']}", f'unet-linear-mixture={mix}'],
+            demo / 'data', 'test', ab / 'blind', overwrite=True, renderer='aces1-sdr', **ev), 'bt2446c')
+    if 3 in a.parts:
+        section('3. Test SDR from film-sdr (clips near +6 stops)', evaluate(
+            ['inverse:film-sdr', 'inverse-highlight', f'unet-linear-mixture={mix}', f"unet-linear={runs['unet-linear']}"],
+            demo / 'data', 'test', ab / 'film', overwrite=True, renderer='film-sdr', **ev), 'inverse:film-sdr')
+    if 4 in a.parts:
+        film = {'model.prior': 'film-sdr', 'data.sdr_from': 'film-sdr'}
+        new['film_prior'] = fp = _train(demo, 'unet-linear+film-prior', 'unet-linear', a.preset, film)
+        new['film_prior_hl'] = fh = _train(demo, 'unet-linear+film-prior+hl', 'unet-linear', a.preset,
+                                           {**film, 'loss.highlight_weight': {'weight': 4.0, 'threshold_stops': 2.5}})
+        methods = {'inverse:film-sdr': 'inverse:film-sdr', 'inverse-highlight': 'inverse-highlight',
+                   'unet-linear+film-prior': f'unet-linear+film-prior={fp}', 'unet-linear+film-prior+hl': f'unet-linear+film-prior+hl={fh}'}
+        section('4. Highlight reconstruction on film-sdr SDR (clips near +6 stops)', evaluate(
+            list(methods.values()), demo / 'data', 'test', ab / 'highlights', overwrite=True, renderer='film-sdr', **ev),
+            'inverse:film-sdr')
+        fig = highlight_figure(demo, methods, out.with_name('ablation_highlights.png'))
+        parts.append(f"![film-sdr test frame at -2, 0, +2, +4 stops]({fig.name})\n")
+    md = (f"# Method experiments on the demo data\n\n{machine()}\n\n`python bench/ablation.py --demo {a.demo} --preset "
+          f"{a.preset} --parts {' '.join(map(str, a.parts))}`: demo preset `{a.preset}` settings for the new trainings; "
+          f"{time.perf_counter() - t0:.0f} s in all. New runs: {new}.\n\n" + '\n'.join(parts))
+    out.write_text(md); print(md)
+
+
+if __name__ == '__main__':
+    main()
