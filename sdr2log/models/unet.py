@@ -12,7 +12,8 @@ from ..color import convert_space
 from .core import register_model, pad_to_multiple, crop_to, HEADS
 
 # %% auto #0
-__all__ = ['PRIORS', 'ResBlock', 'AttentionGate', 'InversePrior', 'UNet', 'unet_cct', 'unet_linear', 'attention_unet']
+__all__ = ['PRIORS', 'ResBlock', 'AttentionGate', 'InversePrior', 'BlindPrior', 'UNet', 'unet_cct', 'unet_linear',
+           'attention_unet']
 
 # %% ../../nbs/09a_models.unet.ipynb #c004
 def _norm(ch: int) -> nn.GroupNorm: return nn.GroupNorm(min(8, ch), ch)
@@ -55,6 +56,28 @@ class InversePrior(nn.Module):
             return convert_space(self.renderer.inverse(y), 'LogC3', 'ACEScct', ei=self.ei).to(x.dtype)
     def extra_repr(self): return f"renderer={self.renderer.name!r}, ei={self.ei}"
 
+# %% ../../nbs/09a_models.unet.ipynb #blind01
+class BlindPrior(nn.Module):
+    "The blind form of the prior: the inverses of several renderers at once, `(N, 3K, H, W)`; the network weighs them."
+    def __init__(self, renderers: list | tuple = ('aces2-sdr', 'film-sdr', 'naive'), ei: float = 800):
+        super().__init__()
+        if isinstance(renderers, str) or len(renderers) < 2 or len(set(renderers)) != len(renderers):
+            raise ValueError(f"blind prior: give two or more different renderers of {list(PRIORS)}; got {renderers!r}")
+        self.inverses = nn.ModuleList([InversePrior(r, ei) for r in renderers])
+        self.names, self.ei = [p.renderer.name for p in self.inverses], ei
+    def forward(self, x): return torch.cat([p(x) for p in self.inverses], -3)
+    def extra_repr(self): return f"renderers={self.names}, ei={self.ei}"
+
+def _prior(prior, ei):
+    "No prior, one renderer's inverse (the network is told the renderer), or the blind form (a list of renderers)."
+    if prior is None: return None
+    return InversePrior(prior, ei) if isinstance(prior, str) else BlindPrior(list(prior), ei)
+
+def _mix(out: torch.Tensor, base: torch.Tensor, k: int):
+    "(residual, base): the first 3 output channels, and the inverses weighed per pixel by softmax of the other `k`."
+    w = torch.softmax(out[:, 3:3 + k].float(), 1).to(base.dtype)
+    return out[:, :3], (w[:, :, None] * base.unflatten(1, (k, 3))).sum(1)
+
 # %% ../../nbs/09a_models.unet.ipynb #c004s1
 class UNet(nn.Module):
     "U-Net from ACEScct input `[N,3,H,W]` to ACEScct output of the same size, through `head` ('cct' or 'linear')."
@@ -65,11 +88,13 @@ class UNet(nn.Module):
                  head: str = 'cct',       # 'cct': ACEScct directly; 'linear': positive ACEScg then the ACEScct curve
                  residual: bool = True,   # predict a residual on the input (identity at initialisation)
                  in_ch: int = 3, max_width: int = 512,
-                 prior: str | None = None,  # a PRIORS renderer: see the input and its inverse, residual on the inverse
-                 prior_ei: float = 800):  # LogC3 exposure index of the prior's renderer
+                 prior: str | list | None = None,  # a PRIORS renderer: see the input and its inverse, residual on
+                 # the inverse; a list of them: the blind form (all their inverses, weighed per pixel by the network)
+                 prior_ei: float = 800):  # LogC3 exposure index of the prior's renderer(s)
         super().__init__()
-        self.prior = None if prior is None else InversePrior(prior, prior_ei)
-        if self.prior is not None: in_ch = 2 * in_ch
+        self.prior = _prior(prior, prior_ei)
+        self.k = len(self.prior.inverses) if isinstance(self.prior, BlindPrior) else 0   # blind: renderers weighed
+        if self.prior is not None: in_ch = in_ch * (2 + max(self.k - 1, 0))
         if head not in HEADS: raise ValueError(f"head {head!r} not in {sorted(HEADS)}")
         if not (1 <= depth <= 8) or width < 4: raise ValueError(f"need 1 <= depth <= 8 and width >= 4; got {depth}, {width}")
         chs = [min(width * 2 ** i, max_width) for i in range(depth + 1)]
@@ -82,7 +107,7 @@ class UNet(nn.Module):
         self.gates = nn.ModuleList([AttentionGate(chs[i], chs[i], max(chs[i] // 2, 4)) if attention else nn.Identity()
                                     for i in reversed(range(depth))])
         self.dec = nn.ModuleList([ResBlock(2 * chs[i], chs[i]) for i in reversed(range(depth))])
-        self.out = nn.Conv2d(chs[0], 3, 3, padding=1)
+        self.out = nn.Conv2d(chs[0], 3 + self.k, 3, padding=1)     # blind prior: + one weight per renderer
         nn.init.zeros_(self.out.weight); nn.init.zeros_(self.out.bias)
         self.head = HEADS[head](residual)
 
@@ -98,23 +123,25 @@ class UNet(nn.Module):
             h = up(F.interpolate(h, size=s.shape[-2:], mode='bilinear', align_corners=False))
             s = gate(s, h) if self.attention else s
             h = dec(torch.cat([s, h], 1))
-        return crop_to(self.head(self.out(h), xp[..., -3:, :, :]), hw)     # the padded base: the last 3 channels
+        out = self.out(h)
+        if self.k: return crop_to(self.head(*_mix(out, xp[:, 3:], self.k)), hw)   # blind: the weighed inverses
+        return crop_to(self.head(out, xp[..., -3:, :, :]), hw)     # the padded base: the last 3 channels
 
 # %% ../../nbs/09a_models.unet.ipynb #c004s2
 @register_model('unet-cct')
 def unet_cct(width: int = 32, depth: int = 4, attention: bool = False, residual: bool = True,
-             prior: str | None = None, prior_ei: float = 800) -> UNet:
+             prior: str | list | None = None, prior_ei: float = 800) -> UNet:
     "U-Net predicting ACEScct directly (with `prior`: a residual on the renderer's inverse)."
     return UNet(width, depth, attention, 'cct', residual, prior=prior, prior_ei=prior_ei)
 
 @register_model('unet-linear')
 def unet_linear(width: int = 32, depth: int = 4, attention: bool = False, residual: bool = True,
-                prior: str | None = None, prior_ei: float = 800) -> UNet:
+                prior: str | list | None = None, prior_ei: float = 800) -> UNet:
     "U-Net predicting positive linear ACEScg, then the ACEScct curve (with `prior`: a residual on the inverse)."
     return UNet(width, depth, attention, 'linear', residual, prior=prior, prior_ei=prior_ei)
 
 @register_model('attention-unet')
 def attention_unet(width: int = 32, depth: int = 4, head: str = 'cct', residual: bool = True,
-                   prior: str | None = None, prior_ei: float = 800) -> UNet:
+                   prior: str | list | None = None, prior_ei: float = 800) -> UNet:
     "The attention U-Net of the original baselines (attention gates on every skip)."
     return UNet(width, depth, True, head, residual, prior=prior, prior_ei=prior_ei)
