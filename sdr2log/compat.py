@@ -304,7 +304,21 @@ def _training(o: _Out, tr: dict, stage):
     o.row('(EMA)', '(absent)', 'implied', 'training.ema: false', "the original kept no EMA weights (sdr2log's default is on)",
           training__ema=False)
 
-# %% ../nbs/10b_compat.ipynb #c018
+# %% ../nbs/10b_compat.ipynb #a61e336c
+def _data_ratios(o: _Out, d: dict, seed):
+    "The split ratios in sdr2log's meaning, the split seed and exposure augmentation (the rows that follow the data keys)."
+    tr, vr = float(d.get('train_ratio', 0.9)), float(d.get('val_ratio', 0.1))
+    ratios = {'train_ratio': round(tr * (1 - vr), 12), 'val_ratio': round(tr * vr, 12), 'test_ratio': round(1 - tr, 12)}
+    for k, v in ratios.items(): o.put(f'data.{k}', v)
+    o.row('data.train_ratio', d.get('train_ratio', '(absent: 0.9)'), 'converted',
+          f"data.train_ratio: {ratios['train_ratio']:.6g}, test_ratio: {ratios['test_ratio']:.6g}")
+    o.row('data.val_ratio', d.get('val_ratio', '(absent: 0.1)'), 'converted', f"data.val_ratio: {ratios['val_ratio']:.6g}")
+    if 'split_seed' not in d:
+        o.row('data.split_seed', '(absent)', 'implied', f'data.split_seed: {seed}', "the global seed, as the original", data__split_seed=seed)
+    o.row('data.augment.exposure_stops', '(absent)', 'implied', 'data.augment.exposure_stops: null',
+          "the original had no exposure augmentation (sdr2log's default is [-1, 1] stops)", data__augment__exposure_stops=None)
+
+# %% ../nbs/10b_compat.ipynb #6012a0f3
 _SAME_DATA = ('root', 'batch_size', 'num_workers', 'split_seed')
 
 def _data(o: _Out, d: dict, seed):
@@ -345,18 +359,30 @@ def _data(o: _Out, d: dict, seed):
                 if a in ('train_crop_size', 'hflip'): o.row(f'data.augment.{a}', av, 'same', **{f'data__augment__{a}': av})
                 else: o.refuse(f'data.augment.{a}', av, "not a key of the original augment (train_crop_size, hflip)")
         else: o.refuse(key, v, "not a key of the original SDR2log configs")
-    tr, vr = float(d.get('train_ratio', 0.9)), float(d.get('val_ratio', 0.1))
-    ratios = {'train_ratio': round(tr * (1 - vr), 12), 'val_ratio': round(tr * vr, 12), 'test_ratio': round(1 - tr, 12)}
-    for k, v in ratios.items(): o.put(f'data.{k}', v)
-    o.row('data.train_ratio', d.get('train_ratio', '(absent: 0.9)'), 'converted',
-          f"data.train_ratio: {ratios['train_ratio']:.6g}, test_ratio: {ratios['test_ratio']:.6g}")
-    o.row('data.val_ratio', d.get('val_ratio', '(absent: 0.1)'), 'converted', f"data.val_ratio: {ratios['val_ratio']:.6g}")
-    if 'split_seed' not in d:
-        o.row('data.split_seed', '(absent)', 'implied', f'data.split_seed: {seed}', "the global seed, as the original", data__split_seed=seed)
-    o.row('data.augment.exposure_stops', '(absent)', 'implied', 'data.augment.exposure_stops: null',
-          "the original had no exposure augmentation (sdr2log's default is [-1, 1] stops)", data__augment__exposure_stops=None)
+    _data_ratios(o, d, seed)
 
-# %% ../nbs/10b_compat.ipynb #c019
+# %% ../nbs/10b_compat.ipynb #6ccfa798
+def _diffusion(o: _Out, d: dict):
+    for k, v in d.items():
+        key = f'model.diffusion.{k}'
+        if k == 'low_res':
+            hw = [v, v] if isinstance(v, int) else v
+            if isinstance(hw, (list, tuple)) and len(hw) == 2 and all(isinstance(x, int) and x > 0 for x in hw):
+                o.row(key, v, 'converted', f'model.prior_resolution: {min(hw)}', model__prior_resolution=min(hw))
+            else: o.refuse(key, v, "expected [h, w] or a size in pixels")
+        elif k == 'num_inference_steps':
+            if isinstance(v, int) and v >= 1: o.row(key, v, 'same', model__prior_steps=v)
+            else: o.refuse(key, v, "expected an int >= 1")
+        elif k == 'prediction_type':
+            if v in ('epsilon', 'v_prediction'): o.row(key, v, 'same', model__prediction_type=v)
+            else: o.refuse(key, v, "accepted: epsilon, v_prediction")
+        elif k == 'input_range':
+            if v == 'zero_one': o.row(key, v, 'implied')
+            else: o.refuse(key, v, "accepted: zero_one (the prior maps ACEScct codes to its range itself)")
+        elif k in ('noise_std', 'resize_mode'): o.row(key, v, 'differs')
+        else: o.refuse(key, v, "not a key of the original diffusion section")
+
+# %% ../nbs/10b_compat.ipynb #1a195957
 def _model(o: _Out, m: dict, diff: bool):
     if diff:
         o.put('model.name', 'diff-hdrtv')
@@ -387,26 +413,6 @@ def _model(o: _Out, m: dict, diff: bool):
             elif v is None or str(v).lower() in ('none', 'identity', 'linear'): o.row(key, v, 'same', 'model.head: cct', '', model__head='cct')
             else: o.refuse(key, v, "accepted: sigmoid or none (sdr2log heads: cct, linear)")
         else: o.refuse(key, v, "not a key of the original Attention U-Net section (in_channels, out_channels, features, final_activation)")
-
-def _diffusion(o: _Out, d: dict):
-    for k, v in d.items():
-        key = f'model.diffusion.{k}'
-        if k == 'low_res':
-            hw = [v, v] if isinstance(v, int) else v
-            if isinstance(hw, (list, tuple)) and len(hw) == 2 and all(isinstance(x, int) and x > 0 for x in hw):
-                o.row(key, v, 'converted', f'model.prior_resolution: {min(hw)}', model__prior_resolution=min(hw))
-            else: o.refuse(key, v, "expected [h, w] or a size in pixels")
-        elif k == 'num_inference_steps':
-            if isinstance(v, int) and v >= 1: o.row(key, v, 'same', model__prior_steps=v)
-            else: o.refuse(key, v, "expected an int >= 1")
-        elif k == 'prediction_type':
-            if v in ('epsilon', 'v_prediction'): o.row(key, v, 'same', model__prediction_type=v)
-            else: o.refuse(key, v, "accepted: epsilon, v_prediction")
-        elif k == 'input_range':
-            if v == 'zero_one': o.row(key, v, 'implied')
-            else: o.refuse(key, v, "accepted: zero_one (the prior maps ACEScct codes to its range itself)")
-        elif k in ('noise_std', 'resize_mode'): o.row(key, v, 'differs')
-        else: o.refuse(key, v, "not a key of the original diffusion section")
 
 # %% ../nbs/10b_compat.ipynb #c020
 def translate_config(orig: dict,  # a parsed original SDR2log YAML
