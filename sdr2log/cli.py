@@ -73,13 +73,32 @@ DEMO_PRESETS = {
 
 DEMO_BLIND_RENDERER = 'aces1-sdr'   # the held-out renderer of the demo's blind protocol (the U-Nets train on aces2-sdr)
 
-# %% ../nbs/14_cli.ipynb #c008d
+# %% ../nbs/14_cli.ipynb #ad4e251c
+def _demo_overrides(out: Path, P: dict, seed: int, name: str, extra: dict) -> list:
+    "The `train` overrides of one demo U-Net: data and runs under `out`, the preset's model and training keys, `extra`."
+    import json as _json
+    sets = {'data.root': str(out / 'data'), 'training.ckpt_root': str(out / 'runs'), 'training.exp_name': name,
+            'seed': seed, 'training.amp': False, **{f'model.{k}': v for k, v in P['model'].items()}, **P['train'],
+            **extra}
+    return [f'{k}={_json.dumps(v)}' for k, v in sets.items()]
+
+def _demo_tables(summary: dict, blind: dict, names: list) -> tuple:
+    "The demo's two markdown tables: the methods against `inverse`, and the blind protocol against `bt2446c`."
+    from sdr2log.evaluate import summary_markdown
+    cols = ['psnr_acescct', 'ssim_acescct', 'delta_e_itp', 'pu21_psnr', 'erm']
+    table = summary_markdown(summary, names, cols, 'inverse')
+    btable = (f"Test SDR rendered by {DEMO_BLIND_RENDERER} (held out: the U-Nets were trained on aces2-sdr; "
+              f"inverse:{DEMO_BLIND_RENDERER} knows the renderer, the others are blind to it):\n\n"
+              + summary_markdown(blind, list(blind['table']), cols, 'bt2446c'))
+    return table, btable
+
+# %% ../nbs/14_cli.ipynb #ab62124d
 def demo(out: str | Path = 'demo_out', preset: str = 'default', seed: int = 0) -> dict:
     "Synthesise data, train the U-Nets (and one on the inverse prior), run both baselines, evaluate, report; reconstruct a clip."
     import json as _json
     from sdr2log.synth import synthesize
     from sdr2log.train import train
-    from sdr2log.evaluate import evaluate, summary_markdown
+    from sdr2log.evaluate import evaluate
     if preset not in DEMO_PRESETS: raise ValueError(f"demo preset {preset!r}; accepted: {', '.join(DEMO_PRESETS)}")
     P, out, t0, times = DEMO_PRESETS[preset], Path(out), time.perf_counter(), {}
     if out.exists() and not out.is_dir(): raise NotADirectoryError(20, f"--out {out}: exists and is not a folder; name a folder", str(out))
@@ -93,11 +112,8 @@ def demo(out: str | Path = 'demo_out', preset: str = 'default', seed: int = 0) -
     for i, name, model, extra in ((3, 'unet-cct', 'unet-cct', {}), (4, 'unet-linear', 'unet-linear', {}),
                                   (5, 'unet-linear+prior', 'unet-linear', {'model.prior': 'aces2-sdr'})):
         step(i, f'training {name} (ACES 2.0 SDR input{" and its inverse" if extra else ""} -> ACEScct)')
-        sets = {'data.root': str(out / 'data'), 'training.ckpt_root': str(out / 'runs'), 'training.exp_name': name,
-                'seed': seed, 'training.amp': False, **{f'model.{k}': v for k, v in P['model'].items()}, **P['train'],
-                **extra}
         t = time.perf_counter()
-        runs[name] = train(model, [f'{k}={_json.dumps(v)}' for k, v in sets.items()])['run_dir']
+        runs[name] = train(model, _demo_overrides(out, P, seed, name, extra))['run_dir']
         times[f'train_{name}_s'] = round(time.perf_counter() - t, 1)
     step(6, 'evaluating inverse, inverse-highlight and the U-Nets on the held-out test sequences')
     t = time.perf_counter()
@@ -115,11 +131,7 @@ def demo(out: str | Path = 'demo_out', preset: str = 'default', seed: int = 0) -
     t = time.perf_counter()
     rec = reconstruct_demo(out / 'reconstruct', size=(136, 240) if preset == 'tiny' else (270, 480), seed=seed, progress=False)
     times['reconstruct_s'] = round(time.perf_counter() - t, 1)
-    cols = ['psnr_acescct', 'ssim_acescct', 'delta_e_itp', 'pu21_psnr', 'erm']
-    table = summary_markdown(summary, names, cols, 'inverse')
-    btable = (f"Test SDR rendered by {DEMO_BLIND_RENDERER} (held out: the U-Nets were trained on aces2-sdr; "
-              f"inverse:{DEMO_BLIND_RENDERER} knows the renderer, the others are blind to it):\n\n"
-              + summary_markdown(blind, list(blind['table']), cols, 'bt2446c'))
+    table, btable = _demo_tables(summary, blind, names)
     res = {'preset': preset, 'seed': seed, 'runs': runs, 'report': str(out / 'eval' / 'report.md'), **times,
            'total_s': round(time.perf_counter() - t0, 1), 'table': summary['table'], 'blind_table': blind['table'],
            'blind_report': str(out / 'eval-blind' / 'report.md'),
@@ -156,7 +168,7 @@ def convert_file(src_path, dst_path, src: str, dst: str, bits: int | None = None
     if ext == '.png': return write_png(dst_path, out, bits=bits or 8)
     raise ValueError(f"cannot write {dst_path}: unknown extension {ext!r}; accepted: .tif, .tiff, .exr, .png")
 
-# %% ../nbs/14_cli.ipynb #c013s
+# %% ../nbs/14_cli.ipynb #e5c645bc
 def _reconstruct_parsers(sub):
     "The `reconstruct` and `export` subcommands."
     from sdr2log.reconstruct import OUTPUT_SPACES
@@ -186,6 +198,7 @@ def _reconstruct_parsers(sub):
     x.add_argument('run_dir'); x.add_argument('file')
     x.add_argument('--checkpoint', default='best', choices=['best', 'ema', 'last'])
 
+# %% ../nbs/14_cli.ipynb #4f77c959
 def _reconstruct_main(a) -> int:
     "Run `reconstruct` / `export`; errors print one line naming the file and return 2."
     from sdr2log.reconstruct import reconstruct, export_model
