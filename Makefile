@@ -36,7 +36,7 @@ clean-venv:
 	rm -rf $(VENV)
 
 # The documentation pictures under nbs/images/: rewritten only here, never by a test run.
-FIGURE_NBS := 13_viewer 15_video 16_reconstruct
+FIGURE_NBS := 02a_video_io 12_evaluate 13_viewer 15_video 16_reconstruct
 figures: install
 	$(BIN)/python tools/figures.py
 	$(BIN)/python tools/metrics_figures.py

@@ -73,13 +73,32 @@ DEMO_PRESETS = {
 
 DEMO_BLIND_RENDERER = 'aces1-sdr'   # the held-out renderer of the demo's blind protocol (the U-Nets train on aces2-sdr)
 
-# %% ../nbs/14_cli.ipynb #c008d
+# %% ../nbs/14_cli.ipynb #ad4e251c
+def _demo_overrides(out: Path, P: dict, seed: int, name: str, extra: dict) -> list:
+    "The `train` overrides of one demo U-Net: data and runs under `out`, the preset's model and training keys, `extra`."
+    import json as _json
+    sets = {'data.root': str(out / 'data'), 'training.ckpt_root': str(out / 'runs'), 'training.exp_name': name,
+            'seed': seed, 'training.amp': False, **{f'model.{k}': v for k, v in P['model'].items()}, **P['train'],
+            **extra}
+    return [f'{k}={_json.dumps(v)}' for k, v in sets.items()]
+
+def _demo_tables(summary: dict, blind: dict, names: list) -> tuple:
+    "The demo's two markdown tables: the methods against `inverse`, and the blind protocol against `bt2446c`."
+    from sdr2log.evaluate import summary_markdown
+    cols = ['psnr_acescct', 'ssim_acescct', 'delta_e_itp', 'pu21_psnr', 'erm']
+    table = summary_markdown(summary, names, cols, 'inverse')
+    btable = (f"Test SDR rendered by {DEMO_BLIND_RENDERER} (held out: the U-Nets were trained on aces2-sdr; "
+              f"inverse:{DEMO_BLIND_RENDERER} knows the renderer, the others are blind to it):\n\n"
+              + summary_markdown(blind, list(blind['table']), cols, 'bt2446c'))
+    return table, btable
+
+# %% ../nbs/14_cli.ipynb #ab62124d
 def demo(out: str | Path = 'demo_out', preset: str = 'default', seed: int = 0) -> dict:
     "Synthesise data, train the U-Nets (and one on the inverse prior), run both baselines, evaluate, report; reconstruct a clip."
     import json as _json
     from sdr2log.synth import synthesize
     from sdr2log.train import train
-    from sdr2log.evaluate import evaluate, summary_markdown
+    from sdr2log.evaluate import evaluate
     if preset not in DEMO_PRESETS: raise ValueError(f"demo preset {preset!r}; accepted: {', '.join(DEMO_PRESETS)}")
     P, out, t0, times = DEMO_PRESETS[preset], Path(out), time.perf_counter(), {}
     if out.exists() and not out.is_dir(): raise NotADirectoryError(20, f"--out {out}: exists and is not a folder; name a folder", str(out))
@@ -93,11 +112,8 @@ def demo(out: str | Path = 'demo_out', preset: str = 'default', seed: int = 0) -
     for i, name, model, extra in ((3, 'unet-cct', 'unet-cct', {}), (4, 'unet-linear', 'unet-linear', {}),
                                   (5, 'unet-linear+prior', 'unet-linear', {'model.prior': 'aces2-sdr'})):
         step(i, f'training {name} (ACES 2.0 SDR input{" and its inverse" if extra else ""} -> ACEScct)')
-        sets = {'data.root': str(out / 'data'), 'training.ckpt_root': str(out / 'runs'), 'training.exp_name': name,
-                'seed': seed, 'training.amp': False, **{f'model.{k}': v for k, v in P['model'].items()}, **P['train'],
-                **extra}
         t = time.perf_counter()
-        runs[name] = train(model, [f'{k}={_json.dumps(v)}' for k, v in sets.items()])['run_dir']
+        runs[name] = train(model, _demo_overrides(out, P, seed, name, extra))['run_dir']
         times[f'train_{name}_s'] = round(time.perf_counter() - t, 1)
     step(6, 'evaluating inverse, inverse-highlight and the U-Nets on the held-out test sequences')
     t = time.perf_counter()
@@ -115,11 +131,7 @@ def demo(out: str | Path = 'demo_out', preset: str = 'default', seed: int = 0) -
     t = time.perf_counter()
     rec = reconstruct_demo(out / 'reconstruct', size=(136, 240) if preset == 'tiny' else (270, 480), seed=seed, progress=False)
     times['reconstruct_s'] = round(time.perf_counter() - t, 1)
-    cols = ['psnr_acescct', 'ssim_acescct', 'delta_e_itp', 'pu21_psnr', 'erm']
-    table = summary_markdown(summary, names, cols, 'inverse')
-    btable = (f"Test SDR rendered by {DEMO_BLIND_RENDERER} (held out: the U-Nets were trained on aces2-sdr; "
-              f"inverse:{DEMO_BLIND_RENDERER} knows the renderer, the others are blind to it):\n\n"
-              + summary_markdown(blind, list(blind['table']), cols, 'bt2446c'))
+    table, btable = _demo_tables(summary, blind, names)
     res = {'preset': preset, 'seed': seed, 'runs': runs, 'report': str(out / 'eval' / 'report.md'), **times,
            'total_s': round(time.perf_counter() - t0, 1), 'table': summary['table'], 'blind_table': blind['table'],
            'blind_report': str(out / 'eval-blind' / 'report.md'),
@@ -156,7 +168,7 @@ def convert_file(src_path, dst_path, src: str, dst: str, bits: int | None = None
     if ext == '.png': return write_png(dst_path, out, bits=bits or 8)
     raise ValueError(f"cannot write {dst_path}: unknown extension {ext!r}; accepted: .tif, .tiff, .exr, .png")
 
-# %% ../nbs/14_cli.ipynb #c013s
+# %% ../nbs/14_cli.ipynb #e5c645bc
 def _reconstruct_parsers(sub):
     "The `reconstruct` and `export` subcommands."
     from sdr2log.reconstruct import OUTPUT_SPACES
@@ -186,6 +198,7 @@ def _reconstruct_parsers(sub):
     x.add_argument('run_dir'); x.add_argument('file')
     x.add_argument('--checkpoint', default='best', choices=['best', 'ema', 'last'])
 
+# %% ../nbs/14_cli.ipynb #4f77c959
 def _reconstruct_main(a) -> int:
     "Run `reconstruct` / `export`; errors print one line naming the file and return 2."
     from sdr2log.reconstruct import reconstruct, export_model
@@ -233,7 +246,7 @@ def _data_inspect(a) -> int:
     print(json.dumps(rep, indent=1, default=str) if a.json else format_inspection(rep))
     return 0
 
-# %% ../nbs/14_cli.ipynb #c014
+# %% ../nbs/14_cli.ipynb #ae84733d
 def _number(kind, lo: float, strict: bool = True):
     "An argparse type: a finite `kind` > `lo` (>= `lo` unless `strict`)."
     def parse(s):
@@ -244,16 +257,18 @@ def _number(kind, lo: float, strict: bool = True):
         return v
     return parse
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog='sdr2log', description='sdr2log: scene-referred log from SDR renders.')
-    p.add_argument('--debug', action='store_true', help='show the traceback of a failure (anywhere on the line)')
-    sub = p.add_subparsers(dest='cmd', required=True)
+# %% ../nbs/14_cli.ipynb #a07773e7
+def _demo_parser(sub):
+    "`sdr2log demo [--out DIR] [--long | --tiny] [--seed N]`."
     d = sub.add_parser('demo', help='synthesise data, train both U-Nets, run the baselines, evaluate, write the report')
     d.add_argument('--out', default='demo_out', help='output folder (default: demo_out)')
     g = d.add_mutually_exclusive_group()
     g.add_argument('--long', action='store_true', help='a bigger dataset and model, trained longer (about an hour on CPU)')
     g.add_argument('--tiny', action='store_true', help='seconds-long version (what the tests run)')
     d.add_argument('--seed', type=int, default=0)
+
+def _convert_parser(sub):
+    "`sdr2log convert IN OUT --src SPACE --dst SPACE [--ei] [--white-nits] [--bits] [--clip]`."
     c = sub.add_parser('convert', help='convert an image file between colour spaces')
     c.add_argument('src_path'); c.add_argument('dst_path')
     c.add_argument('--src', required=True, help='source colour space (see `sdr2log spaces`)')
@@ -262,8 +277,10 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument('--white-nits', type=_number(float, 0), default=100.0, help='cd/m2 of linear 1.0 for PQ/HLG (default 100)')
     c.add_argument('--bits', type=int, default=None, help='bits per sample of TIFF/PNG output')
     c.add_argument('--clip', action='store_true', help='clip the result to its legal range')
-    sub.add_parser('spaces', help='list the colour spaces')
-    synth_parser(sub.add_parser('synth', help='write the synthetic LogC3/AWG3 dataset (16-bit TIFF sequences)'))
+
+# %% ../nbs/14_cli.ipynb #c383718d
+def _train_parsers(sub):
+    "`sdr2log train CONFIG [--set ...] [--resume ...]` and `sdr2log train-pipeline DATA CKPT_ROOT [--mode] [--full]`."
     t = sub.add_parser('train', help='train a model from a config (works under torchrun for several GPUs)')
     t.add_argument('config', help='YAML path or shipped config name (see `sdr2log config --list`)')
     t.add_argument('--set', nargs='+', default=[], metavar='KEY=VALUE', help='overrides, e.g. training.lr=1e-3 data.root=DIR')
@@ -275,6 +292,10 @@ def _parser() -> argparse.ArgumentParser:
     tp.add_argument('--mode', default='aces', choices=['aces', 'xyY'], help='stage-3 refiners (default aces)')
     tp.add_argument('--full', action='store_true', help='the full configs (default: the tiny ones, minutes on CPU)')
     tp.add_argument('--set', nargs='+', default=[], metavar='KEY=VALUE', help='overrides applied to every stage')
+
+# %% ../nbs/14_cli.ipynb #cb7ee8d9
+def _config_parsers(sub):
+    "`sdr2log config [NAME | --list | translate PATH [--set ...] [--strict]]` and `sdr2log data inspect ROOT`."
     c = sub.add_parser('config', help='print a shipped config as YAML')
     c.add_argument('name', nargs='?', default=None); c.add_argument('--list', action='store_true', help='list the shipped configs')
     c.add_argument('path', nargs='?', default=None, help="with `translate`: an original SDR2log YAML")
@@ -284,9 +305,23 @@ def _parser() -> argparse.ArgumentParser:
     dt.add_argument('action', choices=['inspect']); dt.add_argument('root', help='data root')
     dt.add_argument('--set', nargs='+', default=[], metavar='KEY=VALUE', help='data keys, e.g. sequence_from=none frames_glob="*/TIFF/*.tif"')
     dt.add_argument('--json', action='store_true', help='print the report as JSON')
+
+# %% ../nbs/14_cli.ipynb #3129cb51
+def _notebook_parser(sub):
+    "`sdr2log notebook PATH [--overwrite]`."
     n = sub.add_parser('notebook', help='write the parameterised training notebook (papermill / JupyterLab)')
     n.add_argument('path')
     n.add_argument('--overwrite', action='store_true', help='replace an existing file')
+
+def _sweep_parser(sub):
+    "`sdr2log sweep GRID.yaml [--overwrite]`."
+    w = sub.add_parser('sweep', help='run a grid of configs through the training notebook (papermill)')
+    w.add_argument('grid', help='grid YAML (base, grid, fixed, epochs, out, data_root)')
+    w.add_argument('--overwrite', action='store_true', help="replace an earlier sweep in the grid's out (its runs removed)")
+
+# %% ../nbs/14_cli.ipynb #f3a50b1a
+def _eval_parser(sub):
+    "`sdr2log eval METHOD [METHOD ...] --data ROOT [--split] [--renderer ...] [--out DIR] ...`."
     e = sub.add_parser('eval', help='evaluate baselines (by name) and trained runs (by run directory) on a split')
     e.add_argument("methods", nargs="+", help="baseline names (inverse, inverse-highlight, bt2446c, inverse:RENDERER), run directories, NAME=RUN_DIR, "
                    "or NAME=RUN_DIR[key=value,...] to change model options at inference (ablations: use_prior=false, prior_steps=5)")
@@ -310,65 +345,87 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument('--strengths', type=float, nargs='*', default=[0, 0.3, 0.6, 0.9], help='TemporalBlend strengths')
     e.add_argument('--blend-on', default='best', help="method the temporal blend wraps (default: the best by PSNR)")
     e.add_argument('--deflicker', type=float, default=0.0, help='TemporalBlend deflicker strength')
-    w = sub.add_parser('sweep', help='run a grid of configs through the training notebook (papermill)')
-    w.add_argument('grid', help='grid YAML (base, grid, fixed, epochs, out, data_root)')
-    w.add_argument('--overwrite', action='store_true', help="replace an earlier sweep in the grid's out (its runs removed)")
+
+# %% ../nbs/14_cli.ipynb #9e5ae4b3
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog='sdr2log', description='sdr2log: scene-referred log from SDR renders.')
+    p.add_argument('--debug', action='store_true', help='show the traceback of a failure (anywhere on the line)')
+    sub = p.add_subparsers(dest='cmd', required=True)
+    _demo_parser(sub); _convert_parser(sub)
+    sub.add_parser('spaces', help='list the colour spaces')
+    synth_parser(sub.add_parser('synth', help='write the synthetic LogC3/AWG3 dataset (16-bit TIFF sequences)'))
+    _train_parsers(sub); _config_parsers(sub); _notebook_parser(sub); _eval_parser(sub); _sweep_parser(sub)
     _reconstruct_parsers(sub)
     return p
 
+# %% ../nbs/14_cli.ipynb #637bea15
+def _config_cmd(a) -> int:
+    "`sdr2log config [NAME | --list | translate ...]`: print a shipped config (or their list) as YAML."
+    import yaml
+    from sdr2log.train import SHIPPED_CONFIGS, load_config
+    if a.name == 'translate': return _config_translate(a)
+    if a.list or a.name is None: print('\n'.join(SHIPPED_CONFIGS))
+    else: print(yaml.safe_dump(load_config(a.name, validate=False), sort_keys=False), end='')
+    return 0
+
+def _eval_cmd(a) -> int:
+    "`sdr2log eval ...`: evaluate, print the summary table (and the video report) and where the report is."
+    from sdr2log.evaluate import evaluate, summary_markdown
+    summary = evaluate(a.methods, a.data, a.split, a.out, reference=a.reference, erm=not a.no_erm, erm_k=a.erm_k,
+                       checkpoint=a.checkpoint, figures=a.figures, max_images=a.max_images, video=a.video,
+                       overwrite=a.overwrite, data_overrides={'split_cache': a.split_cache} if a.split_cache else None,
+                       renderer=a.renderer, bits={'8': 8, '10': 10, 'none': None}.get(a.bits, 'data'), jpeg=a.jpeg,
+                       video_options={'strengths': a.strengths, 'blend_on': a.blend_on,
+                                      'blend_options': {'deflicker': a.deflicker}})
+    names = list(summary['table'])
+    metrics = [k for k in ('psnr_acescct', 'ssim_acescct', 'delta_e_itp', 'pu21_psnr', 'erm') if k in summary['table'][names[0]]]
+    print(summary_markdown(summary, names, metrics, a.reference or names[0]))
+    if a.video:
+        print(Path(a.out, 'video', 'video_report.md').read_text()[:4000])
+    print(f"report: {Path(a.out) / 'report.md'}")
+    return 0
+
+# %% ../nbs/14_cli.ipynb #b24ff167
+def _run(a, argv: list) -> int:
+    "Run the parsed sub-command `a` (`argv`: the command line, for `synth`); errors propagate to `main`."
+    if a.cmd == 'synth': return synth_main(argv[1:])
+    if a.cmd == 'demo': demo(a.out, 'long' if a.long else 'tiny' if a.tiny else 'default', a.seed)
+    elif a.cmd == 'convert':
+        ei = int(a.ei) if float(a.ei).is_integer() else a.ei
+        p = convert_file(a.src_path, a.dst_path, a.src, a.dst, bits=a.bits, clip=a.clip, ei=ei,
+                         white_nits=a.white_nits)
+        print(p)
+    elif a.cmd == 'spaces':
+        for n in list_spaces(): print(f'{n:16s} {get_space(n).description}')
+    elif a.cmd == 'train':
+        from sdr2log.train import train
+        train(a.config, list(a.set) + ([f'training.resume={a.resume}'] if a.resume else []))
+    elif a.cmd == 'train-pipeline':
+        from sdr2log.train import train_pipeline
+        res = train_pipeline(a.data, a.ckpt_root, tiny=not a.full, mode=a.mode, overrides=list(a.set))
+        print(json.dumps({k: v for k, v in res.items() if k != 'summaries'}, indent=1, default=str)[:2000])
+    elif a.cmd == 'config': return _config_cmd(a)
+    elif a.cmd == 'data': return _data_inspect(a)
+    elif a.cmd == 'notebook':
+        from sdr2log.sweep import write_train_notebook
+        print(write_train_notebook(a.path, overwrite=a.overwrite))
+    elif a.cmd == 'eval': return _eval_cmd(a)
+    elif a.cmd == 'sweep':
+        from sdr2log.sweep import sweep
+        rows = sweep(a.grid, overwrite=a.overwrite)
+        failed = [r for r in rows if r['status'] != 'ok']
+        print(f"{len(rows) - len(failed)}/{len(rows)} points ok")
+        return 1 if failed else 0
+    return 0
+
+# %% ../nbs/14_cli.ipynb #d76f0e68
 def main(argv: list | None = None) -> int:
     "Entry point of the `sdr2log` command."
     argv = sys.argv[1:] if argv is None else list(argv)
     debug = '--debug' in argv; argv = [x for x in argv if x != '--debug']
     a = _parser().parse_args(argv)
     if a.cmd in ('reconstruct', 'export'): return _reconstruct_main(a)
-    try:
-        if a.cmd == 'synth': return synth_main(argv[1:])
-        if a.cmd == 'demo': demo(a.out, 'long' if a.long else 'tiny' if a.tiny else 'default', a.seed)
-        elif a.cmd == 'convert':
-            ei = int(a.ei) if float(a.ei).is_integer() else a.ei
-            p = convert_file(a.src_path, a.dst_path, a.src, a.dst, bits=a.bits, clip=a.clip, ei=ei,
-                             white_nits=a.white_nits)
-            print(p)
-        elif a.cmd == 'spaces':
-            for n in list_spaces(): print(f'{n:16s} {get_space(n).description}')
-        elif a.cmd == 'train':
-            from sdr2log.train import train
-            train(a.config, list(a.set) + ([f'training.resume={a.resume}'] if a.resume else []))
-        elif a.cmd == 'train-pipeline':
-            from sdr2log.train import train_pipeline
-            res = train_pipeline(a.data, a.ckpt_root, tiny=not a.full, mode=a.mode, overrides=list(a.set))
-            print(json.dumps({k: v for k, v in res.items() if k != 'summaries'}, indent=1, default=str)[:2000])
-        elif a.cmd == 'config':
-            import yaml
-            from sdr2log.train import SHIPPED_CONFIGS, load_config
-            if a.name == 'translate': return _config_translate(a)
-            if a.list or a.name is None: print('\n'.join(SHIPPED_CONFIGS))
-            else: print(yaml.safe_dump(load_config(a.name, validate=False), sort_keys=False), end='')
-        elif a.cmd == 'data': return _data_inspect(a)
-        elif a.cmd == 'notebook':
-            from sdr2log.sweep import write_train_notebook
-            print(write_train_notebook(a.path, overwrite=a.overwrite))
-        elif a.cmd == 'eval':
-            from sdr2log.evaluate import evaluate, summary_markdown
-            summary = evaluate(a.methods, a.data, a.split, a.out, reference=a.reference, erm=not a.no_erm, erm_k=a.erm_k,
-                               checkpoint=a.checkpoint, figures=a.figures, max_images=a.max_images, video=a.video,
-                               overwrite=a.overwrite, data_overrides={'split_cache': a.split_cache} if a.split_cache else None,
-                               renderer=a.renderer, bits={'8': 8, '10': 10, 'none': None}.get(a.bits, 'data'), jpeg=a.jpeg,
-                               video_options={'strengths': a.strengths, 'blend_on': a.blend_on,
-                                              'blend_options': {'deflicker': a.deflicker}})
-            names = list(summary['table'])
-            metrics = [k for k in ('psnr_acescct', 'ssim_acescct', 'delta_e_itp', 'pu21_psnr', 'erm') if k in summary['table'][names[0]]]
-            print(summary_markdown(summary, names, metrics, a.reference or names[0]))
-            if a.video:
-                print(Path(a.out, 'video', 'video_report.md').read_text()[:4000])
-            print(f"report: {Path(a.out) / 'report.md'}")
-        elif a.cmd == 'sweep':
-            from sdr2log.sweep import sweep
-            rows = sweep(a.grid, overwrite=a.overwrite)
-            failed = [r for r in rows if r['status'] != 'ok']
-            print(f"{len(rows) - len(failed)}/{len(rows)} points ok")
-            return 1 if failed else 0
+    try: return _run(a, argv)
     except KeyboardInterrupt:
         print(f'sdr2log {a.cmd}: interrupted', file=sys.stderr); return 130
     except Exception as e:
@@ -376,5 +433,3 @@ def main(argv: list | None = None) -> int:
         msg = ' '.join(str(e).split()) or type(e).__name__
         if not isinstance(e, (ValueError, TypeError, OSError, RuntimeError)): msg = f'{type(e).__name__}: {msg}'
         print(f'sdr2log {a.cmd}: error: {msg} (--debug shows the traceback)', file=sys.stderr); return 2
-    return 0
-

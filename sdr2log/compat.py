@@ -14,7 +14,7 @@ from .metrics import get_metric, cvvdp_available
 __all__ = ['MAPPING', 'ACTIONS', 'VAL_METRICS', 'ORIGINAL_FORMAT', 'is_original_config', 'metric_direction', 'check_main_metric',
            'Translation', 'translate_config']
 
-# %% ../nbs/10b_compat.ipynb #c005
+# %% ../nbs/10b_compat.ipynb #9888eb15
 # original key -> (sdr2log key(s), how); the prose column is what `sdr2log config translate` prints
 MAPPING = [
     # key                               sdr2log                                   action       note
@@ -50,6 +50,10 @@ MAPPING = [
     ('training.sample_every_epochs',    '(samples at every validation)',          'differs',   "sdr2log writes samples at every validation; validation runs every val_every epochs (1)"),
     ('training.sample_k',               'training.num_samples',                   'same',      ''),
     ('training.lambda_ortho',           '(none)',                                 'implied',   "0 only (no orthogonality term); a non-zero weight is refused"),
+]
+
+# %% ../nbs/10b_compat.ipynb #e6a920fc
+MAPPING += [   # the data section
     ('data.root',                       'data.root',                              'same',      ''),
     ('data.train_ratio',                'data.train_ratio, data.test_ratio',      'converted', "the original's train_ratio is train+val vs test: test_ratio = 1 - train_ratio"),
     ('data.val_ratio',                  'data.val_ratio, data.train_ratio',       'converted', "the original's val_ratio is a share of train+val: val = train_ratio * val_ratio, train = train_ratio * (1 - val_ratio)"),
@@ -66,6 +70,10 @@ MAPPING = [
     ('data.space_out',                  'data.space_out, data.space_in',          'converted', "the original delivered both tensors (SDR input and target) in space_out"),
     ('data.augment.train_crop_size',    'data.augment.train_crop_size',           'same',      ''),
     ('data.augment.hflip',              'data.augment.hflip',                     'same',      "also data.augment.exposure_stops: null (the original had no exposure augmentation)"),
+]
+
+# %% ../nbs/10b_compat.ipynb #2707ea89
+MAPPING += [   # the model section (Attention U-Net, then Diff-HDRTV)
     ('model.in_channels',               '(built in)',                             'implied',   "3 only (RGB in)"),
     ('model.out_channels',              '(built in)',                             'implied',   "3 only (RGB out)"),
     ('model.features',                  'model.name: attention-unet, width, depth','converted', "[w, 2w, 4w, ...] -> width w, depth len(features); sdr2log's blocks are residual with GroupNorm, widths capped at 512"),
@@ -192,72 +200,7 @@ def _paths(o: _Out, paths):
                                "psnr_acescct, ssim_acescct, mae_acescct, psnr_log2, pu21_psnr, delta_e_itp (sdr2log.metrics)")
         else: o.refuse(f'paths.{k}', v, "not a key of the original SDR2log configs (paths: dataloader, losses, metrics)")
 
-# %% ../nbs/10b_compat.ipynb #c017
-_SAME_TRAINING = ('betas', 'weight_decay', 'epochs', 'amp', 'grad_accum_steps', 'clip_grad_norm', 'deterministic',
-                  'log_every', 'ckpt_root', 'exp_name')
-
-def _training(o: _Out, tr: dict, stage):
-    lr = tr.get('lr_prior', tr.get('lr')) if stage == 2 else tr.get('lr')
-    for k, v in tr.items():
-        key = f'training.{k}'
-        if k in _SAME_TRAINING: o.row(key, v, 'same', **{f'training__{k}': v})
-        elif k == 'task_mode':
-            if v in ('img', 'vid'): o.row(key, v, 'same', training__data_mode=v)
-            else: o.refuse(key, v, "expected img or vid (training.data_mode)")
-        elif k == 'optimizer':
-            if str(v).lower() == 'adamw': o.row(key, v, 'implied')
-            else: o.refuse(key, v, "sdr2log trains with AdamW only (training.lr, betas, weight_decay)")
-        elif k == 'lr':
-            if stage == 2 and 'lr_prior' in tr: o.row(key, v, 'converted', '(unused in stage 2)', "stage 2 trains the prior only: training.lr_prior is its lr")
-            else: o.row(key, v, 'same', training__lr=v)
-        elif k == 'lr_prior':
-            if stage == 2: o.row(key, v, 'converted', 'training.lr', "stage 2 trains the prior only", training__lr=v)
-            else: o.row(key, v, 'implied', '(unused)', f"stage {stage or 'unset'} trains no prior")
-        elif k == 'scheduler': _scheduler(o, v, tr.get('epochs'), lr)
-        elif k == 'bark_every_epochs':
-            if v: o.row(key, v, 'same', notify__bark__every_epochs=int(v))
-            else: o.row(key, v, 'same', '(no notifications)', '')
-        elif k == 'resume':
-            if v is None: o.row(key, v, 'same', training__resume=None)
-            else: o.refuse(key, v, "an original checkpoint is not an sdr2log checkpoint; start a new run (resume: null), "
-                           "then resume sdr2log runs with --resume auto")
-        elif k == 'main_metric':
-            name = _METRIC_NAMES.get(str(v).lower(), v)
-            if name in VAL_METRICS: o.row(key, v, 'converted' if name != v else 'same', training__main_metric=name)
-            else: o.refuse(key, v, f"not a validation metric; accepted: {', '.join(['psnr', 'ssim', 'mae', *VAL_METRICS])}")
-        elif k == 'maximize_metric':
-            if isinstance(v, bool): o.row(key, v, 'converted', training__main_metric_mode='max' if v else 'min')
-            else: o.refuse(key, v, "expected true or false")
-        elif k == 'stage':
-            if v in (1, 2, 3): o.row(key, v, 'same', model__stage=v)
-            else: o.refuse(key, v, "Diff-HDRTV stages are 1, 2 and 3")
-        elif k == 'detach_prior_in_stage3':
-            if v is True: o.row(key, v, 'implied')
-            else: o.refuse(key, v, "sdr2log's stage 3 always freezes stages 1-2 (no joint fine-tuning); remove it or set true")
-        elif k == 'use_prior_in_stage3':
-            if isinstance(v, bool): o.row(key, v, 'same', model__use_prior=v)
-            else: o.refuse(key, v, "expected true or false")
-        elif k == 'load_prior_path':
-            if stage == 3: o.row(key, v, 'converted', model__stage2_ckpt=v if v else 'auto')
-            elif not v: o.row(key, v, 'implied', '(unused)', f"stage {stage or 'unset'} loads no prior")
-            else: o.refuse(key, v, f"only stage 3 loads a prior (model.stage2_ckpt); in stage {stage} use training.resume")
-        elif k == 'sample_every_epochs': o.row(key, v, 'differs')
-        elif k == 'sample_k': o.row(key, v, 'same', training__num_samples=int(v))
-        elif k == 'lambda_ortho':
-            if v in (0, 0.0, None): o.row(key, v, 'implied')
-            else: o.refuse(key, v, "the orthogonality regulariser has no sdr2log equivalent; only 0 translates "
-                           "(sdr2log's extra objective is ECL: loss.terms name ecl)")
-        else: o.refuse(key, v, "not a key of the original SDR2log configs")
-    if 'maximize_metric' not in tr and 'main_metric' in tr and not any(r['action'] == 'refused' and r['key'] == 'training.main_metric' for r in o.rows):
-        mode = metric_direction(_METRIC_NAMES.get(str(tr['main_metric']).lower(), tr['main_metric']))
-        o.row('training.maximize_metric', '(absent)', 'implied', f'training.main_metric_mode: {mode}', "the metric's direction",
-              training__main_metric_mode=mode)
-    if 'scheduler' not in tr:
-        o.row('training.scheduler', '(absent)', 'implied', 'training.min_lr_ratio: 1, warmup_steps: 0', "no scheduler: a constant lr",
-              training__min_lr_ratio=1.0, training__warmup_steps=0)
-    o.row('(EMA)', '(absent)', 'implied', 'training.ema: false', "the original kept no EMA weights (sdr2log's default is on)",
-          training__ema=False)
-
+# %% ../nbs/10b_compat.ipynb #b0932237
 def _scheduler(o: _Out, s, epochs, lr):
     if not isinstance(s, dict): return o.refuse('training.scheduler', s, "expected a mapping {name: cosine, t_max, eta_min}")
     for k, v in s.items():
@@ -275,7 +218,107 @@ def _scheduler(o: _Out, s, epochs, lr):
                  f"training.min_lr_ratio: {float(eta) / float(lr):.6g}, warmup_steps: 0",
                  training__min_lr_ratio=round(float(eta) / float(lr), 12), training__warmup_steps=0)
 
-# %% ../nbs/10b_compat.ipynb #c018
+# %% ../nbs/10b_compat.ipynb #24687b34
+_SAME_TRAINING = ('betas', 'weight_decay', 'epochs', 'amp', 'grad_accum_steps', 'clip_grad_norm', 'deterministic',
+                  'log_every', 'ckpt_root', 'exp_name')
+
+def _training_optim(o: _Out, key: str, k: str, v, tr: dict, stage, lr) -> bool:
+    "The optimiser and schedule keys of the training section (task_mode, optimizer, lr, lr_prior, scheduler); False: not one."
+    if k == 'task_mode':
+        if v in ('img', 'vid'): o.row(key, v, 'same', training__data_mode=v)
+        else: o.refuse(key, v, "expected img or vid (training.data_mode)")
+    elif k == 'optimizer':
+        if str(v).lower() == 'adamw': o.row(key, v, 'implied')
+        else: o.refuse(key, v, "sdr2log trains with AdamW only (training.lr, betas, weight_decay)")
+    elif k == 'lr':
+        if stage == 2 and 'lr_prior' in tr: o.row(key, v, 'converted', '(unused in stage 2)', "stage 2 trains the prior only: training.lr_prior is its lr")
+        else: o.row(key, v, 'same', training__lr=v)
+    elif k == 'lr_prior':
+        if stage == 2: o.row(key, v, 'converted', 'training.lr', "stage 2 trains the prior only", training__lr=v)
+        else: o.row(key, v, 'implied', '(unused)', f"stage {stage or 'unset'} trains no prior")
+    elif k == 'scheduler': _scheduler(o, v, tr.get('epochs'), lr)
+    else: return False
+    return True
+
+# %% ../nbs/10b_compat.ipynb #0daa0ce0
+def _training_run(o: _Out, key: str, k: str, v) -> bool:
+    "The run keys of the training section (notifications, resume, main metric, samples); False: not one."
+    if k == 'bark_every_epochs':
+        if v: o.row(key, v, 'same', notify__bark__every_epochs=int(v))
+        else: o.row(key, v, 'same', '(no notifications)', '')
+    elif k == 'resume':
+        if v is None: o.row(key, v, 'same', training__resume=None)
+        else: o.refuse(key, v, "an original checkpoint is not an sdr2log checkpoint; start a new run (resume: null), "
+                       "then resume sdr2log runs with --resume auto")
+    elif k == 'main_metric':
+        name = _METRIC_NAMES.get(str(v).lower(), v)
+        if name in VAL_METRICS: o.row(key, v, 'converted' if name != v else 'same', training__main_metric=name)
+        else: o.refuse(key, v, f"not a validation metric; accepted: {', '.join(['psnr', 'ssim', 'mae', *VAL_METRICS])}")
+    elif k == 'maximize_metric':
+        if isinstance(v, bool): o.row(key, v, 'converted', training__main_metric_mode='max' if v else 'min')
+        else: o.refuse(key, v, "expected true or false")
+    elif k == 'sample_every_epochs': o.row(key, v, 'differs')
+    elif k == 'sample_k': o.row(key, v, 'same', training__num_samples=int(v))
+    else: return False
+    return True
+
+# %% ../nbs/10b_compat.ipynb #d6d1fcdd
+def _training_stages(o: _Out, key: str, k: str, v, stage) -> bool:
+    "The Diff-HDRTV stage keys of the training section (stage, the prior in stage 3, lambda_ortho); False: not one."
+    if k == 'stage':
+        if v in (1, 2, 3): o.row(key, v, 'same', model__stage=v)
+        else: o.refuse(key, v, "Diff-HDRTV stages are 1, 2 and 3")
+    elif k == 'detach_prior_in_stage3':
+        if v is True: o.row(key, v, 'implied')
+        else: o.refuse(key, v, "sdr2log's stage 3 always freezes stages 1-2 (no joint fine-tuning); remove it or set true")
+    elif k == 'use_prior_in_stage3':
+        if isinstance(v, bool): o.row(key, v, 'same', model__use_prior=v)
+        else: o.refuse(key, v, "expected true or false")
+    elif k == 'load_prior_path':
+        if stage == 3: o.row(key, v, 'converted', model__stage2_ckpt=v if v else 'auto')
+        elif not v: o.row(key, v, 'implied', '(unused)', f"stage {stage or 'unset'} loads no prior")
+        else: o.refuse(key, v, f"only stage 3 loads a prior (model.stage2_ckpt); in stage {stage} use training.resume")
+    elif k == 'lambda_ortho':
+        if v in (0, 0.0, None): o.row(key, v, 'implied')
+        else: o.refuse(key, v, "the orthogonality regulariser has no sdr2log equivalent; only 0 translates "
+                       "(sdr2log's extra objective is ECL: loss.terms name ecl)")
+    else: return False
+    return True
+
+# %% ../nbs/10b_compat.ipynb #77d41157
+def _training(o: _Out, tr: dict, stage):
+    lr = tr.get('lr_prior', tr.get('lr')) if stage == 2 else tr.get('lr')
+    for k, v in tr.items():
+        key = f'training.{k}'
+        if k in _SAME_TRAINING: o.row(key, v, 'same', **{f'training__{k}': v})
+        elif not (_training_optim(o, key, k, v, tr, stage, lr) or _training_run(o, key, k, v)
+                  or _training_stages(o, key, k, v, stage)):
+            o.refuse(key, v, "not a key of the original SDR2log configs")
+    if 'maximize_metric' not in tr and 'main_metric' in tr and not any(r['action'] == 'refused' and r['key'] == 'training.main_metric' for r in o.rows):
+        mode = metric_direction(_METRIC_NAMES.get(str(tr['main_metric']).lower(), tr['main_metric']))
+        o.row('training.maximize_metric', '(absent)', 'implied', f'training.main_metric_mode: {mode}', "the metric's direction",
+              training__main_metric_mode=mode)
+    if 'scheduler' not in tr:
+        o.row('training.scheduler', '(absent)', 'implied', 'training.min_lr_ratio: 1, warmup_steps: 0', "no scheduler: a constant lr",
+              training__min_lr_ratio=1.0, training__warmup_steps=0)
+    o.row('(EMA)', '(absent)', 'implied', 'training.ema: false', "the original kept no EMA weights (sdr2log's default is on)",
+          training__ema=False)
+
+# %% ../nbs/10b_compat.ipynb #a61e336c
+def _data_ratios(o: _Out, d: dict, seed):
+    "The split ratios in sdr2log's meaning, the split seed and exposure augmentation (the rows that follow the data keys)."
+    tr, vr = float(d.get('train_ratio', 0.9)), float(d.get('val_ratio', 0.1))
+    ratios = {'train_ratio': round(tr * (1 - vr), 12), 'val_ratio': round(tr * vr, 12), 'test_ratio': round(1 - tr, 12)}
+    for k, v in ratios.items(): o.put(f'data.{k}', v)
+    o.row('data.train_ratio', d.get('train_ratio', '(absent: 0.9)'), 'converted',
+          f"data.train_ratio: {ratios['train_ratio']:.6g}, test_ratio: {ratios['test_ratio']:.6g}")
+    o.row('data.val_ratio', d.get('val_ratio', '(absent: 0.1)'), 'converted', f"data.val_ratio: {ratios['val_ratio']:.6g}")
+    if 'split_seed' not in d:
+        o.row('data.split_seed', '(absent)', 'implied', f'data.split_seed: {seed}', "the global seed, as the original", data__split_seed=seed)
+    o.row('data.augment.exposure_stops', '(absent)', 'implied', 'data.augment.exposure_stops: null',
+          "the original had no exposure augmentation (sdr2log's default is [-1, 1] stops)", data__augment__exposure_stops=None)
+
+# %% ../nbs/10b_compat.ipynb #6012a0f3
 _SAME_DATA = ('root', 'batch_size', 'num_workers', 'split_seed')
 
 def _data(o: _Out, d: dict, seed):
@@ -316,18 +359,30 @@ def _data(o: _Out, d: dict, seed):
                 if a in ('train_crop_size', 'hflip'): o.row(f'data.augment.{a}', av, 'same', **{f'data__augment__{a}': av})
                 else: o.refuse(f'data.augment.{a}', av, "not a key of the original augment (train_crop_size, hflip)")
         else: o.refuse(key, v, "not a key of the original SDR2log configs")
-    tr, vr = float(d.get('train_ratio', 0.9)), float(d.get('val_ratio', 0.1))
-    ratios = {'train_ratio': round(tr * (1 - vr), 12), 'val_ratio': round(tr * vr, 12), 'test_ratio': round(1 - tr, 12)}
-    for k, v in ratios.items(): o.put(f'data.{k}', v)
-    o.row('data.train_ratio', d.get('train_ratio', '(absent: 0.9)'), 'converted',
-          f"data.train_ratio: {ratios['train_ratio']:.6g}, test_ratio: {ratios['test_ratio']:.6g}")
-    o.row('data.val_ratio', d.get('val_ratio', '(absent: 0.1)'), 'converted', f"data.val_ratio: {ratios['val_ratio']:.6g}")
-    if 'split_seed' not in d:
-        o.row('data.split_seed', '(absent)', 'implied', f'data.split_seed: {seed}', "the global seed, as the original", data__split_seed=seed)
-    o.row('data.augment.exposure_stops', '(absent)', 'implied', 'data.augment.exposure_stops: null',
-          "the original had no exposure augmentation (sdr2log's default is [-1, 1] stops)", data__augment__exposure_stops=None)
+    _data_ratios(o, d, seed)
 
-# %% ../nbs/10b_compat.ipynb #c019
+# %% ../nbs/10b_compat.ipynb #6ccfa798
+def _diffusion(o: _Out, d: dict):
+    for k, v in d.items():
+        key = f'model.diffusion.{k}'
+        if k == 'low_res':
+            hw = [v, v] if isinstance(v, int) else v
+            if isinstance(hw, (list, tuple)) and len(hw) == 2 and all(isinstance(x, int) and x > 0 for x in hw):
+                o.row(key, v, 'converted', f'model.prior_resolution: {min(hw)}', model__prior_resolution=min(hw))
+            else: o.refuse(key, v, "expected [h, w] or a size in pixels")
+        elif k == 'num_inference_steps':
+            if isinstance(v, int) and v >= 1: o.row(key, v, 'same', model__prior_steps=v)
+            else: o.refuse(key, v, "expected an int >= 1")
+        elif k == 'prediction_type':
+            if v in ('epsilon', 'v_prediction'): o.row(key, v, 'same', model__prediction_type=v)
+            else: o.refuse(key, v, "accepted: epsilon, v_prediction")
+        elif k == 'input_range':
+            if v == 'zero_one': o.row(key, v, 'implied')
+            else: o.refuse(key, v, "accepted: zero_one (the prior maps ACEScct codes to its range itself)")
+        elif k in ('noise_std', 'resize_mode'): o.row(key, v, 'differs')
+        else: o.refuse(key, v, "not a key of the original diffusion section")
+
+# %% ../nbs/10b_compat.ipynb #1a195957
 def _model(o: _Out, m: dict, diff: bool):
     if diff:
         o.put('model.name', 'diff-hdrtv')
@@ -358,26 +413,6 @@ def _model(o: _Out, m: dict, diff: bool):
             elif v is None or str(v).lower() in ('none', 'identity', 'linear'): o.row(key, v, 'same', 'model.head: cct', '', model__head='cct')
             else: o.refuse(key, v, "accepted: sigmoid or none (sdr2log heads: cct, linear)")
         else: o.refuse(key, v, "not a key of the original Attention U-Net section (in_channels, out_channels, features, final_activation)")
-
-def _diffusion(o: _Out, d: dict):
-    for k, v in d.items():
-        key = f'model.diffusion.{k}'
-        if k == 'low_res':
-            hw = [v, v] if isinstance(v, int) else v
-            if isinstance(hw, (list, tuple)) and len(hw) == 2 and all(isinstance(x, int) and x > 0 for x in hw):
-                o.row(key, v, 'converted', f'model.prior_resolution: {min(hw)}', model__prior_resolution=min(hw))
-            else: o.refuse(key, v, "expected [h, w] or a size in pixels")
-        elif k == 'num_inference_steps':
-            if isinstance(v, int) and v >= 1: o.row(key, v, 'same', model__prior_steps=v)
-            else: o.refuse(key, v, "expected an int >= 1")
-        elif k == 'prediction_type':
-            if v in ('epsilon', 'v_prediction'): o.row(key, v, 'same', model__prediction_type=v)
-            else: o.refuse(key, v, "accepted: epsilon, v_prediction")
-        elif k == 'input_range':
-            if v == 'zero_one': o.row(key, v, 'implied')
-            else: o.refuse(key, v, "accepted: zero_one (the prior maps ACEScct codes to its range itself)")
-        elif k in ('noise_std', 'resize_mode'): o.row(key, v, 'differs')
-        else: o.refuse(key, v, "not a key of the original diffusion section")
 
 # %% ../nbs/10b_compat.ipynb #c020
 def translate_config(orig: dict,  # a parsed original SDR2log YAML

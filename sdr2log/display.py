@@ -59,7 +59,7 @@ def to_logc3(img, space: str = DEFAULT_SPACE) -> np.ndarray:
         return np.ascontiguousarray(_renderer().inverse(np.clip(sig, 0, 1)), np.float32)
     return np.ascontiguousarray(convert_space(a, sp, 'LogC3'), np.float32)
 
-# %% ../nbs/08a_display.ipynb #c008
+# %% ../nbs/08a_display.ipynb #1eda3a59
 DISPLAY_TRANSFORMS = ('aces2-sdr', 'pq', 'raw')
 
 @lru_cache(maxsize=4)
@@ -76,6 +76,7 @@ def _check_transform(transform):
     if transform not in DISPLAY_TRANSFORMS:
         raise ValueError(f"unknown display transform {transform!r}; accepted: {', '.join(DISPLAY_TRANSFORMS)}")
 
+# %% ../nbs/08a_display.ipynb #b3c2a6e7
 _SHAPERS = OrderedDict()   # rounded stops -> OCIO processor of the exposure curve in LogC3
 
 def exposure_curve(stops: float, n: int = 4096) -> np.ndarray:
@@ -101,6 +102,7 @@ def apply_display(logc: np.ndarray,               # LogC3 float32 (H, W, 3); not
     ocio_apply_parallel(ocio_lut_processor(display_lut(transform)), a)
     return a
 
+# %% ../nbs/08a_display.ipynb #44a77311
 def _logc3_ocio(ei: float = 800) -> dict:
     "OpenColorIO LogCameraTransform arguments of LogC3 at `ei`: c log10(a x + b) + d above `cut`, e x + f below."
     p = logc3_params(ei)
@@ -126,6 +128,7 @@ def _fused_processor(transform: str):
                                                                           ocio.OPTIMIZATION_DEFAULT)
     return cpu, cpu.getDynamicProperty(ocio.DYNAMIC_PROPERTY_EXPOSURE)
 
+# %% ../nbs/08a_display.ipynb #89f8603e
 def display_u8(logc: np.ndarray,               # LogC3 float32 (H, W, 3), C-contiguous
                transform: str = 'aces2-sdr',   # 'aces2-sdr' or 'pq'
                exposure: float = 0.0) -> np.ndarray:  # stops, applied in scene-linear
@@ -157,6 +160,7 @@ def _pool(n):
 def os_cpu_count() -> int:
     return os.cpu_count() or 1
 
+# %% ../nbs/08a_display.ipynb #8e8a1d90
 def display_array(img, space: str = DEFAULT_SPACE, transform: str = 'aces2-sdr', exposure: float = 0.0) -> np.ndarray:
     "`img` in `space` as a display image in [0, 1] (float32 `(H, W, 3)`) through `transform` at `exposure` stops."
     _check_transform(transform)
@@ -257,7 +261,7 @@ def probe_values(logc: np.ndarray, x: int, y: int, white_nits: float = 100.0) ->
             'cd/m2': float(lin[0, 0] @ _AWG3_Y.astype(np.float64) * white_nits),
             'stops': float(np.log2(max(float(lin[0, 0] @ _AWG3_Y), 1e-12) / 0.18))}
 
-# %% ../nbs/08a_display.ipynb #c011
+# %% ../nbs/08a_display.ipynb #102bed7a
 def save_comparison_figure(path, x, y, preds: dict, renderer, space_in: str, stops=(-2, 0, 2)) -> Path:
     "SDR input, ground truth and each prediction at several exposures, in false colour, and as ACEScct error maps."
     import matplotlib; matplotlib.use('Agg')

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from fastcore.basics import patch
 
 from .color import convert_space, get_space
 from .io import read_image
@@ -63,7 +64,7 @@ def as_images(images, space: str = DEFAULT_SPACE, index: int = 0) -> dict:
         out[str(name)] = (_to_hwc(img, f"image {name!r}"), get_space(s).name)
     return out
 
-# %% ../nbs/13_viewer.ipynb #c026
+# %% ../nbs/13_viewer.ipynb #aa7b16eb
 MODES = ('image', 'false colour', 'wipe', 'side by side', 'error')
 DEFAULT_STATE = dict(mode='image', a=None, b=None, transform='aces2-sdr', exposure=0.0, wipe=0.5,
                      error_kind='acescct', error_vmax=None, x=None, y=None)
@@ -78,6 +79,7 @@ def _u8(a: np.ndarray) -> np.ndarray:
     "float [0, 1] -> uint8, rounded (torch: multithreaded)."
     return torch.from_numpy(np.ascontiguousarray(a)).mul(255).add_(0.5).clamp_(0, 255).to(torch.uint8).numpy()
 
+# %% ../nbs/13_viewer.ipynb #a577cc24
 class ViewerCore:
     "Caches and renders named scene-referred images for the viewer (plain logic; no widgets)."
     def __init__(self, images,                     # what `as_images` accepts
@@ -113,99 +115,115 @@ class ViewerCore:
         ls = self.levels[self.state['a']]
         return next((i for i, l in enumerate(ls) if l['logc'].shape[1] <= width), len(ls) - 1)
 
-    def update(self, **changes) -> dict:
-        "Change the state (unknown keys, modes, transforms, kinds and image names raise)."
-        bad = set(changes) - set(DEFAULT_STATE)
-        if bad: raise ValueError(f"unknown viewer state {sorted(bad)}; accepted: {sorted(DEFAULT_STATE)}")
-        s = dict(self.state, **changes)
-        if s['mode'] not in MODES: raise ValueError(f"unknown mode {s['mode']!r}; accepted: {', '.join(MODES)}")
-        _check_transform(s['transform'])
-        if s['error_kind'] not in ERROR_KINDS: raise ValueError(f"unknown error kind {s['error_kind']!r}; accepted: {', '.join(ERROR_KINDS)}")
-        for k in ('a', 'b'):
-            if s[k] not in self.levels: raise ValueError(f"image {k}={s[k]!r} not among {self.names}")
-        if not 0 <= s['wipe'] <= 1: raise ValueError(f"wipe must be in [0, 1]; got {s['wipe']}")
-        self.state = s
-        return s
+# %% ../nbs/13_viewer.ipynb #c6ca6409
+@patch
+def update(self: ViewerCore, **changes) -> dict:
+    "Change the state (unknown keys, modes, transforms, kinds and image names raise)."
+    bad = set(changes) - set(DEFAULT_STATE)
+    if bad: raise ValueError(f"unknown viewer state {sorted(bad)}; accepted: {sorted(DEFAULT_STATE)}")
+    s = dict(self.state, **changes)
+    if s['mode'] not in MODES: raise ValueError(f"unknown mode {s['mode']!r}; accepted: {', '.join(MODES)}")
+    _check_transform(s['transform'])
+    if s['error_kind'] not in ERROR_KINDS: raise ValueError(f"unknown error kind {s['error_kind']!r}; accepted: {', '.join(ERROR_KINDS)}")
+    for k in ('a', 'b'):
+        if s[k] not in self.levels: raise ValueError(f"image {k}={s[k]!r} not among {self.names}")
+    if not 0 <= s['wipe'] <= 1: raise ValueError(f"wipe must be in [0, 1]; got {s['wipe']}")
+    self.state = s
+    return s
 
-    def display(self, name: str, level: int = 0) -> np.ndarray:
-        "uint8 display image of `name` at `level` through the state's transform and exposure."
-        L, s = self.levels[name][level], self.state
-        key = (name, level, s['transform'], round(float(s['exposure']), 4) if s['transform'] != 'raw' else 0)
-        if key in self._shown: self._shown.move_to_end(key); return self._shown[key]
-        out = _u8(L['raw']) if s['transform'] == 'raw' else display_u8(L['logc'], s['transform'], s['exposure'])
-        out.flags.writeable = False                              # cached: callers copy before drawing on it
-        self._shown[key] = out
-        while len(self._shown) > 12: self._shown.popitem(last=False)
-        return out
+# %% ../nbs/13_viewer.ipynb #aa2f54b2
+@patch
+def display(self: ViewerCore, name: str, level: int = 0) -> np.ndarray:
+    "uint8 display image of `name` at `level` through the state's transform and exposure."
+    L, s = self.levels[name][level], self.state
+    key = (name, level, s['transform'], round(float(s['exposure']), 4) if s['transform'] != 'raw' else 0)
+    if key in self._shown: self._shown.move_to_end(key); return self._shown[key]
+    out = _u8(L['raw']) if s['transform'] == 'raw' else display_u8(L['logc'], s['transform'], s['exposure'])
+    out.flags.writeable = False                              # cached: callers copy before drawing on it
+    self._shown[key] = out
+    while len(self._shown) > 12: self._shown.popitem(last=False)
+    return out
 
-    def false_color(self, name: str, level: int = 0) -> np.ndarray:
-        "uint8 false colour of `name` at `level` (luminance stops + exposure)."
-        return _FC_U8[false_color_index(self.levels[name][level]['stops'] + np.float32(self.state['exposure']))]
+@patch
+def false_color(self: ViewerCore, name: str, level: int = 0) -> np.ndarray:  # noqa: F811 (a method: @patch keeps display's false_color as the module's)
+    "uint8 false colour of `name` at `level` (luminance stops + exposure)."
+    return _FC_U8[false_color_index(self.levels[name][level]['stops'] + np.float32(self.state['exposure']))]
 
-    def error(self, level: int = 0) -> np.ndarray:
-        "Error map `(H, W)` between images A and B (state's kind), cached per pair at full resolution, pooled to `level`."
-        s = self.state
-        key = (s['a'], s['b'], s['error_kind'])
-        if key not in self._errors:
-            a, b = (convert_space(self.levels[n][0]['logc'], 'LogC3', 'ACEScct') for n in key[:2])
-            if a.shape != b.shape: raise ValueError(f"images {key[0]!r} {a.shape} and {key[1]!r} {b.shape} differ in shape")
-            e = [_error_from_cct(a, b, key[2])]
-            while len(e) < len(self.levels[key[0]]): e.append(_down2(e[-1][..., None])[..., 0])
-            self._errors[key] = e
-        return self._errors[key][level]
+# %% ../nbs/13_viewer.ipynb #53275b0f
+@patch
+def error(self: ViewerCore, level: int = 0) -> np.ndarray:
+    "Error map `(H, W)` between images A and B (state's kind), cached per pair at full resolution, pooled to `level`."
+    s = self.state
+    key = (s['a'], s['b'], s['error_kind'])
+    if key not in self._errors:
+        a, b = (convert_space(self.levels[n][0]['logc'], 'LogC3', 'ACEScct') for n in key[:2])
+        if a.shape != b.shape: raise ValueError(f"images {key[0]!r} {a.shape} and {key[1]!r} {b.shape} differ in shape")
+        e = [_error_from_cct(a, b, key[2])]
+        while len(e) < len(self.levels[key[0]]): e.append(_down2(e[-1][..., None])[..., 0])
+        self._errors[key] = e
+    return self._errors[key][level]
 
-    def vmax(self) -> float:
-        "Top of the error colour scale."
-        return self.state['error_vmax'] or ERROR_KINDS[self.state['error_kind']]
+@patch
+def vmax(self: ViewerCore) -> float:
+    "Top of the error colour scale."
+    return self.state['error_vmax'] or ERROR_KINDS[self.state['error_kind']]
 
-    def render(self, level: int = 0, **changes) -> np.ndarray:
-        "The uint8 `(H, W, 3)` image the viewer shows for the state (after `changes`) at pyramid `level`."
-        s = self.update(**changes) if changes else self.state
-        m = s['mode']
-        if m == 'image': out = self.display(s['a'], level)
-        elif m == 'false colour': out = self.false_color(s['a'], level)
-        elif m == 'error': out = heat_u8(self.error(level), self.vmax())
+# %% ../nbs/13_viewer.ipynb #a66fb777
+@patch
+def render(self: ViewerCore, level: int = 0, **changes) -> np.ndarray:
+    "The uint8 `(H, W, 3)` image the viewer shows for the state (after `changes`) at pyramid `level`."
+    s = self.update(**changes) if changes else self.state
+    m = s['mode']
+    if m == 'image': out = self.display(s['a'], level)
+    elif m == 'false colour': out = self.false_color(s['a'], level)
+    elif m == 'error': out = heat_u8(self.error(level), self.vmax())
+    else:
+        if m == 'side by side': level = min(level + 1, len(self.levels[s['a']]) - 1)   # two halves ~ one frame wide
+        A, B = self.display(s['a'], level), self.display(s['b'], level)
+        if A.shape != B.shape: raise ValueError(f"images {s['a']!r} and {s['b']!r} differ in shape: {A.shape}, {B.shape}")
+        if m == 'side by side': out = np.concatenate([A, np.zeros((A.shape[0], 4, 3), np.uint8), B], 1)
         else:
-            if m == 'side by side': level = min(level + 1, len(self.levels[s['a']]) - 1)   # two halves ~ one frame wide
-            A, B = self.display(s['a'], level), self.display(s['b'], level)
-            if A.shape != B.shape: raise ValueError(f"images {s['a']!r} and {s['b']!r} differ in shape: {A.shape}, {B.shape}")
-            if m == 'side by side': out = np.concatenate([A, np.zeros((A.shape[0], 4, 3), np.uint8), B], 1)
-            else:
-                c = int(round(s['wipe'] * A.shape[1]))
-                out = A.copy(); out[:, c:] = B[:, c:]
-                out[:, max(c - 1, 0):c + 1] = 255                                   # the wipe line
-        if s['x'] is not None and s['y'] is not None and m != 'side by side': out = self._crosshair(out, level)
-        return out
+            c = int(round(s['wipe'] * A.shape[1]))
+            out = A.copy(); out[:, c:] = B[:, c:]
+            out[:, max(c - 1, 0):c + 1] = 255                                   # the wipe line
+    if s['x'] is not None and s['y'] is not None and m != 'side by side': out = self._crosshair(out, level)
+    return out
 
-    def _crosshair(self, out, level):
-        H, W = self.shape(0)
-        h, w = out.shape[:2]
-        x, y = min(int(self.state['x'] * w / W), w - 1), min(int(self.state['y'] * h / H), h - 1)
-        out = out.copy() if not out.flags.writeable else out      # never draw on a cached display image
-        out[y, max(x - 6, 0):x + 7] = (0, 255, 0); out[max(y - 6, 0):y + 7, x] = (0, 255, 0)
-        return out
+@patch
+def _crosshair(self: ViewerCore, out, level):
+    H, W = self.shape(0)
+    h, w = out.shape[:2]
+    x, y = min(int(self.state['x'] * w / W), w - 1), min(int(self.state['y'] * h / H), h - 1)
+    out = out.copy() if not out.flags.writeable else out      # never draw on a cached display image
+    out[y, max(x - 6, 0):x + 7] = (0, 255, 0); out[max(y - 6, 0):y + 7, x] = (0, 255, 0)
+    return out
 
-    def scope(self, kind: str = 'histogram', level: int | None = None) -> np.ndarray:
-        "uint8 histogram (luminance stops + exposure) or waveform (display luma) of image A at a small level."
-        level = self.level_for(512) if level is None else level
-        if kind == 'histogram': return histogram_u8(self.levels[self.state['a']][level]['stops'] + self.state['exposure'])
-        if kind == 'waveform':
-            d = self.display(self.state['a'], level).astype(np.float32) / 255
-            return waveform_u8(d @ np.array([0.2126, 0.7152, 0.0722], np.float32))
-        raise ValueError(f"unknown scope {kind!r}; accepted: 'histogram', 'waveform'")
+# %% ../nbs/13_viewer.ipynb #e5c2ee0f
+@patch
+def scope(self: ViewerCore, kind: str = 'histogram', level: int | None = None) -> np.ndarray:
+    "uint8 histogram (luminance stops + exposure) or waveform (display luma) of image A at a small level."
+    level = self.level_for(512) if level is None else level
+    if kind == 'histogram': return histogram_u8(self.levels[self.state['a']][level]['stops'] + self.state['exposure'])
+    if kind == 'waveform':
+        d = self.display(self.state['a'], level).astype(np.float32) / 255
+        return waveform_u8(d @ np.array([0.2126, 0.7152, 0.0722], np.float32))
+    raise ValueError(f"unknown scope {kind!r}; accepted: 'histogram', 'waveform'")
 
-    def probe(self, x: int, y: int, name: str | None = None) -> dict:
-        "Probe values (see `probe_values`) of `name` (default A) at full resolution, plus its display code values."
-        n = name or self.state['a']
-        v = probe_values(self.levels[n][0]['logc'], x, y, self.white_nits)
-        v['display'] = self.display_pixel(n, x, y)
-        return v
+@patch
+def probe(self: ViewerCore, x: int, y: int, name: str | None = None) -> dict:
+    "Probe values (see `probe_values`) of `name` (default A) at full resolution, plus its display code values."
+    n = name or self.state['a']
+    v = probe_values(self.levels[n][0]['logc'], x, y, self.white_nits)
+    v['display'] = self.display_pixel(n, x, y)
+    return v
 
-    def display_pixel(self, name, x, y) -> np.ndarray:
-        L, s = self.levels[name][0], self.state
-        if s['transform'] == 'raw': return L['raw'][y, x]
-        return display_u8(L['logc'][y:y + 1, x:x + 1], s['transform'], s['exposure'])[0, 0] / 255
+@patch
+def display_pixel(self: ViewerCore, name, x, y) -> np.ndarray:
+    L, s = self.levels[name][0], self.state
+    if s['transform'] == 'raw': return L['raw'][y, x]
+    return display_u8(L['logc'][y:y + 1, x:x + 1], s['transform'], s['exposure'])[0, 0] / 255
 
+# %% ../nbs/13_viewer.ipynb #fd463ced
 def encode_image(a: np.ndarray, fmt: str = 'jpeg', quality: int = 90) -> bytes:
     "JPEG or PNG bytes of a uint8 `(H, W, 3)` image (JPEG: about 5x faster at full HD)."
     from PIL import Image
@@ -226,7 +244,7 @@ def click_pixel(event: dict,  # an ipyevents click: relativeX/Y and boundingRect
     x, y = int(float(event['relativeX']) / bw * W), int(float(event['relativeY']) / bh * H)
     return min(max(x, 0), W - 1), min(max(y, 0), H - 1)
 
-# %% ../nbs/13_viewer.ipynb #c031
+# %% ../nbs/13_viewer.ipynb #4fe00821
 def _legend_html() -> str:
     cells = ''.join(f'<span style="display:inline-block;padding:1px 5px;margin:1px;background:rgb'
                     f'{tuple(int(255 * c) for c in rgb)};color:{"#000" if sum(rgb) > 1.2 else "#fff"};'
@@ -246,6 +264,27 @@ def _probe_html(v: dict) -> str:
     rows += [('cd/m²', f"{v['cd/m2']:.2f} (at 100 nits white)"), ('stops', f"{v['stops']:+.2f}")]
     return '<table style="font:11px monospace">' + ''.join(f'<tr><td>{k}</td><td>{x}</td></tr>' for k, x in rows) + '</table>'
 
+# %% ../nbs/13_viewer.ipynb #2378adfd
+def _controls(core: ViewerCore, transform: str) -> dict:
+    "The viewer's widgets by state key (and `scope`), set to `core`'s images and size, showing `transform`."
+    import ipywidgets as W
+    H, Wd = core.shape(0)
+    names, s = core.names, core.state
+    return dict(
+        mode=W.ToggleButtons(options=MODES, value='image', description='mode'),
+        a=W.Dropdown(options=names, value=s['a'], description='A'),
+        b=W.Dropdown(options=names, value=s['b'], description='B'),
+        transform=W.Dropdown(options=DISPLAY_TRANSFORMS, value=transform, description='display'),
+        exposure=W.FloatSlider(value=0, min=-8, max=8, step=0.1, description='exposure', continuous_update=True,
+                               readout_format='+.1f'),
+        wipe=W.FloatSlider(value=0.5, min=0, max=1, step=0.01, description='wipe', continuous_update=True),
+        error_kind=W.Dropdown(options=list(ERROR_KINDS), value='acescct', description='error'),
+        error_vmax=W.FloatText(value=ERROR_KINDS['acescct'], description='scale max'),
+        scope=W.Dropdown(options=['histogram', 'waveform'], value='histogram', description='scope'),
+        x=W.IntSlider(value=Wd // 2, min=0, max=Wd - 1, description='probe x', continuous_update=True),
+        y=W.IntSlider(value=H // 2, min=0, max=H - 1, description='probe y', continuous_update=True))
+
+# %% ../nbs/13_viewer.ipynb #754fe1ad
 class Viewer:
     "An ipywidgets viewer over a `ViewerCore`: widgets only read their values into the state and show the render."
     def __init__(self, images, space: str = DEFAULT_SPACE, index: int = 0,
@@ -260,20 +299,7 @@ class Viewer:
         self.preview_width, self.full_width, self.settle, self.fmt = preview_width, full_width, settle, fmt
         self._timer, self.renders = None, []        # renders: (level, seconds) of each refresh, newest last
         H, Wd = self.core.shape(0)
-        names, s = self.core.names, self.core.state
-        self.w = dict(
-            mode=W.ToggleButtons(options=MODES, value='image', description='mode'),
-            a=W.Dropdown(options=names, value=s['a'], description='A'),
-            b=W.Dropdown(options=names, value=s['b'], description='B'),
-            transform=W.Dropdown(options=DISPLAY_TRANSFORMS, value=transform, description='display'),
-            exposure=W.FloatSlider(value=0, min=-8, max=8, step=0.1, description='exposure', continuous_update=True,
-                                   readout_format='+.1f'),
-            wipe=W.FloatSlider(value=0.5, min=0, max=1, step=0.01, description='wipe', continuous_update=True),
-            error_kind=W.Dropdown(options=list(ERROR_KINDS), value='acescct', description='error'),
-            error_vmax=W.FloatText(value=ERROR_KINDS['acescct'], description='scale max'),
-            scope=W.Dropdown(options=['histogram', 'waveform'], value='histogram', description='scope'),
-            x=W.IntSlider(value=Wd // 2, min=0, max=Wd - 1, description='probe x', continuous_update=True),
-            y=W.IntSlider(value=H // 2, min=0, max=H - 1, description='probe y', continuous_update=True))
+        self.w = _controls(self.core, transform)
         self.image = W.Image(format=fmt, layout=W.Layout(width='100%', max_width=f'{Wd}px'))
         self.image.add_class('sdr2log-viewer-image')
         self.scope_image = W.Image(format='png')
@@ -296,51 +322,57 @@ class Viewer:
         v = {k: self.w[k].value for k in ('mode', 'a', 'b', 'transform', 'exposure', 'wipe', 'error_kind', 'x', 'y')}
         return dict(v, error_vmax=self.w['error_vmax'].value or None)
 
-    def _on_click(self, event: dict):
-        "A click on the image: move the probe (both sliders) to that pixel, then one full render."
-        x, y = click_pixel(event, self.core.shape(0))
-        self._holding = True
-        try: self.w['x'].value, self.w['y'].value = x, y
-        finally: self._holding = False
-        self.refresh()
-
-    def _on_change(self, change):
-        if self._holding: return
-        if change['owner'] is self.w['error_kind']:      # a new kind resets its scale
-            self.w['error_vmax'].value = ERROR_KINDS[change['new']]; return
-        sliding = change['owner'] in (self.w['exposure'], self.w['wipe'], self.w['x'], self.w['y'])
-        self.refresh(preview=sliding)
-        if sliding: self._schedule_full()
-
-    def _schedule_full(self):
-        "Full-resolution render once the sliders have been still for `settle` seconds."
-        if self._timer is not None: self._timer.cancel()
-        try: self._timer = asyncio.get_running_loop().call_later(self.settle, self.refresh)
-        except RuntimeError: self._timer = threading.Timer(self.settle, self.refresh); self._timer.start()
-
-    def refresh(self, preview: bool = False):
-        "Read the widgets, render (preview or full resolution) and show the image, scope, legend and probe."
-        t0 = time.perf_counter()
-        self.core.update(**self._state_from_widgets())
-        s = self.core.state
-        level = self.core.level_for(self.preview_width if preview else (self.full_width or 10 ** 9))
-        self.image.value = encode_image(self.core.render(level), self.fmt)
-        self.scope_image.value = encode_image(self.core.scope(self.w['scope'].value), 'png')
-        self.legend.layout.display = None if s['mode'] == 'false colour' else 'none'
-        self.colorbar.value = _colorbar_html(self.core.vmax(), s['error_kind']) if s['mode'] == 'error' else ''
-        self.probe_out.value = _probe_html(self.core.probe(s['x'], s['y']))
-        dt = time.perf_counter() - t0
-        self.renders.append((level, dt))
-        h, w = self.core.shape(level)
-        self.status.value = f'<span style="font:11px monospace">{w}x{h} {"preview" if preview else "full"} {1000 * dt:.0f} ms</span>'
-
     def _repr_mimebundle_(self, **kwargs): return self.widget._repr_mimebundle_(**kwargs)
+
+# %% ../nbs/13_viewer.ipynb #f06328a0
+@patch
+def _on_click(self: Viewer, event: dict):
+    "A click on the image: move the probe (both sliders) to that pixel, then one full render."
+    x, y = click_pixel(event, self.core.shape(0))
+    self._holding = True
+    try: self.w['x'].value, self.w['y'].value = x, y
+    finally: self._holding = False
+    self.refresh()
+
+@patch
+def _on_change(self: Viewer, change):
+    if self._holding: return
+    if change['owner'] is self.w['error_kind']:      # a new kind resets its scale
+        self.w['error_vmax'].value = ERROR_KINDS[change['new']]; return
+    sliding = change['owner'] in (self.w['exposure'], self.w['wipe'], self.w['x'], self.w['y'])
+    self.refresh(preview=sliding)
+    if sliding: self._schedule_full()
+
+@patch
+def _schedule_full(self: Viewer):
+    "Full-resolution render once the sliders have been still for `settle` seconds."
+    if self._timer is not None: self._timer.cancel()
+    try: self._timer = asyncio.get_running_loop().call_later(self.settle, self.refresh)
+    except RuntimeError: self._timer = threading.Timer(self.settle, self.refresh); self._timer.start()
+
+# %% ../nbs/13_viewer.ipynb #72ae2061
+@patch
+def refresh(self: Viewer, preview: bool = False):
+    "Read the widgets, render (preview or full resolution) and show the image, scope, legend and probe."
+    t0 = time.perf_counter()
+    self.core.update(**self._state_from_widgets())
+    s = self.core.state
+    level = self.core.level_for(self.preview_width if preview else (self.full_width or 10 ** 9))
+    self.image.value = encode_image(self.core.render(level), self.fmt)
+    self.scope_image.value = encode_image(self.core.scope(self.w['scope'].value), 'png')
+    self.legend.layout.display = None if s['mode'] == 'false colour' else 'none'
+    self.colorbar.value = _colorbar_html(self.core.vmax(), s['error_kind']) if s['mode'] == 'error' else ''
+    self.probe_out.value = _probe_html(self.core.probe(s['x'], s['y']))
+    dt = time.perf_counter() - t0
+    self.renders.append((level, dt))
+    h, w = self.core.shape(level)
+    self.status.value = f'<span style="font:11px monospace">{w}x{h} {"preview" if preview else "full"} {1000 * dt:.0f} ms</span>'
 
 def view(images, space: str = DEFAULT_SPACE, index: int = 0, **kwargs) -> Viewer:
     "Interactive viewer of one image, `(image, space)`, a dict of them, a batch dict or a folder (see `Viewer`)."
     return Viewer(images, space, index, **kwargs)
 
-# %% ../nbs/13_viewer.ipynb #c035
+# %% ../nbs/13_viewer.ipynb #e315de0d
 def _imshow(ax, img, title):
     ax.imshow(np.clip(img, 0, 1), interpolation='lanczos'); ax.set_title(title, fontsize=9); ax.set_xticks([]); ax.set_yticks([])
 
@@ -350,6 +382,7 @@ def _figure(rows, cols, img_shape, width=12):
     fig, axs = plt.subplots(rows, cols, figsize=(width, width * rows * h / (cols * w) + 0.45 * rows), dpi=100, squeeze=False)
     return fig, axs
 
+# %% ../nbs/13_viewer.ipynb #4af06180
 def plot_comparison(images, space: str = DEFAULT_SPACE,
                     stops=(0,),                    # exposures (stops), one row each
                     transform: str = 'aces2-sdr',
@@ -365,6 +398,7 @@ def plot_comparison(images, space: str = DEFAULT_SPACE,
     if path is not None: fig.savefig(path)
     return fig
 
+# %% ../nbs/13_viewer.ipynb #4641ec5a
 def exposure_bracket(img, space: str = DEFAULT_SPACE, stops=(-2, 0, 2), transform: str = 'aces2-sdr',
                      width: float = 12, path=None):
     "One image through `transform` at each exposure of `stops`, side by side."
@@ -388,6 +422,7 @@ def false_color_figure(img, space: str = DEFAULT_SPACE, exposure: float = 0.0, w
     if path is not None: fig.savefig(path)
     return fig
 
+# %% ../nbs/13_viewer.ipynb #39af7ca8
 def error_map_figure(pred, gt, kind: str = 'acescct', space: str = DEFAULT_SPACE, gt_space: str | None = None,
                      vmax: float | None = None, width: float = 12, path=None):
     "Prediction, ground truth (aces2-sdr) and the error heat map with a colour bar."
