@@ -18,6 +18,7 @@ from .data import PairDataset, collate_pairs, data_config
 from .io import atomic_write, atomic_write_text
 from .display import save_comparison_figure  # noqa: F401 (the report's figure; evaluate API)
 from .methods import load_run, predict_tiled, Method, resolve_method, _split_overrides  # noqa: F401 (evaluate API)
+from .methods import _renderer_label
 from .metrics import PSNR_CAP, REGIONS, bootstrap_ci, compute_metrics, metric_direction, paired_comparison, region_masks
 from .video import (FIDELITY, RESIDUAL_THRESH, SHOWN, TEMPORAL, TemporalBlend, clip_flows, is_temporal, predict_sequence,
                            strip_figure, temporal_metrics, tradeoff_figure)
@@ -35,10 +36,6 @@ def _renderer_options(name: str) -> dict:
     n = str(name)
     if n.lower().startswith('lut:'): return {'sdr_from': 'lut', 'sdr_lut_path': n[4:], 'sdr_options': {}}
     return {'sdr_from': n, 'sdr_lut_path': None, 'sdr_options': {}}
-
-def _renderer_label(d: dict) -> str:
-    "The renderer name of a data config (`lut:PATH` for a LUT)."
-    return f"lut:{d['sdr_lut_path']}" if d['sdr_from'] == 'lut' else d['sdr_from']
 
 def _degradation_overrides(data: dict, bits='data', jpeg=None) -> dict:
     "`data` with the test SDR's quantisation (`bits`: 'data' keeps the config's; 8, 10 or None) and JPEG quality set."
