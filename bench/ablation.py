@@ -16,7 +16,14 @@ usage: .venv/bin/python bench/ablation.py [--demo demo_out] [--out bench/results
    (flat clipping) and inverse-highlight on the film-sdr test SDR, by region, and a figure at -2, 0, +2 and +4 stops
    of exposure of the test frame with the most highlight pixels (bench/results/ablation_highlights.png).
 
-`--parts 1 2 3 4` selects the parts (2 and 3 share a training).
+5. The published peer beside our models: HDRTVNet's AGCM (the authors' size, nf 64) and AGCM + LE (LE scaled down
+   to 32 channels x 4 blocks from 64 x 16 so it trains within the demo budget on a CPU), known renderer, against the
+   inverse and the demo's U-Nets.
+6. The blind prior: `unet-linear` with model.prior = the training mixture (all three inverses in, weighed per pixel
+   by the network, which is not told the renderer), trained on the mixture and tested on aces1-sdr (held out), against
+   the mixture U-Net of part 2 (trained before, found under runs-ablation/) and the mismatched inverse.
+
+`--parts 1 2 3 4 5 6` selects the parts (2 and 3 share a training; 6 reuses part 2's).
 """
 import argparse, json, sys, time
 from pathlib import Path
@@ -24,18 +31,23 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _common import machine
 from sdr2log.cli import DEMO_PRESETS
 from sdr2log.evaluate import evaluate, summary_markdown, region_markdown
-from sdr2log.train import train
+from sdr2log.train import SHIPPED_CONFIGS, load_config, train
 from sdr2log.metrics import region_masks
 
 COLS = ['psnr_acescct', 'ssim_acescct', 'delta_e_itp', 'pu21_psnr', 'erm']
 MIXTURE = ['aces2-sdr', 'film-sdr', 'naive']
 
 
-def _train(demo: Path, name: str, model: str, preset: str, extra: dict) -> str:
+def _train(demo: Path, name: str, model: str, preset: str, extra: dict, model_options: dict | None = None) -> str:
+    "A run with the demo preset's training settings (its U-Net size unless `model_options` are given)."
     P = DEMO_PRESETS[preset]
+    mo = P['model'] if model_options is None else model_options
     sets = {'data.root': str(demo / 'data'), 'training.ckpt_root': str(demo / 'runs-ablation'), 'training.exp_name': name,
-            'seed': 0, 'training.amp': False, **{f'model.{k}': v for k, v in P['model'].items()}, **P['train'], **extra}
-    return train(model, [f'{k}={json.dumps(v)}' for k, v in sets.items()])['run_dir']
+            'seed': 0, 'training.amp': False, **{f'model.{k}': v for k, v in mo.items()}, **P['train'], **extra}
+    cfg = model
+    if model not in SHIPPED_CONFIGS:                     # another registered model: the U-Net config's training, its own model
+        cfg = load_config('unet-linear', validate=False); cfg['model'] = {'name': model}
+    return train(cfg, [f'{k}={json.dumps(v)}' for k, v in sets.items()])['run_dir']
 
 
 def highlight_figure(demo: Path, methods: dict, path: Path, stops=(-2, 0, 2, 4)):
@@ -59,7 +71,7 @@ def highlight_figure(demo: Path, methods: dict, path: Path, stops=(-2, 0, 2, 4))
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     ap.add_argument('--demo', default='demo_out'); ap.add_argument('--preset', default='default')
-    ap.add_argument('--parts', nargs='+', type=int, default=[1, 2, 3, 4], choices=[1, 2, 3, 4])
+    ap.add_argument('--parts', nargs='+', type=int, default=[1, 2, 3, 4], choices=[1, 2, 3, 4, 5, 6])
     ap.add_argument('--out', default=str(Path(__file__).parent / 'results' / 'ablation.md'))
     a = ap.parse_args(argv)
     demo, out = Path(a.demo), Path(a.out)
@@ -98,10 +110,27 @@ def main(argv=None):
             'inverse:film-sdr')
         fig = highlight_figure(demo, methods, out.with_name('ablation_highlights.png'))
         parts.append(f"![film-sdr test frame at -2, 0, +2, +4 stops]({fig.name})\n")
+    if 5 in a.parts:
+        new['agcm'] = ag = _train(demo, 'hdrtvnet-agcm', 'hdrtvnet-agcm', a.preset, {}, {'nf': 64})
+        new['agcm_le'] = le = _train(demo, 'hdrtvnet-agcm-le', 'hdrtvnet-agcm-le', a.preset, {},
+                                     {'nf': 64, 'le_nf': 32, 'le_blocks': 4})
+        section('5. HDRTVNet (AGCM, AGCM + LE) beside the inverse and the U-Nets, known renderer (aces2-sdr)', evaluate(
+            ['inverse', f"unet-linear={runs['unet-linear']}", f"unet-linear+prior={runs['unet-linear+prior']}",
+             f'hdrtvnet-agcm={ag}', f'hdrtvnet-agcm-le={le}'], demo / 'data', 'test', ab / 'peers', overwrite=True,
+            renderer='aces2-sdr', **ev), 'inverse')
+    if 6 in a.parts:
+        mixes = sorted((demo / 'runs-ablation').glob('*-unet-linear-mixture'))
+        if not mixes and 'mixture' not in new: raise SystemExit("part 6 needs part 2's mixture run: run --parts 2 first")
+        mix = new.get('mixture') or str(mixes[-1])
+        new['blind_prior'] = bp = _train(demo, 'unet-linear+blind-prior', 'unet-linear', a.preset,
+                                         {'data.sdr_from': MIXTURE, 'model.prior': MIXTURE})
+        section('6. The blind prior: test SDR from aces1-sdr, held out of every training set', evaluate(
+            ['inverse:aces2-sdr', 'inverse:aces1-sdr', f'unet-linear-mixture={mix}', f'unet-linear+blind-prior={bp}'],
+            demo / 'data', 'test', ab / 'blind-prior', overwrite=True, renderer='aces1-sdr', **ev), 'inverse:aces2-sdr')
     md = (f"# Method experiments on the demo data\n\n{machine()}\n\n`python bench/ablation.py --demo {a.demo} --preset "
           f"{a.preset} --parts {' '.join(map(str, a.parts))}`: demo preset `{a.preset}` settings for the new trainings; "
           f"{time.perf_counter() - t0:.0f} s in all. New runs: {new}.\n\n" + '\n'.join(parts))
-    out.write_text(md); print(md)
+    out.parent.mkdir(parents=True, exist_ok=True); out.write_text(md); print(md)
 
 
 if __name__ == '__main__':
