@@ -257,7 +257,7 @@ def evaluate_identifier(model: dict | None = None, seed: int = TEST_SEED, scenes
             'confidence': {'correct': float(P.max(1)[pred == lab].mean()),
                            'wrong': float(P.max(1)[pred != lab].mean()) if (pred != lab).any() else None}}
 
-# %% ../nbs/11a_identify.ipynb #c033
+# %% ../nbs/11a_identify.ipynb #c034
 def read_sdr_file(path, max_frames: int = 16, stride: int = 1) -> np.ndarray:
     "SDR code values `(T, H, W, 3)` of an image or a video file (the first `max_frames` frames, every `stride`)."
     p = Path(path)
@@ -277,13 +277,12 @@ def read_sdr_file(path, max_frames: int = 16, stride: int = 1) -> np.ndarray:
 def identify_files(paths, candidates=None, max_frames: int = 16, stride: int = 1) -> list[dict]:
     "`identify` each file of `paths` (images or videos); per file its result with `path`. Errors name the file."
     if isinstance(paths, (str, Path)): paths = [paths]
+    cands = _candidates(candidates)                         # bad candidates fail once, before any file is read
     out = []
     for p in paths:
-        a = read_sdr_file(p, max_frames, stride)
-        try: r = identify(a, candidates)
-        except ValueError as e:
-            if 'candidate' in str(e) or 'renderer' in str(e): raise
-            raise ValueError(f"{p}: {e}") from None
+        a = read_sdr_file(p, max_frames, stride)             # read errors name the file
+        try: r = identify(a, cands)
+        except (ValueError, TypeError) as e: raise type(e)(f"{p}: {e}") from None   # e.g. too small, out of range
         out.append({'path': str(p), **r})
     return out
 

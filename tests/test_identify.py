@@ -103,5 +103,7 @@ def test_identify_files_and_format(tmp_path, test_scene):
     line = idf.format_result(res[0])
     assert line.startswith(f"{tmp_path / 'a.png'}: naive (p=") and 'aces2-sdr' in line
     (tmp_path / 'bad.png').write_bytes(b'not a png')
-    for name in ('bad.png', 'missing.png', 'a.jpg'):
+    write_png(tmp_path / 'tiny.png', sdr[0, :8, :8])
+    for name in ('bad.png', 'missing.png', 'a.jpg', 'tiny.png'):
         with pytest.raises(Exception, match=name): idf.identify_files([tmp_path / name])
+    with pytest.raises(UnknownName, match='naiv'): idf.identify_files([tmp_path / 'missing.png'], candidates=['naiv', 'film-sdr'])
