@@ -22,7 +22,7 @@ from .videoio import VIDEO_EXTENSIONS, read_video
 __all__ = ['MIN_PIXELS', 'MAX_PIXELS', 'HI', 'FEATURES', 'EXPOSURES', 'DELIVERIES', 'TRAIN_SEED', 'CALIB_SEED', 'TEST_SEED',
            'MODEL_PATH', 'RECIPE', 'EXTRA_RECIPE', 'check_sdr', 'sdr_features', 'render_samples', 'feature_matrix',
            'fit_logistic', 'fit_temperature', 'fit_identifier', 'load_model', 'predict_proba', 'identify',
-           'evaluate_identifier', 'read_sdr_file', 'identify_files', 'format_result']
+           'expected_calibration_error', 'evaluate_identifier', 'read_sdr_file', 'identify_files', 'format_result']
 
 # %% ../nbs/11a_identify.ipynb #c006
 MIN_PIXELS = 1024    # fewer pixels than this (all frames together) carry too little evidence
@@ -238,6 +238,12 @@ def identify(frames, candidates=None) -> dict:
             'highlights': float((a.max(-1) >= 0.85).mean())}
 
 # %% ../nbs/11a_identify.ipynb #c027
+def expected_calibration_error(P, labels, bins: int = 10) -> float:
+    "Mean |accuracy - confidence| over confidence bins, weighted by their share of samples (0: perfectly calibrated)."
+    conf, ok = P.max(1), P.argmax(1) == np.asarray(labels)
+    b = np.minimum((conf * bins).astype(int), bins - 1)
+    return float(sum(abs(ok[b == i].mean() - conf[b == i].mean()) * (b == i).mean() for i in range(bins) if (b == i).any()))
+
 def evaluate_identifier(model: dict | None = None, seed: int = TEST_SEED, scenes: int = 4, size=(96, 160),
                         exposures=EXPOSURES, deliveries=DELIVERIES) -> dict:
     "Confusion matrices (rows true, columns predicted), accuracy and per-class recall on held-out scenes."
@@ -254,6 +260,7 @@ def evaluate_identifier(model: dict | None = None, seed: int = TEST_SEED, scenes
     return {'candidates': cands, 'confusion': C, 'accuracy': float(np.trace(C) / C.sum()),
             'recall': dict(zip(cands, (np.diag(C) / C.sum(1).clip(1)).tolist())),
             'by_delivery': {json.dumps(deliveries[d]): cm(dl == d) for d in range(len(deliveries))},
+            'ece': expected_calibration_error(P, lab),
             'confidence': {'correct': float(P.max(1)[pred == lab].mean()),
                            'wrong': float(P.max(1)[pred != lab].mean()) if (pred != lab).any() else None}}
 
