@@ -19,14 +19,14 @@ from .synth import synth_sequence
 from .videoio import VIDEO_EXTENSIONS, read_video
 
 # %% auto #0
-__all__ = ['MIN_PIXELS', 'MAX_PIXELS', 'HI', 'FEATURES', 'EXPOSURES', 'DELIVERIES', 'TRAIN_SEED', 'CALIB_SEED', 'TEST_SEED',
+__all__ = ['MIN_PIXELS', 'FEATURE_PIXELS', 'HI', 'FEATURES', 'EXPOSURES', 'DELIVERIES', 'TRAIN_SEED', 'CALIB_SEED', 'TEST_SEED',
            'MODEL_PATH', 'RECIPE', 'EXTRA_RECIPE', 'check_sdr', 'sdr_features', 'render_samples', 'feature_matrix',
            'fit_logistic', 'fit_temperature', 'fit_identifier', 'load_model', 'predict_proba', 'identify',
            'expected_calibration_error', 'evaluate_identifier', 'read_sdr_file', 'identify_files', 'format_result']
 
 # %% ../nbs/11a_identify.ipynb #c006
 MIN_PIXELS = 1024    # fewer pixels than this (all frames together) carry too little evidence
-MAX_PIXELS = 1 << 21  # larger inputs are subsampled on a regular pixel grid before the statistics
+FEATURE_PIXELS = 1 << 21  # larger inputs are subsampled on a regular pixel grid before the statistics
 
 def check_sdr(frames, what: str = 'frames') -> np.ndarray:
     "SDR code values as float32 `(T, H, W, 3)` in [0, 1] from `(H, W, 3)` / `(T, H, W, 3)` floats (or uint8 codes)."
@@ -101,7 +101,7 @@ def _colour_features(y, M, m, Y) -> dict:
 def sdr_features(frames) -> dict:
     "Name -> value of the identification features of SDR `frames` ((H, W, 3) or (T, H, W, 3), pooled over frames)."
     a = check_sdr(frames).reshape(-1, 3)
-    if len(a) > MAX_PIXELS: a = a[::int(np.ceil(len(a) / MAX_PIXELS))]
+    if len(a) > FEATURE_PIXELS: a = a[::int(np.ceil(len(a) / FEATURE_PIXELS))]
     y = np.round(a * 255) / 255                              # 8-bit codes, as delivered
     M, m, Y = y.max(-1), y.min(-1), y @ _LUMA
     n, nc = len(y), (y >= HI).sum(-1)
