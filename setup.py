@@ -31,7 +31,7 @@ setuptools.setup(
     url=cfg['git_url'],
     packages=setuptools.find_packages(include=['sdr2log', 'sdr2log.*']),
     include_package_data=True,
-    package_data={'sdr2log': ['data/*', 'configs/*', 'luts/*.cube', 'templates/*.ipynb']},
+    package_data={'sdr2log': ['data/*', 'configs/*', 'luts/*.cube', 'templates/*.ipynb', 'identify_model.json']},
     install_requires=requirements,
     extras_require={'dev': dev_requirements},
     dependency_links=cfg.get('dep_links', '').split(),
