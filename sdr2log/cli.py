@@ -319,6 +319,23 @@ def _sweep_parser(sub):
     w.add_argument('grid', help='grid YAML (base, grid, fixed, epochs, out, data_root)')
     w.add_argument('--overwrite', action='store_true', help="replace an earlier sweep in the grid's out (its runs removed)")
 
+# %% ../nbs/14_cli.ipynb #ident01
+def _identify_parser(sub):
+    "`sdr2log identify FILE ... [--candidates NAME ...] [--max-frames N] [--json]`."
+    d = sub.add_parser('identify', help='which display transform of the renderer zoo made these SDR files')
+    d.add_argument('files', nargs='+', help='SDR images (PNG, JPEG, TIFF), image-sequence folders or video files')
+    d.add_argument('--candidates', nargs='+', default=None, metavar='NAME',
+                   help='renderers to choose from (default: the zoo; lut:PATH.cube adds a user LUT)')
+    d.add_argument('--max-frames', type=int, default=16, help='frames read from a video or sequence (evenly spaced)')
+    d.add_argument('--json', action='store_true', help='print the results as JSON (one object per file)')
+
+def _identify_cmd(a) -> int:
+    "Print one line (or a JSON object) per file: the most likely renderer, its probability, every candidate's."
+    from sdr2log.identify import identify_files, format_result
+    res = identify_files(a.files, candidates=a.candidates, max_frames=a.max_frames)
+    print(json.dumps(res, indent=1, default=str) if a.json else '\n'.join(format_result(r) for r in res))
+    return 0
+
 # %% ../nbs/14_cli.ipynb #f3a50b1a
 def _eval_parser(sub):
     "`sdr2log eval METHOD [METHOD ...] --data ROOT [--split] [--renderer ...] [--out DIR] ...`."
@@ -355,7 +372,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser('spaces', help='list the colour spaces')
     synth_parser(sub.add_parser('synth', help='write the synthetic LogC3/AWG3 dataset (16-bit TIFF sequences)'))
     _train_parsers(sub); _config_parsers(sub); _notebook_parser(sub); _eval_parser(sub); _sweep_parser(sub)
-    _reconstruct_parsers(sub)
+    _reconstruct_parsers(sub); _identify_parser(sub)
     return p
 
 # %% ../nbs/14_cli.ipynb #637bea15
@@ -410,6 +427,7 @@ def _run(a, argv: list) -> int:
         from sdr2log.sweep import write_train_notebook
         print(write_train_notebook(a.path, overwrite=a.overwrite))
     elif a.cmd == 'eval': return _eval_cmd(a)
+    elif a.cmd == 'identify': return _identify_cmd(a)
     elif a.cmd == 'sweep':
         from sdr2log.sweep import sweep
         rows = sweep(a.grid, overwrite=a.overwrite)

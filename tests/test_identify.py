@@ -108,3 +108,18 @@ def test_identify_files_and_format(tmp_path, test_scene):
     for name in ('bad.png', 'missing.png', 'a.jpg', 'tiny.png'):
         with pytest.raises(Exception, match=name): idf.identify_files([tmp_path / name])
     with pytest.raises(UnknownName, match='naiv'): idf.identify_files([tmp_path / 'missing.png'], candidates=['naiv', 'film-sdr'])
+
+
+def test_cli_identify_prints_one_line_per_file(test_scene, tmp_path):
+    "`sdr2log identify FILES...`: one line per file naming the renderer; a missing file is an error naming it."
+    import subprocess, sys
+    from pathlib import Path
+    bin_ = Path(sys.executable).parent / 'sdr2log'
+    a = write_png(tmp_path / 'film.png', _sdr('film-sdr', test_scene)[0])
+    b = write_png(tmp_path / 'aces2.png', _sdr('aces2-sdr', test_scene)[0])
+    r = subprocess.run([bin_, 'identify', str(a), str(b)], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.strip().splitlines()
+    assert len(lines) == 2 and lines[0].startswith(f'{a}: film-sdr') and lines[1].startswith(f'{b}: aces2-sdr'), lines
+    r = subprocess.run([bin_, 'identify', str(tmp_path / 'nope.png')], capture_output=True, text=True, timeout=300)
+    assert r.returncode != 0 and 'nope.png' in r.stderr
