@@ -556,7 +556,10 @@ def view_reconstruction(sdr,                      # SDR code values: (H, W, 3) /
                                disabled=n == 1)
     v.note = W.HTML(_rec_note(core))
     def on_frame(change):
-        core.set_frame(change['new']); v.refresh()
+        try: core.set_frame(change['new'])
+        except (ValueError, OSError) as e:            # a frame that cannot be read: said under the note, the last one stays
+            v.note.value = _rec_note(core) + f'<div style="font:11px monospace;color:#c00">{html.escape(str(e))}</div>'; return
+        v.note.value = _rec_note(core); v.refresh()
     v.w['frame'].observe(on_frame, names='value')
     v.widget.children = (v.note, v.w['frame']) + tuple(v.widget.children)
     v.refresh()

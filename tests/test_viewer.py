@@ -118,7 +118,15 @@ def test_view_reconstruction_sequence(tmp_path):
     assert np.abs(sdr - clip[2]).max() < 1e-4                                 # 16-bit PNG: the frame as written
     assert np.array_equal(v.core.display('reconstruction'), _rec_display(rec, sdr))
     assert np.array_equal(v.core.display('SDR input'), np.round(sdr * 255).astype(np.uint8))
-    if v._timer is not None: v._timer.cancel()
+    (seq / 'shot.001004.png').write_bytes(b'not a png')                      # a corrupt frame, found by a new viewer
+    w = view_reconstruction(seq, settle=3600)
+    assert w.core.frames.numbers[-1] == 1004
+    w.w['frame'].value = 3                                                   # said in the note; the frame shown stays
+    assert 'shot.001004.png' in w.note.value and w.core.frame == 0
+    w.w['frame'].value = 1
+    assert w.core.frame == 1 and 'shot.001004.png' not in w.note.value
+    for x in (v, w):
+        if x._timer is not None: x._timer.cancel()
 
 def test_view_reconstruction_bad_input(tmp_path):
     _, clip = _sdr_clip(2)
