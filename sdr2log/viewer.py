@@ -434,7 +434,7 @@ class ReconstructionCore(ViewerCore):
     def __init__(self, sdr,                          # what `SDRFrames` takes (or an `SDRFrames`)
                  method='inverse',                   # what `Reconstructor` takes, or a ready `Reconstructor`
                  renderer: str | None = None,        # the SDR's renderer (see `Reconstructor`)
-                 cache: int = 8,                     # frames kept (SDR and reconstruction pyramids)
+                 cache: int = 4,                     # frames kept (pyramids of both: ~190 MiB a full-HD frame)
                  min_width: int = 256, white_nits: float = 100.0,
                  **rec_options):                     # more `Reconstructor` options (device, tile, ...)
         if isinstance(method, Reconstructor):
@@ -537,7 +537,7 @@ def _rec_note(core: ReconstructionCore) -> str:
 def view_reconstruction(sdr,                      # SDR code values: (H, W, 3) / (T, H, W, 3) in [0, 1], an image, folder or video
                         method='inverse',         # a baseline name, run directory, model file, or a ready `Reconstructor`
                         renderer: str | None = None,   # the SDR's renderer: 'aces2-sdr' | 'naive' | 'lut:PATH.cube'
-                        *, cache: int = 8,        # frames kept reconstructed
+                        *, cache: int = 4,        # frames kept reconstructed (~190 MiB a full-HD frame)
                         mode: str = 'side by side',
                         device: str | None = None,     # `Reconstructor` device (None: its default)
                         **view_options) -> Viewer:     # `Viewer` options: transform, preview_width, settle, fmt ...
