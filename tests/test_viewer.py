@@ -125,7 +125,10 @@ def test_view_reconstruction_sequence(tmp_path):
     assert 'shot.001004.png' in w.note.value and w.core.frame == 0
     w.w['frame'].value = 1
     assert w.core.frame == 1 and 'shot.001004.png' not in w.note.value
-    for x in (v, w):
+    one = view_reconstruction(seq / 'shot.001001.png', settle=3600)               # one image file: one frame
+    assert len(one.core.frames) == 1 and one.w['frame'].disabled
+    assert np.array_equal(one.core.images['SDR input'][0], v.core.frames[0])
+    for x in (v, w, one):
         if x._timer is not None: x._timer.cancel()
 
 def test_view_reconstruction_bad_input(tmp_path):
