@@ -4,7 +4,7 @@
 
 # %% ../nbs/13_viewer.ipynb #c001
 from __future__ import annotations
-import asyncio, html, io as _io, threading, time
+import asyncio, html, io as _io, os, threading, time
 from collections import OrderedDict
 from pathlib import Path
 
@@ -12,8 +12,10 @@ import numpy as np
 import torch
 from fastcore.basics import patch
 
-from .color import convert_space, get_space
+from .color import convert_space, get_space, luminance_weights
 from .io import read_image
+from .videoio import read_video
+from .reconstruct import Reconstructor, find_sources, read_sdr_image
 from .display import (  # noqa: F401 (re-exported: the viewer API)
     SDR_SPACES, DEFAULT_SPACE, DISPLAY_TRANSFORMS, FALSE_COLOR_BANDS, ERROR_KINDS, to_logc3,
     display_lut, exposure_curve, apply_display, display_u8, os_cpu_count, display_array, luminance_stops,
@@ -21,8 +23,9 @@ from .display import (  # noqa: F401 (re-exported: the viewer API)
     _to_hwc, _check_transform, _FC_U8, _FC_RGB, _error_from_cct, _cmap_u8, _AWG3_Y, _LOGC3_OCIO)
 
 # %% auto #0
-__all__ = ['IMAGE_SUFFIXES', 'BATCH_NAMES', 'MODES', 'DEFAULT_STATE', 'load_images', 'as_images', 'ViewerCore', 'encode_image',
-           'click_pixel', 'Viewer', 'view', 'plot_comparison', 'exposure_bracket', 'false_color_figure',
+__all__ = ['IMAGE_SUFFIXES', 'BATCH_NAMES', 'MODES', 'DEFAULT_STATE', 'REC_NAME', 'SDR_NAME', 'NO_GROUND_TRUTH', 'load_images',
+           'as_images', 'ViewerCore', 'encode_image', 'click_pixel', 'Viewer', 'view', 'SDRFrames',
+           'ReconstructionCore', 'view_reconstruction', 'plot_comparison', 'exposure_bracket', 'false_color_figure',
            'error_map_figure']
 
 # %% ../nbs/13_viewer.ipynb #c023
@@ -108,12 +111,12 @@ class ViewerCore:
 
     def shape(self, level: int = 0, name: str | None = None) -> tuple:
         "(H, W) of `name` (default image A) at pyramid `level`."
-        return self.levels[name or self.state['a']][level]['logc'].shape[:2]
+        return self.levels[name or self.state['a']][level]['raw'].shape[:2]
 
     def level_for(self, width: int) -> int:
         "The finest pyramid level no wider than `width` pixels (the coarsest if none is)."
         ls = self.levels[self.state['a']]
-        return next((i for i, l in enumerate(ls) if l['logc'].shape[1] <= width), len(ls) - 1)
+        return next((i for i, l in enumerate(ls) if l['raw'].shape[1] <= width), len(ls) - 1)
 
 # %% ../nbs/13_viewer.ipynb #c6ca6409
 @patch
@@ -262,6 +265,7 @@ def _probe_html(v: dict) -> str:
     names = {'AWG3': 'AWG3 linear', 'ACEScg': 'ACEScg linear'}
     rows = [(names.get(k, k), f(v[k])) for k in ('LogC3', 'ACEScct', 'AWG3', 'ACEScg', 'display')]
     rows += [('cd/m²', f"{v['cd/m2']:.2f} (at 100 nits white)"), ('stops', f"{v['stops']:+.2f}")]
+    if 'SDR' in v: rows.append(('SDR input', f(v['SDR'])))
     return '<table style="font:11px monospace">' + ''.join(f'<tr><td>{k}</td><td>{x}</td></tr>' for k, x in rows) + '</table>'
 
 # %% ../nbs/13_viewer.ipynb #2378adfd
@@ -294,7 +298,7 @@ class Viewer:
                  settle: float = 0.3,              # seconds still before the full-resolution render
                  fmt: str = 'jpeg'):               # bytes sent to the browser: 'jpeg' or 'png'
         import ipywidgets as W
-        self.core = ViewerCore(images, space, index)
+        self.core = images if isinstance(images, ViewerCore) else ViewerCore(images, space, index)   # or a ready core
         self.core.update(transform=transform)
         self.preview_width, self.full_width, self.settle, self.fmt = preview_width, full_width, settle, fmt
         self._timer, self.renders = None, []        # renders: (level, seconds) of each refresh, newest last
@@ -371,6 +375,196 @@ def refresh(self: Viewer, preview: bool = False):
 def view(images, space: str = DEFAULT_SPACE, index: int = 0, **kwargs) -> Viewer:
     "Interactive viewer of one image, `(image, space)`, a dict of them, a batch dict or a folder (see `Viewer`)."
     return Viewer(images, space, index, **kwargs)
+
+# %% ../nbs/13_viewer.ipynb #r002
+def _check_sdr_frame(a, what: str) -> np.ndarray:
+    "float32 `(H, W, 3)` SDR code values of `a`, or a clear error (shape, type, NaN, values outside [0, 1])."
+    if a.ndim != 3 or a.shape[-1] != 3: raise ValueError(f"{what}: an SDR frame is (H, W, 3) code values; got {a.shape}")
+    if not np.issubdtype(a.dtype, np.floating): raise TypeError(f"{what}: SDR code values must be float in [0, 1]; got {a.dtype}")
+    a = np.asarray(a, np.float32)
+    if not np.isfinite(a).all(): raise ValueError(f"{what}: NaN or infinite code values; an SDR frame holds finite values in [0, 1]")
+    lo, hi = float(a.min()), float(a.max())
+    if lo < 0 or hi > 1: raise ValueError(f"{what}: code values in [{lo:g}, {hi:g}]; accepted: SDR code values in [0, 1]")
+    return a
+
+class SDRFrames:
+    "SDR frames read on demand: an array `(H, W, 3)` / `(T, H, W, 3)` in [0, 1], or an image, sequence folder or video path."
+    def __init__(self, sdr):
+        self._arr, self.source, self._gen, self._next = None, None, None, 0
+        if isinstance(sdr, (str, os.PathLike)):
+            self.source = find_sources(sdr)[0]                     # missing or unsupported paths raise here
+            self.name, self.numbers = self.source.name, list(self.source.frames)
+            if self.numbers == [None]: self.numbers = [0]           # a single image
+            return
+        a = sdr.detach().cpu().movedim(-3, -1).numpy() if isinstance(sdr, torch.Tensor) else np.asarray(sdr)
+        if a.ndim not in (3, 4) or a.shape[-1] != 3:
+            raise ValueError(f"SDR input of shape {a.shape}; accepted: a frame (H, W, 3), a clip (T, H, W, 3) (torch: (3, H, W) / "
+                             "(T, 3, H, W)) of code values in [0, 1], or a path to an image, an image-sequence folder or a video")
+        self._arr = a[None] if a.ndim == 3 else a
+        for i, f in enumerate(self._arr): _check_sdr_frame(f, f"SDR frame {i}")   # in memory: checked at once
+        self.name, self.numbers = 'array', list(range(len(self._arr)))
+
+    def __len__(self): return len(self.numbers)
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        "Frame at position `i` (0 .. len-1), float32 `(H, W, 3)` in [0, 1]."
+        if not 0 <= i < len(self): raise IndexError(f"frame {i} outside 0..{len(self) - 1} of {self.name}")
+        if self._arr is not None: return np.asarray(self._arr[i], np.float32)
+        s = self.source
+        if s.kind == 'video': return _check_sdr_frame(self._video_frame(i), f"{s.path} frame {i}")
+        return _check_sdr_frame(read_sdr_image(s.files[i])[0][..., :3], str(s.files[i]))
+
+    def _video_frame(self, i: int) -> np.ndarray:
+        if self._gen is None or i < self._next:                      # backwards: reopen the decoder at frame i
+            self._gen, self._next = read_video(self.source.path, info=self.source.info, start=i), i
+        for j, img in self._gen:
+            self._next = j + 1
+            if j == i: return img
+            if j > i: break
+        self._gen = None
+        raise ValueError(f"{self.source.path}: frame {i} could not be decoded (the stream has {self._next} readable frames)")
+
+
+# %% ../nbs/13_viewer.ipynb #r005
+REC_NAME, SDR_NAME = 'reconstruction', 'SDR input'
+NO_GROUND_TRUTH = "no ground truth: error maps need one (view({'prediction': ..., 'ground truth': ...}))"
+
+class ReconstructionCore(ViewerCore):
+    "A `ViewerCore` of SDR frames beside their reconstructions, made per frame on demand and cached (no error maps)."
+    def __init__(self, sdr,                          # what `SDRFrames` takes (or an `SDRFrames`)
+                 method='inverse',                   # what `Reconstructor` takes, or a ready `Reconstructor`
+                 renderer: str | None = None,        # the SDR's renderer (see `Reconstructor`)
+                 cache: int = 4,                     # frames kept (pyramids of both: ~190 MiB a full-HD frame)
+                 min_width: int = 256, white_nits: float = 100.0,
+                 **rec_options):                     # more `Reconstructor` options (device, tile, ...)
+        if isinstance(method, Reconstructor):
+            if renderer is not None or rec_options:
+                raise ValueError("a ready Reconstructor has its renderer and options; give them to Reconstructor(...)")
+            self.rec = method
+        else: self.rec = Reconstructor(method, renderer, **rec_options)
+        self.frames = sdr if isinstance(sdr, SDRFrames) else SDRFrames(sdr)
+        if int(cache) < 1: raise ValueError(f"cache must be >= 1 frame; got {cache}")
+        self.cache, self.min_width, self.white_nits = int(cache), min_width, white_nits
+        self.sdr_space = self.rec.renderer.output_space     # the SDR's code values: the renderer's output signal
+        self._y = np.array(luminance_weights(get_space(self.sdr_space).gamut), np.float32)
+        grey = convert_space(np.full((1, 1, 3), 0.18, np.float32), 'AWG3', 'LogC3', ei=self.rec.ei)
+        self.grey = float((self._sdr_light(np.asarray(self.rec.renderer(grey), np.float32)) @ self._y).item())   # display light of scene grey
+        self.names, self._frames, self._errors, self._shown, self.reconstructed = [REC_NAME, SDR_NAME], OrderedDict(), {}, OrderedDict(), []
+        self.state = dict(DEFAULT_STATE, a=REC_NAME, b=SDR_NAME)
+        self.set_frame(0)
+
+    def _sdr_light(self, sdr): return np.clip(convert_space(sdr, self.sdr_space, get_space(self.sdr_space).gamut + '-linear'), 0, 1)
+
+    def _sdr_pyramid(self, sdr):
+        raw, lin, out = np.clip(sdr, 0, 1), self._sdr_light(sdr).astype(np.float32), []
+        while True:
+            out.append({'raw': raw, 'lin': lin, 'stops': np.log2(np.maximum(lin @ self._y, 1e-6) / self.grey).astype(np.float32)})
+            if lin.shape[1] // 2 < self.min_width or lin.shape[0] < 4: return out
+            lin, raw = _down2(lin), _down2(raw)
+
+    def set_frame(self, i: int):
+        "Show frame `i` (a position 0 .. len-1): read and reconstructed on first use, then from the cache."
+        if not 0 <= int(i) < len(self.frames): raise ValueError(f"frame {i} outside 0..{len(self.frames) - 1}")
+        i = int(i)
+        if i not in self._frames:
+            sdr = self.frames[i]
+            rec = self.rec(sdr)                                          # ACEScct (H, W, 3)
+            self._frames[i] = ({REC_NAME: (rec, 'ACEScct'), SDR_NAME: (sdr, self.sdr_space)},
+                               {REC_NAME: self._pyramid(rec, 'ACEScct', self.min_width), SDR_NAME: self._sdr_pyramid(sdr)})
+            self.reconstructed.append(i)
+            while len(self._frames) > self.cache: self._frames.popitem(last=False)
+        self._frames.move_to_end(i)
+        self.frame, (self.images, self.levels) = i, self._frames[i]
+        self._shown.clear()                                              # display images are of the frame shown
+        return self
+
+
+# %% ../nbs/13_viewer.ipynb #r008
+@patch
+def update(self: ReconstructionCore, **changes) -> dict:  # noqa: F811 (a method: @patch keeps the module's name)
+    "`ViewerCore.update`, refusing the error mode (no ground truth)."
+    if changes.get('mode') == 'error':
+        raise ValueError(f"{NO_GROUND_TRUTH}; accepted modes here: {', '.join(m for m in MODES if m != 'error')}")
+    return ViewerCore.update(self, **changes)
+
+@patch
+def error(self: ReconstructionCore, level: int = 0):  # noqa: F811 (a method)
+    raise ValueError(NO_GROUND_TRUTH)
+
+@patch
+def display(self: ReconstructionCore, name: str, level: int = 0) -> np.ndarray:  # noqa: F811 (a method)
+    "uint8 display of `name`; the SDR input as delivered, its display light scaled by the exposure (clipped at white)."
+    s = self.state
+    if name != SDR_NAME or s['transform'] == 'raw': return ViewerCore.display(self, name, level)
+    key = (name, level, s['transform'], round(float(s['exposure']), 4))
+    if key in self._shown: self._shown.move_to_end(key); return self._shown[key]
+    L = self.levels[SDR_NAME][level]
+    if s['transform'] == 'aces2-sdr':
+        sig = L['raw'] if s['exposure'] == 0 else convert_space(
+            np.minimum(L['lin'] * np.float32(2.0 ** s['exposure']), 1), get_space(self.sdr_space).gamut + '-linear', self.sdr_space)
+    else: sig = np.clip(convert_space(L['lin'] * np.float32(2.0 ** s['exposure']), get_space(self.sdr_space).gamut + '-linear',
+                                      'Rec2100-PQ', white_nits=100.0), 0, 1)          # display white at 100 cd/m2
+    out = _u8(np.asarray(sig, np.float32)); out.flags.writeable = False
+    self._shown[key] = out
+    while len(self._shown) > 12: self._shown.popitem(last=False)
+    return out
+
+@patch
+def display_pixel(self: ReconstructionCore, name, x, y) -> np.ndarray:  # noqa: F811 (a method)
+    return self.display(name)[y, x] / 255 if name == SDR_NAME else ViewerCore.display_pixel(self, name, x, y)
+
+@patch
+def probe(self: ReconstructionCore, x: int, y: int, name: str | None = None) -> dict:  # noqa: F811 (a method)
+    "Probe values of the reconstruction (the SDR has no scene values), with the SDR code values under `x, y`."
+    v = ViewerCore.probe(self, x, y, REC_NAME)
+    return dict(v, SDR=self.levels[SDR_NAME][0]['raw'][y, x])
+
+@patch
+def false_color(self: ReconstructionCore, name: str, level: int = 0) -> np.ndarray:  # noqa: F811 (a method, as above)
+    "False colour; the SDR's display-light stops plus the exposure, clipped at display white like its image."
+    if name != SDR_NAME: return ViewerCore.false_color(self, name, level)
+    st = np.minimum(self.levels[SDR_NAME][level]['stops'] + np.float32(self.state['exposure']), np.float32(-np.log2(self.grey)))
+    return _FC_U8[false_color_index(st)]
+
+
+# %% ../nbs/13_viewer.ipynb #r011
+def _rec_note(core: ReconstructionCore) -> str:
+    n = len(core.frames)
+    return (f'<div style="font:11px monospace">{html.escape(core.frames.name)}: {n} frame{"s" if n > 1 else ""}; '
+            f'reconstruction: {html.escape(repr(core.rec))}; SDR input ({core.sdr_space}): as delivered, exposure in its '
+            f'display light; error maps: unavailable (no ground truth)</div>')
+
+def view_reconstruction(sdr,                      # SDR code values: (H, W, 3) / (T, H, W, 3) in [0, 1], an image, folder or video
+                        method='inverse',         # a baseline name, run directory, model file, or a ready `Reconstructor`
+                        renderer: str | None = None,   # the SDR's renderer: 'aces2-sdr' | 'naive' | 'lut:PATH.cube'
+                        *, cache: int = 4,        # frames kept reconstructed (~190 MiB a full-HD frame)
+                        mode: str = 'side by side',
+                        device: str | None = None,     # `Reconstructor` device (None: its default)
+                        **view_options) -> Viewer:     # `Viewer` options: transform, preview_width, settle, fmt ...
+    "Interactive viewer of an SDR input beside its reconstruction (no ground truth): exposure, false colour, wipe, frames."
+    import ipywidgets as W
+    core = ReconstructionCore(sdr, method, renderer, cache, **({} if device is None else {'device': device}))
+    core.update(mode=mode)
+    v = Viewer(core, **view_options)
+    v._holding = True
+    try:
+        v.w['mode'].options = [m for m in MODES if m != 'error']; v.w['mode'].value = mode
+    finally: v._holding = False
+    for k in ('error_kind', 'error_vmax'): v.w[k].layout.display = 'none'
+    n = len(core.frames)
+    v.w['frame'] = W.IntSlider(value=0, min=0, max=max(n - 1, 0), description='frame', continuous_update=False,
+                               disabled=n == 1)
+    v.note = W.HTML(_rec_note(core))
+    def on_frame(change):
+        try: core.set_frame(change['new'])
+        except (ValueError, OSError) as e:            # a frame that cannot be read: said under the note, the last one stays
+            v.note.value = _rec_note(core) + f'<div style="font:11px monospace;color:#c00">{html.escape(str(e))}</div>'; return
+        v.note.value = _rec_note(core); v.refresh()
+    v.w['frame'].observe(on_frame, names='value')
+    v.widget.children = (v.note, v.w['frame']) + tuple(v.widget.children)
+    v.refresh()
+    return v
+
 
 # %% ../nbs/13_viewer.ipynb #e315de0d
 def _imshow(ax, img, title):

@@ -7,7 +7,10 @@ from sdr2log.color import convert_space
 from sdr2log.io import write_png, write_tiff, write_exr
 from sdr2log.render import render_sdr
 from sdr2log.viewer import (view, ViewerCore, load_images, plot_comparison, false_color_figure,
-                            exposure_bracket, error_map_figure, display_u8, MODES)
+                            exposure_bracket, error_map_figure, display_u8, MODES, view_reconstruction)
+from sdr2log.reconstruct import Reconstructor
+from sdr2log.synth import synth_sequence
+from sdr2log.videoio import write_video, read_video
 
 LIN = demo_frame(90, 160)
 CCT = convert_space(LIN, 'AWG3', 'ACEScct')
@@ -68,3 +71,74 @@ def test_static_figures(tmp_path):
         assert len(fig.axes) == n
     assert (tmp_path / 'e.png').stat().st_size > 1000
     with pytest.raises(ValueError, match='delta_e_itp'): error_map_figure(pred, CCT, 'psnr')
+
+
+def _sdr_clip(n=5, size=(64, 96)):
+    "An SDR clip (T, H, W, 3) rendered with the inverse baseline's own renderer (aces2-sdr) from a synthetic sequence."
+    rec = Reconstructor('inverse')
+    lin, _ = synth_sequence(0, 0, n, size)
+    return rec, np.asarray(rec.renderer(convert_space(lin, 'AWG3', 'LogC3')), np.float32)
+
+def _rec_display(rec, sdr, exposure=0.0):
+    return display_u8(convert_space(rec(sdr), 'ACEScct', 'LogC3'), 'aces2-sdr', exposure)
+
+def test_view_reconstruction_video(tmp_path):
+    rec, clip = _sdr_clip()
+    path = write_video(tmp_path / 'clip.mp4', clip, crf=12)
+    decoded = [f for _, f in read_video(path)]
+    v = view_reconstruction(path, rec, cache=2, settle=3600)
+    assert (v.w['frame'].max, len(v.core.frames), v.core.reconstructed) == (4, 5, [0])    # lazy: frame 0 only
+    assert 'clip: 5 frames' in v.note.value and 'error' not in v.w['mode'].options
+    first = v.image.value
+    v.w['frame'].value = 3
+    assert v.image.value != first and v.core.reconstructed == [0, 3]
+    assert np.array_equal(v.core.images['SDR input'][0], decoded[3])          # the decoder's frame 3, no other
+    assert np.abs(decoded[3] - clip[3]).mean() < 0.03                        # H.264 4:2:0: close to what was written
+    assert np.array_equal(v.core.display('reconstruction'), _rec_display(rec, decoded[3]))
+    assert np.array_equal(v.core.display('SDR input'), np.round(decoded[3] * 255).astype(np.uint8))
+    v.w['frame'].value = 1                                                   # backwards: the decoder reopens at 1
+    assert np.array_equal(v.core.images['SDR input'][0], decoded[1])
+    v.w['frame'].value = 4
+    assert v.core.reconstructed == [0, 3, 1, 4] and list(v.core._frames) == [1, 4]   # at most `cache` frames kept
+    v.w['exposure'].value = -2.0; v.refresh()
+    assert np.array_equal(v.core.display('reconstruction'), _rec_display(rec, decoded[4], -2.0))
+    with pytest.raises(ValueError, match='no ground truth'): v.core.update(mode='error')
+    if v._timer is not None: v._timer.cancel()
+
+def test_view_reconstruction_sequence(tmp_path):
+    rec, clip = _sdr_clip(3)
+    seq = tmp_path / 'shot_v001'; seq.mkdir()
+    for i, f in enumerate(clip): write_png(seq / f'shot.{1001 + i:06d}.png', f, bits=16)
+    v = view_reconstruction(seq, 'inverse', 'aces2-sdr', cache=8, mode='wipe', settle=3600)
+    assert v.core.frames.numbers == [1001, 1002, 1003] and v.core.state['mode'] == 'wipe'
+    shown = v.image.value
+    v.w['frame'].value = 2
+    assert v.image.value != shown
+    sdr = v.core.images['SDR input'][0]
+    assert np.abs(sdr - clip[2]).max() < 1e-4                                 # 16-bit PNG: the frame as written
+    assert np.array_equal(v.core.display('reconstruction'), _rec_display(rec, sdr))
+    assert np.array_equal(v.core.display('SDR input'), np.round(sdr * 255).astype(np.uint8))
+    (seq / 'shot.001004.png').write_bytes(b'not a png')                      # a corrupt frame, found by a new viewer
+    w = view_reconstruction(seq, settle=3600)
+    assert w.core.frames.numbers[-1] == 1004
+    w.w['frame'].value = 3                                                   # said in the note; the frame shown stays
+    assert 'shot.001004.png' in w.note.value and w.core.frame == 0
+    w.w['frame'].value = 1
+    assert w.core.frame == 1 and 'shot.001004.png' not in w.note.value
+    one = view_reconstruction(seq / 'shot.001001.png', settle=3600)               # one image file: one frame
+    assert len(one.core.frames) == 1 and one.w['frame'].disabled
+    assert np.array_equal(one.core.images['SDR input'][0], v.core.frames[0])
+    for x in (v, w, one):
+        if x._timer is not None: x._timer.cancel()
+
+def test_view_reconstruction_bad_input(tmp_path):
+    _, clip = _sdr_clip(2)
+    with pytest.raises(ValueError, match=r'accepted: a frame \(H, W, 3\)'): view_reconstruction(clip[..., :2])
+    with pytest.raises(ValueError, match=r'accepted: SDR code values in \[0, 1\]'): view_reconstruction(clip * 2)
+    with pytest.raises(ValueError, match='NaN'): view_reconstruction(np.full_like(clip, np.nan))
+    with pytest.raises(ValueError, match='no-such'): view_reconstruction(clip, 'no-such-method')
+    with pytest.raises(FileNotFoundError, match='no such input'): view_reconstruction(tmp_path / 'missing.mp4')
+    (tmp_path / 'empty').mkdir()
+    with pytest.raises(ValueError, match='no image files'): view_reconstruction(tmp_path / 'empty')
+    write_exr(tmp_path / 'scene.exr', LIN, 'AWG3')
+    with pytest.raises(ValueError, match='scene-linear'): view_reconstruction(tmp_path / 'scene.exr')
