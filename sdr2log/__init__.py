@@ -17,6 +17,7 @@ ENTRY_POINTS = {
     'PairDataset': 'data', 'build_dataloader': 'data', 'discover': 'data', 'inspect_data': 'data',
     'compute_metrics': 'metrics', 'build_loss': 'losses', 'build_model': 'models', 'list_models': 'models',
     'load_config': 'train', 'Trainer': 'train', 'translate_config': 'compat', 'Notifier': 'notify', 'view': 'viewer',
+    'view_reconstruction': 'viewer', 'Reconstructor': 'reconstruct',
 }
 
 def __getattr__(name: str):
