@@ -171,7 +171,7 @@ def convert_file(src_path, dst_path, src: str, dst: str, bits: int | None = None
 # %% ../nbs/14_cli.ipynb #e5c645bc
 def _reconstruct_parsers(sub):
     "The `reconstruct` and `export` subcommands."
-    from sdr2log.reconstruct import OUTPUT_SPACES
+    from sdr2log.reconstruct import OUTPUT_SPACES, NORM_STATS
     r = sub.add_parser('reconstruct', help='reconstruct ACES2065-1 EXR (or ACEScct/ACEScg/LogC3) from SDR images, sequences, videos')
     r.add_argument('method', help='baseline (inverse, inverse-highlight), a training run directory, or a model file (sdr2log export)')
     r.add_argument('inputs', nargs='+', help='image files (PNG/JPEG/TIFF), image-sequence folders, videos (.mp4/.mov/.mkv)')
@@ -185,6 +185,8 @@ def _reconstruct_parsers(sub):
     r.add_argument('--batch', type=int, default=4, help='frames per model call (default 4)')
     r.add_argument('--tile', type=int, default=512, help='largest tile side for trained models, 0 = whole frames (default 512)')
     r.add_argument('--overlap', type=int, default=32, help='tile overlap in pixels (default 32)')
+    r.add_argument('--norm-stats', choices=NORM_STATS, default='exact',
+                   help="tiled GroupNorm statistics: the whole frame's ('exact', default), a downscaled copy's ('frame', faster), each tile's")
     r.add_argument('--temporal', type=float, default=0.0, metavar='STRENGTH', help='temporal blend strength in [0, 1) (default off)')
     g = r.add_mutually_exclusive_group()
     g.add_argument('--overwrite', action='store_true', help='replace existing outputs')
@@ -205,7 +207,7 @@ def _reconstruct_main(a) -> int:
     try:
         if a.cmd == 'export': print(export_model(a.run_dir, a.file, a.checkpoint)); return 0
         man = reconstruct(a.method, a.inputs, a.out, renderer=a.renderer, output_space=a.output_space, format=a.format,
-                          device=a.device, batch=a.batch, tile=a.tile, overlap=a.overlap, temporal=a.temporal,
+                          device=a.device, batch=a.batch, tile=a.tile, overlap=a.overlap, norm_stats=a.norm_stats, temporal=a.temporal,
                           overwrite=a.overwrite, resume=a.resume, skip_bad=a.skip_bad, force=a.force, float_out=a.float,
                           clip=a.clip, checkpoint=a.checkpoint, workers=a.workers, progress=not a.no_progress)
     except (ValueError, TypeError, OSError) as e:

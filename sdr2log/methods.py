@@ -17,7 +17,7 @@ from .models.core import build_model
 from .train import load_checkpoint   # until sdr2log.runs (layer 8) holds the checkpoint loading
 
 # %% auto #0
-__all__ = ['load_run', 'predict_tiled', 'Method', 'resolve_method']
+__all__ = ['load_run', 'tile_starts', 'predict_tiled', 'Method', 'resolve_method']
 
 # %% ../nbs/11b_methods.ipynb #884414e3
 def _label(n: str, d: dict) -> str: return f"lut:{d.get('sdr_lut_path')}" if str(n).lower() == 'lut' else str(n)
@@ -69,17 +69,21 @@ def _blend_window(h: int, w: int, overlap: int, device) -> torch.Tensor:
         return r
     return ramp(h)[:, None] * ramp(w)[None, :]
 
+def tile_starts(n: int, tile: int, overlap: int, align: int = 1) -> list[int]:
+    "Starts of tiles of `tile` covering `n` with at least `overlap` between neighbours, multiples of `align`."
+    if n <= tile: return [0]
+    step = max(align, (tile - overlap) // align * align)
+    last = -(-(n - tile) // align) * align                  # the first multiple of align from which a tile reaches n
+    return sorted({*range(0, last, step), last})
+
 @torch.no_grad()
-def predict_tiled(model, x: torch.Tensor, tile: int = 512, overlap: int = 32) -> torch.Tensor:
+def predict_tiled(model, x: torch.Tensor, tile: int = 512, overlap: int = 32, align: int = 1) -> torch.Tensor:
     "Run `model` on `x` [N,3,H,W]; frames larger than `tile` go through overlapping tiles blended with ramps."
     N, C, H, W = x.shape
     if H <= tile and W <= tile: return model(x)
     out, wsum = torch.zeros(N, 3, H, W, device=x.device), torch.zeros(1, 1, H, W, device=x.device)
-    step = tile - overlap
-    ys = sorted({min(y, max(H - tile, 0)) for y in range(0, H, step)})
-    xs = sorted({min(x_, max(W - tile, 0)) for x_ in range(0, W, step)})
-    for y0 in ys:
-        for x0 in xs:
+    for y0 in tile_starts(H, tile, overlap, align):
+        for x0 in tile_starts(W, tile, overlap, align):
             y1, x1 = min(y0 + tile, H), min(x0 + tile, W)
             p = model(x[..., y0:y1, x0:x1]).float()
             w = _blend_window(y1 - y0, x1 - x0, overlap, x.device)

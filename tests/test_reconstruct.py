@@ -135,12 +135,17 @@ def test_tiled_matches_whole_frame_without_seams(tmp_path):
     gw = Reconstructor(run, tile=0)(sdr)
     gres = np.abs(gw - x_cct).mean()
     rel = {}
-    for ns in ('tile', 'frame'):
+    for ns in ('tile', 'frame', 'exact'):
         gd = np.abs(Reconstructor(run, tile=64, overlap=24, norm_stats=ns)(sdr) - gw)
         rel[ns] = gd.mean() / gres
+        rel[ns + '_max'] = gd.max()
         rel[ns + '_seams'] = gd[seams].mean() / gd[~seams].mean()
     print('GroupNorm U-Net, tiled vs whole, mean |diff| / mean residual:', rel)
+    # measured: tile 0.80 (max 0.21), frame 0.44 (max 0.21), exact 0.22 (max 0.044): the whole frame's statistics leave
+    # only the receptive field cut at the (tiny, 64 px) tile borders; 0.076 / max 0.027 at 128 px tiles on a 300x406 frame
     assert rel['frame'] < 0.6 * rel['tile'] and rel['frame'] < 0.5, rel     # frame statistics: closer to whole-frame
+    assert rel['exact'] < 0.7 * rel['frame'] and rel['exact_max'] < 0.5 * rel['frame_max'], rel   # exact: closer still
+    assert rel['exact_seams'] < 2, rel
     assert rel['frame_seams'] < 2, rel                                    # and no worse at the tile borders
 
 
