@@ -62,7 +62,7 @@ TRAINING_DEFAULTS = {
     'device': 'auto',             # 'auto' | 'cpu' | 'cuda' | 'cuda:N'
     'deterministic': True,        # deterministic algorithms where torch has them
     'channels_last': True,        # NHWC memory format for convolutions (measured 1.2x faster on CPU, bench/results/train.md)
-    'compile': False,             # torch.compile the training forward (bench/results/train.md: where it pays)
+    'compile': False,             # torch.compile the training forward (bench/results/compile.md: 0.64x on 2 CPU cores)
     'compile_backend': 'inductor',   # torch.compile backend ('inductor'; 'aot_eager' traces without code generation)
     'tensorboard': True,
     'progress': True,             # tqdm progress bars (rank 0)
