@@ -389,7 +389,7 @@ def write_png(path: str | os.PathLike,  # destination .png; replaced atomically
     "Write an 8- or 16-bit RGB PNG preview of a display-encoded image; atomic."
     _check_img(img, f"write_png({path})")
     if bits not in (8, 16): raise ValueError(f"{path}: bits={bits}; accepted: 8, 16")
-    data = _quantise(path, img, bits, clip)
+    data = np.ascontiguousarray(_quantise(path, img, bits, clip))   # the encoder takes C order only (views, moved axes)
     def _w(t): Path(t).write_bytes(imagecodecs.png_encode(data))
     return atomic_write(path, suffixes=('.png',), write=_w)
 
