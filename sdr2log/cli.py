@@ -169,9 +169,18 @@ def convert_file(src_path, dst_path, src: str, dst: str, bits: int | None = None
     raise ValueError(f"cannot write {dst_path}: unknown extension {ext!r}; accepted: .tif, .tiff, .exr, .png")
 
 # %% ../nbs/14_cli.ipynb #e5c645bc
+def _auto_or_int(v: str):
+    "'auto' or a non-negative integer (argparse type of --tile and --overlap)."
+    if v == 'auto': return v
+    try: n = int(v)
+    except ValueError: n = -1
+    if n < 0: raise argparse.ArgumentTypeError(f"expected 'auto' or an integer >= 0, got {v!r}")
+    return n
+
 def _reconstruct_parsers(sub):
     "The `reconstruct` and `export` subcommands."
-    from sdr2log.reconstruct import OUTPUT_SPACES, NORM_STATS
+    from sdr2log.reconstruct import OUTPUT_SPACES
+    from sdr2log.tiles import NORM_STATS
     r = sub.add_parser('reconstruct', help='reconstruct ACES2065-1 EXR (or ACEScct/ACEScg/LogC3) from SDR images, sequences, videos')
     r.add_argument('method', help='baseline (inverse, inverse-highlight), a training run directory, or a model file (sdr2log export)')
     r.add_argument('inputs', nargs='+', help='image files (PNG/JPEG/TIFF), image-sequence folders, videos (.mp4/.mov/.mkv)')
@@ -183,8 +192,10 @@ def _reconstruct_parsers(sub):
     r.add_argument('--clip', action='store_true', help='clip log outputs to [0, 1] for 16-bit TIFF instead of refusing')
     r.add_argument('--device', default='cpu', help='cpu, cuda, cuda:N or auto (default cpu)')
     r.add_argument('--batch', type=int, default=4, help='frames per model call (default 4)')
-    r.add_argument('--tile', type=int, default=512, help='largest tile side for trained models, 0 = whole frames (default 512)')
-    r.add_argument('--overlap', type=int, default=32, help='tile overlap in pixels (default 32)')
+    r.add_argument('--tile', type=_auto_or_int, default='auto',
+                   help="largest tile side for trained models; 'auto' (default): 512, or what the model's receptive field needs; 0 = whole frames")
+    r.add_argument('--overlap', type=_auto_or_int, default='auto',
+                   help="tile overlap in pixels; 'auto' (default): the model's receptive field, tiles equal whole-frame inference; N: ramp-blended tiles")
     r.add_argument('--norm-stats', choices=NORM_STATS, default='exact',
                    help="tiled GroupNorm statistics: the whole frame's ('exact', default), a downscaled copy's ('frame', faster), each tile's")
     r.add_argument('--temporal', type=float, default=0.0, metavar='STRENGTH', help='temporal blend strength in [0, 1) (default off)')

@@ -112,7 +112,7 @@ def _score_images(items, ms, blind: dict, d: dict, ren, label: str, dev, erm: bo
 def evaluate(methods: list[str], data_root: str | Path, split: str = 'test', out: str | Path = 'eval_out',
              reference: str | None = None, erm: bool = True, erm_k: int = 4, checkpoint: str = 'best',
              figures: int = 3, max_images: int | None = None, device: str = 'auto', data_overrides: dict | None = None,
-             tile: int = 512, fit_samples: int | None = 16, progress: bool = True, video: bool = False,
+             tile: int | str = 'auto', fit_samples: int | None = 16, progress: bool = True, video: bool = False,
              video_options: dict | None = None,
              renderer: str | list | None = None,  # renderer(s) the test SDR is made with; None: the data config's
              bits='data', jpeg: int | None = None,  # test SDR quantisation (8 | 10 | None) and JPEG quality
@@ -443,7 +443,7 @@ def evaluate_video(methods: list,                    # baseline names / run dirs
                    min_sequences: int = 5,           # 'auto': CIs over sequences from this many on
                    max_sequences: int | None = None, max_frames: int | None = None, figure_sequence: int = 0, figure_frames: int = 4,
                    data_overrides: dict | None = None, device: str = 'cpu', checkpoint: str = 'best',
-                   tile: int = 512, fit_samples: int | None = 16, seed: int = 0, progress: bool = False) -> dict:
+                   tile: int | str = 'auto', fit_samples: int | None = 16, seed: int = 0, progress: bool = False) -> dict:
     "Score methods and TemporalBlend variants on whole sequences: per-sequence table with CIs, figures, report."
     t0, dev = time.perf_counter(), torch.device(device)
     ds, ms, names, strengths, bases, seqs = _video_setup(methods, data_root, split, strengths, blend_on, blend_options, ci_over,

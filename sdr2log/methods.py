@@ -14,10 +14,11 @@ from torch import nn
 from .baselines import baseline_from_data, is_baseline, BASELINE_NAMES
 from .data import PairDataset, sdr_names
 from .models.core import build_model
+from .tiles import Tiler, predict_tiled, tile_starts  # noqa: F401 (tiled inference; predict_tiled, tile_starts: the evaluate API)
 from .train import load_checkpoint   # until sdr2log.runs (layer 8) holds the checkpoint loading
 
 # %% auto #0
-__all__ = ['load_run', 'tile_starts', 'predict_tiled', 'Method', 'resolve_method']
+__all__ = ['load_run', 'Method', 'resolve_method']
 
 # %% ../nbs/11b_methods.ipynb #884414e3
 def _label(n: str, d: dict) -> str: return f"lut:{d.get('sdr_lut_path')}" if str(n).lower() == 'lut' else str(n)
@@ -60,35 +61,6 @@ def load_run(run_dir: str | Path, checkpoint: str = 'best', device='cpu',
                          f"({str(e).strip().splitlines()[0][:200]}); restore the run's config or evaluate another run") from None
     return model.to(device).eval(), cfg
 
-def _blend_window(h: int, w: int, overlap: int, device) -> torch.Tensor:
-    "Weights for a tile: 1 inside, linear ramps over `overlap` pixels at the borders (never exactly 0)."
-    def ramp(n):
-        r = torch.ones(n, device=device)
-        k = min(overlap, n // 2)
-        if k > 0: r[:k] = torch.linspace(1 / (k + 1), 1, k, device=device); r[n - k:] = torch.linspace(1, 1 / (k + 1), k, device=device)
-        return r
-    return ramp(h)[:, None] * ramp(w)[None, :]
-
-def tile_starts(n: int, tile: int, overlap: int, align: int = 1) -> list[int]:
-    "Starts of tiles of `tile` covering `n` with at least `overlap` between neighbours, multiples of `align`."
-    if n <= tile: return [0]
-    step = max(align, (tile - overlap) // align * align)
-    last = -(-(n - tile) // align) * align                  # the first multiple of align from which a tile reaches n
-    return sorted({*range(0, last, step), last})
-
-@torch.no_grad()
-def predict_tiled(model, x: torch.Tensor, tile: int = 512, overlap: int = 32, align: int = 1) -> torch.Tensor:
-    "Run `model` on `x` [N,3,H,W]; frames larger than `tile` go through overlapping tiles blended with ramps."
-    N, C, H, W = x.shape
-    if H <= tile and W <= tile: return model(x)
-    out, wsum = torch.zeros(N, 3, H, W, device=x.device), torch.zeros(1, 1, H, W, device=x.device)
-    for y0 in tile_starts(H, tile, overlap, align):
-        for x0 in tile_starts(W, tile, overlap, align):
-            y1, x1 = min(y0 + tile, H), min(x0 + tile, W)
-            p = model(x[..., y0:y1, x0:x1]).float()
-            w = _blend_window(y1 - y0, x1 - x0, overlap, x.device)
-            out[..., y0:y1, x0:x1] += p * w; wsum[..., y0:y1, x0:x1] += w
-    return out / wsum
 
 # %% ../nbs/11b_methods.ipynb #c007
 def _split_overrides(target: str) -> tuple[str, dict]:
@@ -108,7 +80,7 @@ class Method:
     def __call__(self, x): return self.fn(x)
     def __repr__(self): return f"Method({self.name!r}, {self.kind})"
 
-def resolve_method(spec: str, data_cfg: dict, device='cpu', checkpoint: str = 'best', tile: int = 512,
+def resolve_method(spec: str, data_cfg: dict, device='cpu', checkpoint: str = 'best', tile: int | str = 'auto',
                    fit_samples: int | None = 16) -> Method:
     "A method from a baseline name or a run directory (`path`, `name=path`, `name=path[key=value,...]` for ablations)."
     name, _, target = spec.partition('=') if ('=' in spec and spec.index('=') < spec.find('[') % (len(spec) + 1)) \
@@ -117,7 +89,8 @@ def resolve_method(spec: str, data_cfg: dict, device='cpu', checkpoint: str = 'b
     p = Path(target)
     if p.is_dir():
         model, cfg = load_run(p, checkpoint, device, overrides)
-        fn = lambda x: predict_tiled(model, x.to(device), tile)
+        tiler = Tiler(model, tile)                    # seam-free tiles for frames larger than `tile`
+        fn = lambda x: tiler(x.to(device))
         return Method(name or p.name, fn, 'run', {'run_dir': str(p), 'checkpoint': checkpoint, 'model': cfg['model'],
                                                    'model_overrides': overrides,
                                                    'trained_on': _trained_on(cfg['data'])})

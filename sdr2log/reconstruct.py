@@ -6,20 +6,19 @@
 from __future__ import annotations
 import errno, json, os, queue, re, tempfile, threading, time, uuid, warnings
 from collections import deque
-from contextlib import contextmanager
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from .baselines import BASELINES, InverseBaseline, build_baseline, is_baseline
 from .color import convert_space, get_space
-from .methods import load_run, predict_tiled, tile_starts
+from .methods import load_run
 from .models.core import build_model
 from .synth import synth_sequence
+from .tiles import NORM_STATS, Tiler  # noqa: F401 (NORM_STATS: the options of norm_stats)
 from .io import read_image, write_exr, write_tiff, package_version
 from .render import RENDERERS, get_renderer
 from .runs import env_info, load_checkpoint, save_checkpoint, sha256_file
@@ -28,11 +27,10 @@ from .video import TemporalBlend
 from .videoio import VIDEO_EXTENSIONS, VideoError, probe_video, read_video, write_video
 
 # %% auto #0
-__all__ = ['IMAGE_EXTENSIONS', 'OUTPUT_SPACES', 'LINEAR_SPACES', 'MODEL_FORMAT', 'MODEL_FORMAT_VERSION', 'NORM_STATS',
-           'SETTINGS_KEYS', 'parse_renderer', 'renderer_spec', 'export_model', 'load_model_file', 'frame_norm_stats',
-           'frozen_norm_stats', 'exact_norm_stats', 'Reconstructor', 'predict_frames', 'read_sdr_image', 'Source',
-           'find_sources', 'output_format', 'write_output', 'prefetch', 'plan_frames', 'reconstruct',
-           'reconstruct_demo', 'viewer_images']
+__all__ = ['IMAGE_EXTENSIONS', 'OUTPUT_SPACES', 'LINEAR_SPACES', 'MODEL_FORMAT', 'MODEL_FORMAT_VERSION', 'SETTINGS_KEYS',
+           'parse_renderer', 'renderer_spec', 'export_model', 'load_model_file', 'Reconstructor', 'predict_frames',
+           'read_sdr_image', 'Source', 'find_sources', 'output_format', 'write_output', 'prefetch', 'plan_frames',
+           'reconstruct', 'reconstruct_demo', 'viewer_images']
 
 # %% ../nbs/16_reconstruct.ipynb #c005
 IMAGE_EXTENSIONS = ('.png', '.tif', '.tiff', '.jpg', '.jpeg')    # SDR image inputs (8/16-bit integer)
@@ -108,84 +106,6 @@ def load_model_file(path: str | os.PathLike, device='cpu') -> tuple[torch.nn.Mod
     model.load_state_dict(st['state_dict'])
     return model.to(device).eval(), {k: v for k, v in st.items() if k != 'state_dict'}
 
-# %% ../nbs/16_reconstruct.ipynb #c011
-@contextmanager
-def frame_norm_stats(model: torch.nn.Module, x_ref: torch.Tensor):
-    "Inside: `model`'s GroupNorm layers normalise with the statistics they had on `x_ref` [N, C, h, w] (one per image)."
-    gns = [m for m in model.modules() if isinstance(m, torch.nn.GroupNorm)]
-    stats = {}
-    def collect(mod, inp, out):
-        g = inp[0].float().reshape(inp[0].shape[0], mod.num_groups, -1)
-        stats[mod] = (g.mean(-1)[..., None], g.var(-1, unbiased=False)[..., None])
-    hooks = [m.register_forward_hook(collect) for m in gns]
-    try:
-        with torch.no_grad(): model(x_ref)
-    finally:
-        for h in hooks: h.remove()
-    with frozen_norm_stats(stats): yield len(gns)
-
-@contextmanager
-def frozen_norm_stats(stats: dict):
-    "Inside: each GroupNorm of `stats` ({module: (mean, var)}, shapes (N, groups, 1)) normalises with those statistics."
-    def frozen(mod):
-        def fwd(z):
-            mu, var = stats[mod]
-            g = (z.float().reshape(z.shape[0], mod.num_groups, -1) - mu) / torch.sqrt(var + mod.eps)
-            y = g.reshape(z.shape)
-            if mod.affine: y = y * mod.weight.float()[None, :, None, None] + mod.bias.float()[None, :, None, None]
-            return y.to(z.dtype)
-        return fwd
-    for m in stats: m.forward = frozen(m)
-    try: yield
-    finally:
-        for m in stats: del m.forward                  # back to the class's forward
-
-def _ref_frame(x: torch.Tensor, tile: int) -> torch.Tensor:
-    "`x` downscaled (area) to at most 4 tiles of pixels, for the normalisation statistics."
-    s = min(1.0, (4 * tile * tile / (x.shape[-2] * x.shape[-1])) ** 0.5)
-    return x if s >= 1 else F.interpolate(x, scale_factor=s, mode='area')
-
-# %% ../nbs/16_reconstruct.ipynb #exact01
-class _Captured(Exception): pass
-
-def _owned(starts: list, n: int, tile: int, align: int) -> list:
-    "Per tile, the range `[a, b)` of the (padded) axis it owns: a partition at overlap midpoints, on the `align` grid."
-    cuts = [0] + [(s1 + min(s0 + tile, n)) // 2 // align * align for s0, s1 in zip(starts, starts[1:])]
-    return list(zip(cuts, cuts[1:] + [-(-n // align) * align]))
-
-@contextmanager
-def exact_norm_stats(model: torch.nn.Module, fn, x: torch.Tensor, tile: int, overlap: int, align: int):
-    "Inside: `model`'s GroupNorm layers use the statistics of the whole frame `x`, gathered tile by tile, layer by layer."
-    order = []
-    hooks = [m.register_forward_pre_hook(lambda mod, inp: order.append(mod))
-             for m in model.modules() if isinstance(m, torch.nn.GroupNorm)]
-    try:
-        with torch.no_grad(): fn(x[..., :min(tile, x.shape[-2]), :min(tile, x.shape[-1])])
-    finally:
-        for h in hooks: h.remove()
-    H, W = x.shape[-2:]
-    ys, xs = tile_starts(H, tile, overlap, align), tile_starts(W, tile, overlap, align)
-    boxes = [(y0, x0, oy, ox) for y0, oy in zip(ys, _owned(ys, H, tile, align)) for x0, ox in zip(xs, _owned(xs, W, tile, align))]
-    stats = {}
-    for gn in dict.fromkeys(order):               # in the order the forward reaches them; each once
-        s1 = s2 = cnt = 0
-        for y0, x0, (a, b), (c, d) in boxes:
-            got = []
-            def grab(mod, inp): got.append(inp[0]); raise _Captured
-            h = gn.register_forward_pre_hook(grab)
-            try:
-                with torch.no_grad(), frozen_norm_stats(stats): fn(x[..., y0:y0 + tile, x0:x0 + tile])
-            except _Captured: pass
-            finally: h.remove()
-            z = got[0]
-            f = -(-min(tile, H - y0) // align) * align // z.shape[-2]        # this layer's downsampling factor
-            g = z[..., (a - y0) // f:(b - y0) // f, (c - x0) // f:(d - x0) // f].double()
-            g = g.reshape(z.shape[0], gn.num_groups, -1)
-            s1, s2, cnt = s1 + g.sum(-1), s2 + (g * g).sum(-1), cnt + g.shape[-1]
-        mu = s1 / cnt
-        stats[gn] = (mu[..., None].float(), (s2 / cnt - mu * mu).clamp(min=0)[..., None].float())
-    with frozen_norm_stats(stats): yield len(stats)
-
 # %% ../nbs/16_reconstruct.ipynb #c014
 def _resolve_device(device) -> torch.device:
     if str(device) == 'auto':
@@ -237,26 +157,22 @@ def _check_renderer(given, expected: list, force, what):
     return [msg]
 
 # %% ../nbs/16_reconstruct.ipynb #c016
-NORM_STATS = ('exact', 'frame', 'tile')   # tiled GroupNorm statistics: the whole frame's gathered tile by tile and layer
-# by layer ('exact': one partial pass over the tiles per GroupNorm layer), those of a downscaled copy ('frame'), each tile's
-
 class Reconstructor:
     "SDR code values -> ACEScct with a baseline, a run directory or a model file: `Reconstructor(method, renderer)(sdr)`."
     def __init__(self, method,                      # 'inverse', 'inverse-highlight', a run directory or a model file
                  renderer: str | None = None,       # 'aces2-sdr' | 'naive' | 'lut:PATH.cube'; None: the method's own (or aces2-sdr)
                  *, device: str = 'cpu',            # 'cpu', 'cuda', 'cuda:N' or 'auto'
                  checkpoint: str = 'best',          # run directories: 'best', 'ema' or 'last'
-                 tile: int | None = 512,            # trained models: largest tile side; None/0: whole frames
-                 overlap: int = 32,                 # tile overlap in pixels (blended with linear ramps)
+                 tile: int | str | None = 'auto',   # trained models: largest tile side; 'auto': 512 or what the model needs; 0: whole frames
+                 overlap: int | str = 'auto',       # 'auto': the model's receptive field (seam-free); N pixels: ramp-blended tiles
                  norm_stats: str = 'exact',         # tiles: GroupNorm statistics (NORM_STATS: 'exact', 'frame', 'tile')
                  amp: bool | str = True,            # trained models on CUDA: bf16 (fp16 where bf16 is missing); 'fp16'/'bf16'
                  force: bool = False,               # apply a trained model to SDR from another renderer
                  ei: float | None = None):          # LogC3 exposure index of the renderer (default: the method's, or 800)
         self.device = _resolve_device(device)
         self.kind, self.model, exp, self.info = _load_method(method, self.device, checkpoint)
-        self.method, self.tile, self.overlap, self.notes = str(method), tile or 0, int(overlap), []
-        if norm_stats not in NORM_STATS: raise ValueError(f"norm_stats must be one of {', '.join(NORM_STATS)}; got {norm_stats!r}")
-        self.norm_stats = norm_stats
+        self.method, self.notes = str(method), []
+        self.tiler = Tiler(torch.nn.Identity() if self.model is None else self.model, tile, overlap, norm_stats, fn=self._model_fn)   # checks the options
         given = None if renderer is None else parse_renderer(renderer)
         self._tmp = tempfile.TemporaryDirectory(prefix='sdr2log-rec-') if exp else None
         if exp is None:
@@ -279,7 +195,7 @@ class Reconstructor:
 # %% ../nbs/16_reconstruct.ipynb #c017
 @torch.no_grad()
 def _model_fn(self, x: torch.Tensor) -> torch.Tensor:
-    "The trained model on network input [N, 3, h, w] (float32 out), under autocast on CUDA."
+    "The trained model on network input [N, 3, h, w] (float32 out), under autocast where asked (CUDA by default)."
     with torch.autocast(self.device.type, dtype=self.amp_dtype or torch.float32, enabled=self.amp_dtype is not None):
         return self.model(x).float()
 Reconstructor._model_fn = _model_fn
@@ -305,18 +221,7 @@ def predict_frames(self, sdr: np.ndarray,  # SDR code values (N, H, W, 3) in the
         return np.stack(out)
     x = convert_space(sdr, self.renderer.output_space, self.space_in).astype(np.float32, copy=False)
     x = torch.from_numpy(np.ascontiguousarray(x)).permute(0, 3, 1, 2).to(self.device)
-    if self.tile and max(x.shape[-2:]) > self.tile:
-        if self.norm_stats == 'exact':                 # tiles on the model's grid, the whole frame's statistics
-            m = 2 ** getattr(self.model, 'depth', 0)
-            t = max(m, self.tile // m * m)
-            with exact_norm_stats(self.model, self._model_fn, x, t, self.overlap, m):
-                y = predict_tiled(self._model_fn, x, t, self.overlap, align=m)
-        elif self.norm_stats == 'frame':
-            with frame_norm_stats(self.model, _ref_frame(x, self.tile)):
-                y = predict_tiled(self._model_fn, x, self.tile, self.overlap)
-        else: y = predict_tiled(self._model_fn, x, self.tile, self.overlap)
-    else: y = self._model_fn(x)
-    y = y.permute(0, 2, 3, 1).float().cpu().numpy()
+    y = self.tiler(x).permute(0, 2, 3, 1).float().cpu().numpy()
     if self.space_out.lower() == space.lower(): return y
     return np.asarray(convert_space(y, self.space_out, space, **_space_opts(self.space_out, space, self.ei)), np.float32)
 Reconstructor.predict_frames = predict_frames
@@ -338,8 +243,8 @@ Reconstructor.__call__ = _call
 def _describe(self) -> dict:
     return {'method': self.method, 'kind': self.kind, **self.info, 'renderer': self.renderer_spec,
             'renderer_config': self.renderer.config, 'ei': self.ei, 'space_in': self.space_in, 'space_out': self.space_out,
-            'sdr_space': self.renderer.output_space, 'device': str(self.device), 'tile': self.tile, 'overlap': self.overlap,
-            'norm_stats': self.norm_stats,
+            'sdr_space': self.renderer.output_space, 'device': str(self.device),
+            **({'tiles': self.tiler.describe()} if self.model is not None else {}),
             'autocast': str(self.amp_dtype).replace('torch.', '') if self.amp_dtype else None, 'notes': self.notes}
 Reconstructor.describe = _describe
 Reconstructor.__repr__ = lambda self: f"Reconstructor({self.method!r}, renderer={self.renderer_spec!r}, {self.kind}, {self.device})"
@@ -666,8 +571,10 @@ def reconstruct(method,                       # baseline name, run directory, mo
                 inputs,                       # image files, sequence folders, video files (one or a list)
                 out,                          # output folder (created)
                 *, renderer: str | None = None, output_space: str = 'ACES2065-1', format: str | None = None,
-                device: str = 'cpu', batch: int = 4, tile: int | None = 512, overlap: int = 32,
-                norm_stats: str = 'exact',    # tiled GroupNorm statistics (NORM_STATS)
+                device: str = 'cpu', batch: int = 4,
+                tile: int | str | None = 'auto',   # trained models: tile side ('auto'; 0: whole frames), sdr2log.tiles.Tiler
+                overlap: int | str = 'auto',       # 'auto': seam-free (the receptive field); N: ramp-blended tiles
+                norm_stats: str = 'exact',    # tiled GroupNorm statistics (sdr2log.tiles.NORM_STATS)
                 temporal: float = 0.0,        # TemporalBlend strength in [0, 1); 0 = off
                 overwrite: bool = False, resume: bool = False, skip_bad: bool = False, force: bool = False,
                 float_out: bool = False, clip: bool = False, checkpoint: str = 'best', amp: bool | str = True,
@@ -711,7 +618,8 @@ def reconstruct(method,                       # baseline name, run directory, mo
            'network_in': rec.space_in, 'network_out': rec.space_out, 'output': output_space, 'ei': rec.ei},
            'output': {'format': o['fmt'], 'extension': o['ext'], 'float': float_out, 'clip': clip,
                       'exr_chromaticities': output_space if o['fmt'] == 'exr' else None},
-           'options': {'batch': batch, 'tile': rec.tile, 'overlap': rec.overlap, 'temporal': temporal, 'resume': resume,
+           'options': {'batch': batch, 'tile': rec.tiler.tile, 'overlap': rec.tiler.overlap, 'norm_stats': rec.tiler.norm_stats,
+                       'tile_plan': rec.tiler.plan, 'temporal': temporal, 'resume': resume,
                        'overwrite': overwrite, 'skip_bad': skip_bad, 'force': force, 'world_size': world,
                        'writer_threads': workers, 'torch_threads': 1 if rec.kind == 'baseline' else threads},
            'versions': _versions(), 'inputs': _merge_records(recs)}
