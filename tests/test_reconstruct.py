@@ -89,15 +89,18 @@ def test_h264_wrong_range_would_be_far_off(footage, tmp_path):
     assert wrong > 2 * right, (right, wrong)       # measured on the synthetic scenes: 3.5e-3 against 8.8e-3
 
 
-def _fake_run(root: Path, sdr_from='aces2-sdr', seed=0, width=8, depth=2, out_std=0.05) -> Path:
+def _fake_run(root: Path, sdr_from='aces2-sdr', seed=0, width=8, depth=2, out_std=0.05, model=None) -> Path:
     "A run directory as training writes it (config/config.yaml, checkpoints/best@*.pt) with a random, non-identity U-Net."
     torch.manual_seed(seed)
-    cfg = {'model': {'name': 'unet-cct', 'width': width, 'depth': depth},
+    cfg = {'model': model or {'name': 'unet-cct', 'width': width, 'depth': depth},
            'data': {'sdr_from': sdr_from, 'sdr_lut_path': None, 'sdr_options': {}, 'ei': 800, 'space_in': 'ACEScct',
                     'space_out': 'ACEScct'}}
     m = build_model(**cfg['model'])
     with torch.no_grad():
-        for p in m.out.parameters(): p.normal_(0, out_std)
+        if model is None:
+            for p in m.out.parameters(): p.normal_(0, out_std)
+        else:
+            for p in m.parameters(): p.add_(out_std * torch.randn_like(p))
     (root / 'config').mkdir(parents=True)
     (root / 'config' / 'config.yaml').write_text(yaml.safe_dump(cfg))
     save_checkpoint(root / 'checkpoints' / 'best@psnr_acescct.pt', {'model': m.state_dict()})
@@ -144,6 +147,21 @@ def test_tiled_matches_whole_frame_without_seams(tmp_path):
     assert np.array_equal(big(sdr), whole) and big.describe()['tiles']['plan'] is None
     with pytest.raises(ValueError, match=r"use tile >= 168"):
         Reconstructor(run, tile=96)(sdr)
+
+
+def test_tiled_hdrtvnet_matches_whole_frame(tmp_path):
+    "HDRTVNet (AGCM + LE): the whole frame's condition vector in every tile, the LE's receptive field in the overlap."
+    run = _fake_run(tmp_path / 'run', model={'name': 'hdrtvnet-agcm-le', 'nf': 16, 'le_nf': 16, 'le_blocks': 2},
+                    out_std=0.02)
+    sdr = np.random.default_rng(1).uniform(0.05, 0.95, (2, 97, 155, 3)).astype(np.float32)
+    sdr[:, :, 80:] *= 0.3                                        # the halves differ: per-tile conditions would show
+    whole = Reconstructor(run, tile=0)(sdr)
+    tiled = Reconstructor(run, tile=64)
+    d = np.abs(tiled(sdr) - whole).max()
+    plan = tiled.describe()['tiles']['plan']
+    assert plan['grid'] == 2 and plan['receptive_radius'] == 13 and d < 1e-5, (plan, d)
+    per_tile = Reconstructor(run, tile=64, overlap=8)              # ramps over 8 px, still the frame's condition
+    assert np.abs(per_tile(sdr) - whole).max() > 100 * max(d, 1e-7)
 
 
 def test_run_dir_renderer_mismatch_and_export(tmp_path):
