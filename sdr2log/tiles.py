@@ -288,6 +288,10 @@ class Tiler:
     @torch.no_grad()
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         if not self.needs_tiles(x.shape): return self.fn(x)
+        if self.tile == 'auto' and x.shape[0] > 1:     # a batch over the budget: fewer whole frames at a time first
+            k = int(self.budget() // (x.shape[-2] * x.shape[-1] * self._once('bytes', lambda: activation_bytes(self.model))))
+            if k >= 1: return torch.cat([self.fn(x[i:i + k]) for i in range(0, x.shape[0], k)])
+            return torch.cat([self(x[i:i + 1]) for i in range(x.shape[0])])
         p = self.plan = self._resolve(x.shape)
         t, o, g = p['tile'], p['overlap'], p['grid']
         run = lambda: predict_tiled(self.fn, x, t, o, align=g, blend=p['blend'])
