@@ -588,6 +588,7 @@ class PairDataset(Dataset):
         self._find_sequences()
         self._make_items()
         self.cache_dir = sdr_cache_dir(d)
+        if self.defer: _slot_flags(self)          # for the batch buffers the workers reuse (__getitems__)
         if self.cache_dir is not None:
             try: self.cache_dir.mkdir(parents=True, exist_ok=True)
             except OSError as e: raise OSError(f"data.sdr_cache {self.cache_dir}: cannot make the cache folder ({e}); set "
@@ -874,49 +875,67 @@ def _sdr_map(cache_dir, p, renderer, rkey, ev, input_encoding, ei, shape) -> np.
         except OSError: return False
     return _lru(_SDR_MAPS, key, make, valid)[0]
 
+_FLAGS = weakref.WeakValueDictionary()          # key -> a deferred dataset's slot flags (made in the main process)
+_WORKERS_MAX, _SLOTS = 64, 6                     # flags per dataset: workers x buffers a worker reuses per batch shape
+
+def _slot_flags(ds):
+    "The shared flags of `ds`'s reused batch buffers (1: held by the main process), made before the workers start."
+    ds._flags = torch.zeros(_WORKERS_MAX * _SLOTS * 4, dtype=torch.int32).share_memory_()
+    ds._flags_key = f"{os.getpid()}-{id(ds)}-{id(ds._flags)}"
+    _FLAGS[ds._flags_key] = ds._flags
+
 class _Ring:
-    "A worker's reusable shared-memory batch buffers: a buffer is written again only once the main process dropped it."
-    SLOTS = 6                                    # at most this many per field and shape (grown as needed), then fresh ones
-    def __init__(self):
-        self.flags = torch.zeros(64, dtype=torch.int32).share_memory_()   # 1: the batch is held by the main process
-        self.busy, self.slots, self.n = self.flags.numpy(), {}, 0
-    def take(self, field, shape, dtype):
+    "A loader worker's reusable shared-memory batch buffers: one is written again only once the main process dropped it."
+    def __init__(self, flags, worker: int):
+        n = len(flags) // _WORKERS_MAX
+        self.busy, self.base, self.n, self.slots = flags.numpy(), worker * n, n, {}
+    def take(self, shape, dtype):
         "(tensor, slot) for one batch: a free shared buffer (slot), or a fresh unshared one (slot None)."
-        ring = self.slots.setdefault((field, tuple(shape), dtype), [])
+        ring = self.slots.setdefault((tuple(shape), dtype), [])
         for k, t in ring:
             if self.busy[k] == 0: self.busy[k] = 1; return t, k
-        if len(ring) < self.SLOTS and self.n < len(self.busy):
+        used = sum(len(r) for r in self.slots.values())
+        if len(ring) < _SLOTS and used < self.n:
             try: t = torch.empty(shape, dtype=dtype).share_memory_()
             except RuntimeError: return torch.empty(shape, dtype=dtype), None   # shared memory full: as before
-            k, self.n = self.n, self.n + 1
+            k = self.base + used
             ring.append((k, t)); self.busy[k] = 1
             return t, k
         return torch.empty(shape, dtype=dtype), None
 
-class _Shipped:
-    "A ring buffer on its way to the main process: unpickled there as the tensor, its slot freed once that is dropped."
-    def __init__(self, t, flags, k): self.t, self.flags, self.k = t, flags, k
-    def __reduce__(self): return _received, (self.t, self.flags, self.k)
+def _batch_dict(buf, metas) -> dict:
+    "The batch of one buffer `(1 or 2, B, ...)`: raw codes [and cached SDR codes] as views of it."
+    out = {'raw': buf[0], 'meta': metas}
+    if len(buf) == 2: out['sdr_raw'] = buf[1]
+    return out
 
-def _received(t, flags, k):
-    weakref.finalize(t.untyped_storage(), flags.__setitem__, k, 0)   # the storage outlives views and numpy arrays
-    return t
+class _Shipped:
+    "A batch in a reused buffer on its way to the main process: a plain dict there, its slot freed once it is dropped."
+    def __init__(self, buf, key, k, metas): self.buf, self.key, self.k, self.metas = buf, key, k, metas
+    def __reduce__(self): return _received, (self.buf, self.key, self.k, self.metas)
+
+def _received(buf, key, k, metas) -> dict:
+    flags = _FLAGS.get(key)
+    if flags is not None:                        # freed when the storage goes (it outlives views and numpy arrays)
+        weakref.finalize(buf.untyped_storage(), flags.__setitem__, k, 0)
+    return _batch_dict(buf, metas)
 
 _RINGS = {}                                      # pid -> the _Ring of this loader worker
 
-def _batch_buffer(field, shape, dtype):
-    "(numpy view to fill, what the batch holds): a reusable shared buffer in a loader worker, else a new array."
-    if torch.utils.data.get_worker_info() is None:
-        t = torch.empty(shape, dtype=dtype); return t.numpy(), t
+def _batch_buffer(ds, shape, dtype):
+    "(numpy view to fill, tensor, slot): a reused shared buffer in a loader worker (slot), else a new one (slot None)."
+    info = torch.utils.data.get_worker_info()
+    if info is None or getattr(ds, '_flags', None) is None or info.id >= _WORKERS_MAX:
+        t = torch.empty(shape, dtype=dtype); return t.numpy(), t, None
     pid = os.getpid()
-    ring = _RINGS.get(pid) or _RINGS.setdefault(pid, _Ring())
-    t, k = ring.take(field, shape, dtype)
-    return t.numpy(), (t if k is None else _Shipped(t, ring.flags, k))
+    ring = _RINGS.get(pid) or _RINGS.setdefault(pid, _Ring(ds._flags, info.id))
+    t, k = ring.take(shape, dtype)
+    return t.numpy(), t, k
 
 
 # %% ../nbs/05_data.ipynb #c026h2
 @patch
-def __getitems__(self: PairDataset, keys: list) -> dict | list:
+def __getitems__(self: PairDataset, keys: list) -> dict | list | _Shipped:
     "A batch in one call (the DataLoader's batched fetch): deferred crops are copied straight into one batch buffer."
     plain = (type(self).sample is PairDataset.sample and type(self).__getitem__ is PairDataset.__getitem__
              and type(self)._read is PairDataset._read)
@@ -928,27 +947,28 @@ def __getitems__(self: PairDataset, keys: list) -> dict | list:
     if None in flat or len({(m[0].dtype, m[1]) for m in flat}) > 1 or len({tuple(pl[5][2:]) for pl in plans}) > 1:
         return [self[k] for k in keys]          # compressed, float, mixed bit depths or sizes: sample by sample
     (h, w), B, T = plans[0][5][2:], len(plans), self.T
-    shape = (B, h, w, 3) if self.mode == 'img' else (B, T, h, w, 3)
-    raw, raw_t = _batch_buffer('raw', shape, torch.from_numpy(np.empty(0, flat[0][0].dtype)).dtype)
-    raw = raw.reshape(B, T, h, w, 3)
-    if self.cache_dir is not None:
-        sdr, sdr_t = _batch_buffer('sdr_raw', shape, torch.uint16)
-        sdr = sdr.reshape(B, T, h, w, 3)
+    cached = self.cache_dir is not None
+    if cached and flat[0][0].dtype != np.uint16: return [self[k] for k in keys]   # one uint16 buffer holds both
+    F = 2 if cached else 1
+    shape = (F, B, h, w, 3) if self.mode == 'img' else (F, B, T, h, w, 3)
+    a, buf, slot = _batch_buffer(self, shape, torch.from_numpy(np.empty(0, flat[0][0].dtype)).dtype)
+    a = a.reshape(F, B, T, h, w, 3)
+    raw = a[0]
+    if cached:
+        sdr = a[1]
         rkeys = [json.dumps(r.config, sort_keys=True, default=str) for r in self.renderers]
     metas = []
     for b, ((i, seed, rng, name, frames, box, flip, ev, j), ms) in enumerate(zip(plans, maps)):
         y, x = box[:2]
         for t, ((_, p), (m, _)) in enumerate(zip(frames, ms)):
             raw[b, t] = m[y:y + h, x:x + w, :3]
-            if self.cache_dir is not None:
+            if cached:
                 c = _sdr_map(self.cache_dir, p, self.renderers[j], rkeys[j], ev, d['input_encoding'], d['ei'], self.sizes[name])
                 sdr[b, t] = c[y:y + h, x:x + w]
         meta = self._meta(i, seed, name, frames, box, flip, ev, j)
         meta.update(scale=flat[0][1], degradations=None)
         metas.append(meta)
-    out = {'raw': raw_t, 'meta': metas}
-    if self.cache_dir is not None: out['sdr_raw'] = sdr_t
-    return out
+    return _batch_dict(buf, metas) if slot is None else _Shipped(buf, self._flags_key, slot, metas)
 
 
 # %% ../nbs/05_data.ipynb #c026i
@@ -1024,7 +1044,7 @@ def fill_sdr_cache(self: PairDataset, num_workers: int = 0) -> int:  # the numbe
 # %% ../nbs/05_data.ipynb #c032
 def collate_pairs(batch: list[dict]) -> dict:
     "Stack the tensors of a list of samples; keep `meta` as a list of dicts (a batch `__getitems__` made whole: as is)."
-    if isinstance(batch, dict): return batch
+    if isinstance(batch, (dict, _Shipped)): return batch
     out = {}
     if 'raw' in batch[0] and len({b['raw'].dtype for b in batch}) > 1:    # e.g. 8- and 16-bit files in one batch
         batch = [dict(b, raw=b['raw'].float() / b['meta']['scale'], meta=dict(b['meta'], scale=1.0)) for b in batch]
