@@ -8,8 +8,9 @@ every sample exactly, and from the exact-SDR cache (`data.sdr_cache`, exposure s
 the cache filled first by `PairDataset.fill_sdr_cache`, its time reported). Both colour paths:
 
 - `colour_on='worker'`: the workers do the colour work (numpy/OpenColorIO, one thread each);
-- `colour_on='device'`: the workers read, crop and flip and ship uint16 codes; `PairDataset.finish` does the colour
-  work per batch in torch on the device. Timed as the loader stage alone (what the workers deliver: the rate a
+- `colour_on='device'`: the workers read each batch whole (`PairDataset.__getitems__`: the crops copied from memory
+  maps of the frames, and of the SDR cache entries, straight into one of a few shared-memory buffers each worker
+  reuses) and ship uint16 codes; `PairDataset.finish` does the colour work per batch in torch on the device. Timed as the loader stage alone (what the workers deliver: the rate a
   training GPU is fed while `finish` costs it less than the loader takes), end to end with `finish` on this
   machine's CPU in the main process (all torch threads), and, when CUDA is present, end to end on the GPU.
 
@@ -158,6 +159,16 @@ def finish_profile(root, bs=4, crop=512):
     return out
 
 
+def batch_read_profile(root, bs=4, crop=512, step=0.5):
+    "Median ms per sample of `PairDataset.__getitems__` (the device path's whole-batch read) in this process."
+    out = {}
+    for cache in (False, True):
+        ds = PairDataset(bench_cfg(root, 0, 'device', crop, bs, cache, step if cache else None), 'train', defer=True)
+        keys = [[(0, i) for i in range(k, k + bs)] for k in range(0, len(ds) - bs + 1, bs)]
+        out[cache] = med(lambda: [ds.__getitems__(k) for k in keys]) * 1e3 / (len(keys) * bs)
+    return out
+
+
 def main(seconds, workers, step=0.5, comps=(None, 'deflate')):
     rows, fills = [], []
     variants = [('worker', 'end-to-end', 'cpu', False), ('device', 'loader', 'cpu', False), ('device', 'end-to-end', 'cpu', False)]
@@ -175,12 +186,14 @@ def main(seconds, workers, step=0.5, comps=(None, 'deflate')):
                         f', finished on {dev}' if colour_on == 'device' else '') + (', sdr_cache' if cache else ', exact render per sample'))
                 rows.append((comp or 'none', what, ours, raw, ours / raw, raw_n, t_build))
             if comp is None:
-                prof, total = profile(paths[0], cache_root=root, step=step); fin = finish_profile(root)
+                prof, total = profile(paths[0], cache_root=root, step=step); fin = finish_profile(root); rd = batch_read_profile(root, step=step)
     lines = ['| TIFF compression | ours | samples/s (512x512 train crops, %d workers) | peer: tifffile.imread full frames/s (1 process) | ratio | peer: %d processes | ratio | dataset build s |' % (workers, workers),
              '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |']
     lines += [f'| {c} | {w} | {o:.1f} | {p:.1f} | {o / p:.2f}x | {pn:.1f} | {o / pn:.2f}x | {b:.2f} |' for c, w, o, p, _, pn, b in rows]
     table = '\n'.join(lines)
     plines = ['| step (one 512x512 sample, 1 thread) | ms |', '| --- | ---: |'] + [f'| {n} | {t:.1f} |' for n, t in prof]
+    plines += [f'| PairDataset.__getitems__: one batch of 4 read whole (device path{", with the sdr_cache crops" if c else ""}; in the main process, so a new buffer), per sample | {t:.2f} |'
+               for c, t in rd.items()]
     plines.append(f'| make_pair total (exposure, target, exact render, input; no read) | {total:.1f} |')
     plines += [f'| PairDataset.finish, one batch of 4 on {dev} ({"all torch threads" if dev == "cpu" else "synchronised"}), per sample | {t / 4:.2f} |'
                for dev, t in fin.items()]

@@ -4,8 +4,8 @@
 
 # %% ../nbs/05_data.ipynb #c001
 from __future__ import annotations
-import hashlib, json, os, random, re, sys, warnings
-from collections import Counter
+import hashlib, json, os, random, re, sys, warnings, weakref
+from collections import Counter, OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np, torch, tifffile, OpenEXR
@@ -588,6 +588,7 @@ class PairDataset(Dataset):
         self._find_sequences()
         self._make_items()
         self.cache_dir = sdr_cache_dir(d)
+        if self.defer: _slot_flags(self)          # for the batch buffers the workers reuse (__getitems__)
         if self.cache_dir is not None:
             try: self.cache_dir.mkdir(parents=True, exist_ok=True)
             except OSError as e: raise OSError(f"data.sdr_cache {self.cache_dir}: cannot make the cache folder ({e}); set "
@@ -764,21 +765,34 @@ def _chw(a: np.ndarray) -> torch.Tensor: return torch.from_numpy(np.ascontiguous
 
 # %% ../nbs/05_data.ipynb #c026g
 @patch
-def sample(self: PairDataset, i: int, epoch: int | None = None) -> dict:
-    "Sample `i` of `epoch` (default: the current one), without the skip_bad fallback."
+def _plan(self: PairDataset, i: int, epoch: int | None = None):
+    "The draws of sample `i` of `epoch`: (seed, rng, sequence name, frames, crop box, flip, exposure shift, renderer)."
     d = self.cfg
     seed = [d['seed'], int(self.epoch if epoch is None else epoch) if self.train else 0, int(i)]
     rng = np.random.default_rng(seed)
     name, s = self.items[i]
     frames = self.sequences[name][s:s + self.T]
     box, flip, ev, j = self._draw(name, rng)
-    x, scale = self._read(name, frames, box, flip)
-    codes = self._cached_codes(name, frames, box, ev, j) if self.cache_dir is not None else None
-    meta = dict(video_id=name, frame_start=frames[0][0], frames=[f for f, _ in frames], clip_len=self.T,
+    return seed, rng, name, frames, box, flip, ev, j
+
+@patch
+def _meta(self: PairDataset, i, seed, name, frames, box, flip, ev, j) -> dict:
+    "The `meta` dict of a sample."
+    d = self.cfg
+    return dict(video_id=name, frame_start=frames[0][0], frames=[f for f, _ in frames], clip_len=self.T,
                 paths=[str(p) for _, p in frames], split=self.split, index=int(i), seed=seed,
                 spaces={'in': d['space_in'], 'out': d['space_out'], 'input_encoding': d['input_encoding']},
                 renderer=self.renderers[j].config, renderer_name=self.renderer_names[j], renderer_index=j,
                 crop=list(box), flip=flip, exposure_stops=ev, skipped=[])
+
+@patch
+def sample(self: PairDataset, i: int, epoch: int | None = None) -> dict:
+    "Sample `i` of `epoch` (default: the current one), without the skip_bad fallback."
+    d = self.cfg
+    seed, rng, name, frames, box, flip, ev, j = self._plan(i, epoch)
+    x, scale = self._read(name, frames, box, flip)
+    codes = self._cached_codes(name, frames, box, ev, j) if self.cache_dir is not None else None
+    meta = self._meta(i, seed, name, frames, box, flip, ev, j)
     one = (lambda t: t[0]) if self.mode == 'img' else (lambda t: t)
     if self.defer:
         meta.update(scale=scale, degradations=None)      # finish() fills in what it applied
@@ -818,6 +832,144 @@ def __getitem__(self: PairDataset, i: int | tuple) -> dict:
 def __repr__(self: PairDataset):
     return (f"PairDataset({self.root}, split={self.split!r}, mode={self.mode!r}, {len(self.sequences)} sequences, "
             f"{len(self)} samples, crop={self.crop}, renderer={'+'.join(self.renderer_names)}, skipped={len(self.skipped)})")
+
+# %% ../nbs/05_data.ipynb #c026h1
+_MAPS_MAX = 64                                   # memory maps kept open per process (frames and SDR cache entries)
+_FRAME_MAPS, _SDR_MAPS = OrderedDict(), OrderedDict()
+
+def _stat_key(p) -> tuple:
+    "What says a file is unchanged: (path, inode, mtime, size)."
+    st = os.stat(p)
+    return (str(p), st.st_ino, st.st_mtime_ns, st.st_size)
+
+def _lru(cache: OrderedDict, key, make, valid=lambda v: True):
+    "`cache[key]` if still `valid`, else made by `make()`; at most _MAPS_MAX entries, the least recently used go."
+    if key in cache and valid(cache[key]): cache.move_to_end(key); return cache[key]
+    cache[key] = v = make()
+    while len(cache) > _MAPS_MAX: cache.popitem(last=False)
+    return v
+
+def _frame_map(p) -> tuple | None:
+    "(memory map `(H, W, C)`, scale) of an uncompressed unsigned-integer RGB(A) TIFF frame; None: read it per sample."
+    def make():
+        _, meta = read_image(p, crop=(0, 0, 1, 1), normalise=False, return_meta=True)   # read_image's checks and errors
+        H, W, C = meta['shape']
+        if meta['format'] != 'tiff' or meta['compression'] != 'none' or meta['sample'] != 'uint' or C not in (3, 4): return None
+        try: m = tifffile.memmap(p, mode='r')
+        except Exception: return None
+        if m.shape != (H, W, C) or not m.dtype.isnative or m.dtype.kind != 'u': return None
+        return m, meta['scale']
+    return _lru(_FRAME_MAPS, _stat_key(p), make)
+
+def _sdr_map(cache_dir, p, renderer, rkey, ev, input_encoding, ei, shape) -> np.ndarray:
+    "The cached exact render of frame `p` (uint16 `(H, W, 3)`, memory-mapped), made when missing (`cached_sdr`)."
+    lut = renderer.config.get('lut')
+    key = (str(cache_dir), rkey, round(float(ev), 6), input_encoding, ei, _stat_key(p),
+           _stat_key(lut) if lut and os.path.exists(lut) else None)
+    def make():
+        a = cached_sdr(cache_dir, p, renderer, ev, input_encoding, ei, shape)
+        if not isinstance(a, np.memmap): a = cached_sdr(cache_dir, p, renderer, ev, input_encoding, ei, shape)  # just made: map it
+        return (a, _stat_key(a.filename)) if isinstance(a, np.memmap) else (a, None)   # None: not mapped, made again
+    def valid(v):                                # the entry file itself unchanged (not rewritten since it was mapped)
+        try: return v[1] is not None and _stat_key(v[1][0]) == v[1]
+        except OSError: return False
+    return _lru(_SDR_MAPS, key, make, valid)[0]
+
+_FLAGS = weakref.WeakValueDictionary()          # key -> a deferred dataset's slot flags (made in the main process)
+_WORKERS_MAX, _SLOTS = 64, 6                     # flags per dataset: workers x buffers a worker reuses per batch shape
+
+def _slot_flags(ds):
+    "The shared flags of `ds`'s reused batch buffers (1: held by the main process), made before the workers start."
+    ds._flags = torch.zeros(_WORKERS_MAX * _SLOTS * 4, dtype=torch.int32).share_memory_()
+    ds._flags_key = f"{os.getpid()}-{id(ds)}-{id(ds._flags)}"
+    _FLAGS[ds._flags_key] = ds._flags
+
+class _Ring:
+    "A loader worker's reusable shared-memory batch buffers: one is written again only once the main process dropped it."
+    def __init__(self, flags, worker: int):
+        n = len(flags) // _WORKERS_MAX
+        self.busy, self.base, self.n, self.slots = flags.numpy(), worker * n, n, {}
+    def take(self, shape, dtype):
+        "(tensor, slot) for one batch: a free shared buffer (slot), or a fresh unshared one (slot None)."
+        ring = self.slots.setdefault((tuple(shape), dtype), [])
+        for k, t in ring:
+            if self.busy[k] == 0: self.busy[k] = 1; return t, k
+        used = sum(len(r) for r in self.slots.values())
+        if len(ring) < _SLOTS and used < self.n:
+            try: t = torch.empty(shape, dtype=dtype).share_memory_()
+            except RuntimeError: return torch.empty(shape, dtype=dtype), None   # shared memory full: as before
+            k = self.base + used
+            ring.append((k, t)); self.busy[k] = 1
+            return t, k
+        return torch.empty(shape, dtype=dtype), None
+
+def _batch_dict(buf, metas) -> dict:
+    "The batch of one buffer `(1 or 2, B, ...)`: raw codes [and cached SDR codes] as views of it."
+    out = {'raw': buf[0], 'meta': metas}
+    if len(buf) == 2: out['sdr_raw'] = buf[1]
+    return out
+
+class _Shipped:
+    "A batch in a reused buffer on its way to the main process: a plain dict there, its slot freed once it is dropped."
+    def __init__(self, buf, key, k, metas): self.buf, self.key, self.k, self.metas = buf, key, k, metas
+    def __reduce__(self): return _received, (self.buf, self.key, self.k, self.metas)
+
+def _received(buf, key, k, metas) -> dict:
+    flags = _FLAGS.get(key)
+    if flags is not None:                        # freed when the storage goes (it outlives views and numpy arrays)
+        weakref.finalize(buf.untyped_storage(), flags.__setitem__, k, 0)
+    return _batch_dict(buf, metas)
+
+_RINGS = {}                                      # pid -> the _Ring of this loader worker
+
+def _batch_buffer(ds, shape, dtype):
+    "(numpy view to fill, tensor, slot): a reused shared buffer in a loader worker (slot), else a new one (slot None)."
+    info = torch.utils.data.get_worker_info()
+    if info is None or getattr(ds, '_flags', None) is None or info.id >= _WORKERS_MAX:
+        t = torch.empty(shape, dtype=dtype); return t.numpy(), t, None
+    pid = os.getpid()
+    ring = _RINGS.get(pid) or _RINGS.setdefault(pid, _Ring(ds._flags, info.id))
+    t, k = ring.take(shape, dtype)
+    return t.numpy(), t, k
+
+
+# %% ../nbs/05_data.ipynb #c026h2
+@patch
+def __getitems__(self: PairDataset, keys: list) -> dict | list | _Shipped:
+    "A batch in one call (the DataLoader's batched fetch): deferred crops are copied straight into one batch buffer."
+    plain = (type(self).sample is PairDataset.sample and type(self).__getitem__ is PairDataset.__getitem__
+             and type(self)._read is PairDataset._read)
+    if not (self.defer and plain and not self.cfg['skip_bad'] and keys): return [self[k] for k in keys]
+    d = self.cfg
+    plans = [(i,) + self._plan(i, e) for e, i in (k if isinstance(k, tuple) else (None, k) for k in keys)]
+    maps = [[_frame_map(p) for _, p in pl[4]] for pl in plans]
+    flat = [m for ms in maps for m in ms]
+    if None in flat or len({(m[0].dtype, m[1]) for m in flat}) > 1 or len({tuple(pl[5][2:]) for pl in plans}) > 1:
+        return [self[k] for k in keys]          # compressed, float, mixed bit depths or sizes: sample by sample
+    (h, w), B, T = plans[0][5][2:], len(plans), self.T
+    cached = self.cache_dir is not None
+    if cached and flat[0][0].dtype != np.uint16: return [self[k] for k in keys]   # one uint16 buffer holds both
+    F = 2 if cached else 1
+    shape = (F, B, h, w, 3) if self.mode == 'img' else (F, B, T, h, w, 3)
+    a, buf, slot = _batch_buffer(self, shape, torch.from_numpy(np.empty(0, flat[0][0].dtype)).dtype)
+    a = a.reshape(F, B, T, h, w, 3)
+    raw = a[0]
+    if cached:
+        sdr = a[1]
+        rkeys = [json.dumps(r.config, sort_keys=True, default=str) for r in self.renderers]
+    metas = []
+    for b, ((i, seed, rng, name, frames, box, flip, ev, j), ms) in enumerate(zip(plans, maps)):
+        y, x = box[:2]
+        for t, ((_, p), (m, _)) in enumerate(zip(frames, ms)):
+            raw[b, t] = m[y:y + h, x:x + w, :3]
+            if cached:
+                c = _sdr_map(self.cache_dir, p, self.renderers[j], rkeys[j], ev, d['input_encoding'], d['ei'], self.sizes[name])
+                sdr[b, t] = c[y:y + h, x:x + w]
+        meta = self._meta(i, seed, name, frames, box, flip, ev, j)
+        meta.update(scale=flat[0][1], degradations=None)
+        metas.append(meta)
+    return _batch_dict(buf, metas) if slot is None else _Shipped(buf, self._flags_key, slot, metas)
+
 
 # %% ../nbs/05_data.ipynb #c026i
 @patch
@@ -891,7 +1043,8 @@ def fill_sdr_cache(self: PairDataset, num_workers: int = 0) -> int:  # the numbe
 
 # %% ../nbs/05_data.ipynb #c032
 def collate_pairs(batch: list[dict]) -> dict:
-    "Stack the tensors of a list of samples; keep `meta` as a list of dicts."
+    "Stack the tensors of a list of samples; keep `meta` as a list of dicts (a batch `__getitems__` made whole: as is)."
+    if isinstance(batch, (dict, _Shipped)): return batch
     out = {}
     if 'raw' in batch[0] and len({b['raw'].dtype for b in batch}) > 1:    # e.g. 8- and 16-bit files in one batch
         batch = [dict(b, raw=b['raw'].float() / b['meta']['scale'], meta=dict(b['meta'], scale=1.0)) for b in batch]

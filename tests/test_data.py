@@ -573,3 +573,37 @@ def test_target_gamut_compressed_by_default_ap1_by_option(tree):
     assert data_config(cfg_for(tree))['target_gamut'] == 'compressed'
     with pytest.raises(ValueError, match="target_gamut.*'compressed', 'ap1'"):
         data_config(cfg_for(tree, target_gamut='AP0'))
+
+
+@pytest.mark.parametrize('cache,compression', [(False, None), (True, None), (False, 'deflate')])
+def test_device_batches_read_whole_equal_per_sample(tmp_path, cache, compression):
+    "colour_on='device', 2 workers: a batch read whole (`__getitems__`, reused shared buffers) equals its samples collated."
+    root = make_tree(tmp_path / 'd', n_seq=3, n_frames=6, h=40, w=48, compression=compression)
+    cfg = cfg_for(root, colour_on='device', num_workers=2, train_ratio=1.0, val_ratio=0.0, test_ratio=0, split_cache=False,
+                  sdr_cache=cache, augment={'train_crop_size': 24, 'exposure_step': 0.5 if cache else None})
+    dl = build_dataloader(cfg, 'train', device='cpu')
+    ds = PairDataset(cfg, 'train', defer=True)
+    if cache: ds.fill_sdr_cache()
+    whole = ds.__getitems__([(0, 0), (0, 5)])
+    assert isinstance(whole, dict) if compression is None else isinstance(whole, list)   # compressed: sample by sample
+
+    def check(b, epoch):
+        ref = collate_pairs([ds.sample(m['index'], epoch) for m in b['meta']])
+        assert list(b) == list(ref) and b['meta'] == ref['meta']
+        for k in b:
+            if k != 'meta': assert b[k].dtype == ref[k].dtype and torch.equal(b[k], ref[k]), k
+
+    held = [(e, b) for e in range(3) for b in dl.loader]        # 27 batches held at once: more than the reused buffers
+    assert len(held) == 27 and len({m['index'] for e, b in held if e == 0 for m in b['meta']}) == 18
+    assert held[0][1]['raw'].dtype == torch.uint16 and held[0][1]['raw'].shape == (2, 24, 24, 3)
+    for e, b in held: check(b, e)                              # none overwritten by a later batch
+    del held, b
+    for e in range(3, 8):                                       # epochs left after one batch (their prefetch dropped)
+        for b in dl.loader: check(b, e); break
+    dl.sampler.set_epoch(8, skip=6)                             # resuming mid-epoch: the same samples as before
+    want = dl.sampler._indices()[6:]
+    got = list(dl.loader)
+    assert len(got) == 6 and [m['index'] for b in got for m in b['meta']] == want
+    for b in got: check(b, 8)
+    fin = next(iter(dl))                                        # finished batches as before
+    assert fin['sdr'].shape == fin['hdr'].shape == (2, 3, 24, 24) and fin['sdr'].dtype == torch.float32
