@@ -276,7 +276,7 @@ def _demo_parser(sub):
     d = sub.add_parser('demo', help='synthesise data, train both U-Nets, run the baselines, evaluate, write the report')
     d.add_argument('--out', default='demo_out', help='output folder (default: demo_out)')
     g = d.add_mutually_exclusive_group()
-    g.add_argument('--long', action='store_true', help='a bigger dataset and model, trained longer (about an hour on CPU)')
+    g.add_argument('--long', action='store_true', help='a bigger dataset and model, trained longer (over 8 hours on 2 shared CPU cores, measured: bench/results/demo_long.md)')
     g.add_argument('--tiny', action='store_true', help='seconds-long version (what the tests run)')
     d.add_argument('--seed', type=int, default=0)
 

@@ -42,7 +42,8 @@ TRAINING_DEFAULTS = {
     'ckpt_root': 'runs',          # run directories go here
     'exp_name': 'run',            # run directory suffix
     'resume': None,               # None | 'auto' (latest run of exp_name) | run directory | checkpoint file
-    'amp': False,                 # False | True | 'bf16' | 'fp16' (CUDA only; True picks bf16 when supported)
+    'amp': False,                 # False | True | 'bf16' | 'fp16': CUDA autocast (True: bf16 where supported); on CPU
+                                  # only 'bf16' autocasts (see "Mixed precision" below)
     'grad_accum_steps': 1,
     'clip_grad_norm': 1.0,        # None disables
     'main_metric': 'psnr_acescct',   # chooses best@<metric>.pt
@@ -335,8 +336,11 @@ def _device(name: str, local_rank: int = 0) -> torch.device:
     if dev.type == 'cuda' and not torch.cuda.is_available(): raise ValueError("training.device: CUDA requested but not available")
     return dev
 
-def _amp_dtype(amp, device: torch.device):
-    if not amp or device.type != 'cuda': return None
+def _amp_dtype(amp, device: torch.device, cpu_bf16: bool = False):
+    "The autocast dtype of `training.amp` on `device` (None: fp32). On a CPU only 'bf16', and only where `cpu_bf16` (the trainer)."
+    if not amp: return None
+    if device.type == 'cpu': return torch.bfloat16 if cpu_bf16 and amp == 'bf16' else None
+    if device.type != 'cuda': return None
     if amp == 'fp16': return torch.float16
     if amp == 'bf16' or torch.cuda.is_bf16_supported(): return torch.bfloat16
     return torch.float16
@@ -480,7 +484,7 @@ class Trainer:
         self.main = self.rank == 0
         self.device = _device(tr['device'], self.local_rank)
         seed_everything(cfg['seed'], tr['deterministic'])
-        self.amp_dtype = _amp_dtype(tr['amp'], self.device)
+        self.amp_dtype = _amp_dtype(tr['amp'], self.device, cpu_bf16=True)   # CPU: 'bf16' only (Mixed precision)
         # data: one renderer shared by both splits; data.colour_on='device' finishes the colour work on self.device
         self.train_ds = PairDataset(cfg, 'train', tr['data_mode'], defer=cfg['data'].get('colour_on') == 'device')
         self.val_ds = PairDataset(cfg, 'val', 'img', renderer=self.train_ds.renderer)
