@@ -78,6 +78,7 @@ def main(argv=None):
     ap.add_argument('--demo', default='demo_out'); ap.add_argument('--preset', default='default')
     ap.add_argument('--parts', nargs='+', type=int, default=[1, 2, 3, 4], choices=[1, 2, 3, 4, 5, 6, 7])
     ap.add_argument('--out', default=str(Path(__file__).parent / 'results' / 'ablation.md'))
+    ap.add_argument('--reuse', action='store_true', help='part 7: reuse its finished run under runs-ablation/')
     a = ap.parse_args(argv)
     demo, out = Path(a.demo), Path(a.out)
     runs = json.loads((demo / 'demo.json').read_text())['runs']
@@ -134,12 +135,15 @@ def main(argv=None):
             demo / 'data', 'test', ab / 'blind-prior', overwrite=True, renderer='aces1-sdr', **ev), 'inverse:aces2-sdr')
     if 7 in a.parts:
         hl = {'data.sdr_from': MIXTURE, 'loss.highlight_weight': {'weight': 4.0, 'threshold_stops': 2.5}}
-        new['blind_prior_hl'] = bh = _train(demo, 'unet-linear+blind-prior-hl', 'unet-linear', a.preset,
-                                            {**hl, 'model.prior': MIXTURE})
+        done = sorted((demo / 'runs-ablation').glob('*-unet-linear+blind-prior-hl/checkpoints/best@*.pt'))
+        bh = str(done[-1].parent.parent) if a.reuse and done else _train(
+            demo, 'unet-linear+blind-prior-hl', 'unet-linear', a.preset, {**hl, 'model.prior': MIXTURE})
+        new['blind_prior_hl'] = bh
         section('7. Blind, trained on the mixture with the highlight loss: test SDR from aces1-sdr, held out', evaluate(
             ['bt2446c', 'inverse:aces2-sdr', 'inverse:aces1-sdr', f"unet-linear+prior={runs['unet-linear+prior']}",
              f'unet-linear+blind-prior-hl={bh}'],
-            demo / 'data', 'test', ab / 'blind-hl', overwrite=True, renderer='aces1-sdr', **ev), 'inverse:aces2-sdr')
+            demo / 'data', 'test', ab / 'blind-hl', overwrite=True, renderer='aces1-sdr', reference='inverse:aces2-sdr', **ev),
+            'inverse:aces2-sdr')
     md = (f"# Method experiments on the demo data\n\n{machine()}\n\n`python bench/ablation.py --demo {a.demo} --preset "
           f"{a.preset} --parts {' '.join(map(str, a.parts))}`: demo preset `{a.preset}` settings for the new trainings; "
           f"{time.perf_counter() - t0:.0f} s in all. New runs: {new}.\n\n" + '\n'.join(parts))
