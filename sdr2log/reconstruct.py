@@ -166,7 +166,7 @@ class Reconstructor:
                  tile: int | str | None = 'auto',   # trained models: largest tile side; 'auto': 512 or what the model needs; 0: whole frames
                  overlap: int | str = 'auto',       # 'auto': the model's receptive field (seam-free); N pixels: ramp-blended tiles
                  norm_stats: str = 'exact',         # tiles: GroupNorm statistics (NORM_STATS: 'exact', 'frame', 'tile')
-                 amp: bool | str = True,            # trained models on CUDA: bf16 (fp16 where bf16 is missing); 'fp16'/'bf16'
+                 amp: bool | str = True,            # trained models on CUDA: bf16 (fp16 where bf16 is missing); 'fp16'/'bf16'; 'bf16' also on CPU
                  force: bool = False,               # apply a trained model to SDR from another renderer
                  ei: float | None = None):          # LogC3 exposure index of the renderer (default: the method's, or 800)
         self.device = _resolve_device(device)
@@ -188,7 +188,7 @@ class Reconstructor:
             if lut is not None: opts['lut'] = lut
             self.renderer = get_renderer(name, ei=exp['ei'] if ei is None else ei, **opts)
             self.space_in, self.space_out, self.baseline = exp['space_in'], exp['space_out'], None
-            self.amp_dtype = _amp_dtype(amp, self.device)
+            self.amp_dtype = _amp_dtype(amp, self.device, cpu_bf16=True)   # CPU: only an explicit 'bf16'
         self.renderer_spec = renderer_spec(name, lut if name == 'lut' else None)
         self.ei = self.renderer.ei
 

@@ -459,3 +459,19 @@ def test_renderer_blind_run_accepts_each_renderer_of_its_mixture(tmp_path):
     f = export_model(run, tmp_path / 'm.pt')
     assert torch.load(f, weights_only=True)['data']['sdr_from'] == ['aces1-sdr', 'naive']
     assert Reconstructor(f, renderer='naive').renderer.name == 'naive'
+
+
+def test_autocast_path_bf16_on_cpu(tmp_path):
+    """The autocast path trained models take on CUDA (bf16), exercised on the CPU with an explicit amp='bf16': the same
+    code under torch.autocast, float32 out, within bf16's precision of the float32 result; tiles included."""
+    run = _fake_run(tmp_path / 'run', out_std=0.02, depth=3)
+    sdr = np.random.default_rng(2).uniform(0.05, 0.95, (1, 120, 200, 3)).astype(np.float32)
+    fp32 = Reconstructor(run, tile=0)
+    assert fp32.describe()['autocast'] is None                       # the CPU default: float32 (True means CUDA only)
+    ref = fp32(sdr)
+    for tile in (0, 176):
+        bf = Reconstructor(run, amp='bf16', tile=tile)
+        out = bf(sdr)
+        assert bf.describe()['autocast'] == 'bfloat16' and out.dtype == np.float32
+        d = np.abs(out - ref)
+        assert 0 < d.max() < 0.03 and d.mean() < 3e-3, (tile, d.max(), d.mean())   # bf16: 8 bits of mantissa
