@@ -36,7 +36,7 @@ def make_run(d: Path, width: int, depth: int) -> Path:
     cfg = {'model': {'name': 'unet-cct', 'width': width, 'depth': depth}, 'data': {'sdr_from': 'aces2-sdr'}}
     m = build_model(**cfg['model'])
     with torch.no_grad():                         # trained-like: a non-zero output layer (at initialisation the U-Net is
-        for p in m.out.parameters(): p.normal_(0, 0.01)   # the identity, its receptive field 0 and its tiles trivial)
+        for p in m.out.parameters(): p.normal_(0, 0.001)  # the identity, its receptive field 0 and its tiles trivial)
     (d / 'config').mkdir(parents=True); (d / 'config' / 'config.yaml').write_text(yaml.safe_dump(cfg))
     save_checkpoint(d / 'checkpoints' / 'best@psnr_acescct.pt', {'model': m.state_dict()})
     return d, count_params(m)
