@@ -106,6 +106,17 @@ def _ref_frame(x: torch.Tensor, tile: int) -> torch.Tensor:
 # %% ../nbs/09g_tiles.ipynb #t011
 class _Captured(Exception): pass
 
+def _input_at(module: torch.nn.Module, fn, x: torch.Tensor) -> torch.Tensor:
+    "What `module` receives when `fn(x)` runs: the forward is stopped there (only the part before it is computed)."
+    got = []
+    def grab(mod, args): got.append(args[0]); raise _Captured
+    h = module.register_forward_pre_hook(grab)
+    try:
+        with torch.no_grad(): fn(x)
+    except _Captured: pass
+    finally: h.remove()
+    return got[0]
+
 @contextmanager
 def exact_norm_stats(model: torch.nn.Module, fn, x: torch.Tensor, tile: int, overlap: int, align: int):
     "Inside: `model`'s GroupNorm layers use the statistics of the whole frame `x`, gathered tile by tile, layer by layer."
@@ -124,14 +135,7 @@ def exact_norm_stats(model: torch.nn.Module, fn, x: torch.Tensor, tile: int, ove
     for gn in dict.fromkeys(order):               # in the order the forward reaches them; each once
         s1 = s2 = cnt = 0
         for y0, x0, (a, b), (c, d) in boxes:
-            got = []
-            def grab(mod, inp): got.append(inp[0]); raise _Captured
-            h = gn.register_forward_pre_hook(grab)
-            try:
-                with torch.no_grad(), frozen_norm_stats(stats): fn(x[..., y0:y0 + tile, x0:x0 + tile])
-            except _Captured: pass
-            finally: h.remove()
-            z = got[0]
+            with frozen_norm_stats(stats): z = _input_at(gn, fn, x[..., y0:y0 + tile, x0:x0 + tile])
             f = -(-min(tile, H - y0) // align) * align // z.shape[-2]        # this layer's downsampling factor
             g = z[..., (a - y0) // f:(b - y0) // f, (c - x0) // f:(d - x0) // f].double()
             g = g.reshape(z.shape[0], gn.num_groups, -1)
@@ -148,14 +152,7 @@ def frozen_conditions(model: torch.nn.Module, fn, x: torch.Tensor):
     frozen = []
     try:
         for m in agcms:                              # in module order; earlier ones are frozen when a later one is reached
-            got = []
-            def grab(mod, args): got.append(args[0]); raise _Captured
-            h = m.register_forward_pre_hook(grab)
-            try:
-                with torch.no_grad(): fn(x)
-            except _Captured: pass
-            finally: h.remove()
-            with torch.no_grad(): c = m.condition(condition_image(got[0].float(), m.cond_scale))
+            with torch.no_grad(): c = m.condition(condition_image(_input_at(m, fn, x).float(), m.cond_scale))
             m.forward = (lambda mod, c: lambda z, cond=None: mod.head(mod.mapping(z, c.to(z.dtype)), z))(m, c)
             frozen.append(m)
         yield len(frozen)
