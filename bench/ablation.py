@@ -28,7 +28,14 @@ usage: .venv/bin/python bench/ablation.py [--demo demo_out] [--out bench/results
    and the demo's unet-linear+prior, with inverse:aces1-sdr as the renderer-aware ceiling. (A single renderer's
    inverse as the prior of a mixture-trained model is refused by the config check: the prior must invert the data.)
 
-`--parts 1 2 3 4 5 6 7` selects the parts (2 and 3 share a training; 6 reuses part 2's).
+8. The identified prior: `unet-linear` with model.prior = 'identify' (per image, sdr2log.identify names the renderer
+   from the SDR over the whole zoo, fitted on other scenes, and its exact inverse is the first guess; the network is
+   never told the renderer), trained on the mixture with the highlight loss; tested on aces1-sdr (held out of the
+   U-Net's training) against every blind baseline, and on aces2-sdr (known-renderer protocol) against the inverse.
+9. The same with identification restricted to the training mixture ('identify:aces2-sdr,film-sdr,naive'): the held-out
+   renderer is then unknown to every learned part, so it is found as the nearest of the three.
+
+`--parts 1 2 3 4 5 6 7 8 9` selects the parts (2 and 3 share a training; 6 reuses part 2's).
 """
 import argparse, json, sys, time
 from pathlib import Path
@@ -76,9 +83,9 @@ def highlight_figure(demo: Path, methods: dict, path: Path, stops=(-2, 0, 2, 4))
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     ap.add_argument('--demo', default='demo_out'); ap.add_argument('--preset', default='default')
-    ap.add_argument('--parts', nargs='+', type=int, default=[1, 2, 3, 4], choices=[1, 2, 3, 4, 5, 6, 7])
+    ap.add_argument('--parts', nargs='+', type=int, default=[1, 2, 3, 4], choices=[1, 2, 3, 4, 5, 6, 7, 8, 9])
     ap.add_argument('--out', default=str(Path(__file__).parent / 'results' / 'ablation.md'))
-    ap.add_argument('--reuse', action='store_true', help='part 7: reuse its finished run under runs-ablation/')
+    ap.add_argument('--reuse', action='store_true', help="parts 7-9: reuse their finished runs under runs-ablation/")
     a = ap.parse_args(argv)
     demo, out = Path(a.demo), Path(a.out)
     runs = json.loads((demo / 'demo.json').read_text())['runs']
@@ -144,6 +151,24 @@ def main(argv=None):
              f'unet-linear+blind-prior-hl={bh}'],
             demo / 'data', 'test', ab / 'blind-hl', overwrite=True, renderer='aces1-sdr', reference='inverse:aces2-sdr', **ev),
             'inverse:aces2-sdr')
+    for part, prior, tag in ((8, 'identify', 'identified-prior-hl'),
+                             (9, 'identify:' + ','.join(MIXTURE), 'identified-mixture-prior-hl')):
+        if part not in a.parts: continue
+        hl = {'data.sdr_from': MIXTURE, 'loss.highlight_weight': {'weight': 4.0, 'threshold_stops': 2.5}}
+        done = sorted((demo / 'runs-ablation').glob(f'*-unet-linear+{tag}/checkpoints/best@*.pt'))
+        run = str(done[-1].parent.parent) if a.reuse and done else _train(
+            demo, f'unet-linear+{tag}', 'unet-linear', a.preset, {**hl, 'model.prior': prior})
+        new[tag] = run
+        blind_prev = sorted((demo / 'runs-ablation').glob('*-unet-linear+blind-prior-hl/checkpoints/best@*.pt'))
+        prev = [f'unet-linear+blind-prior-hl={blind_prev[-1].parent.parent}'] if blind_prev else []
+        section(f"{part}. The identified prior ({prior}), trained on the mixture with the highlight loss: test SDR from "
+                f"aces1-sdr, held out of the U-Net's training", evaluate(
+            ['bt2446c', 'inverse:aces2-sdr', 'inverse:film-sdr', 'inverse:naive', 'inverse:aces1-sdr', *prev,
+             f'unet-linear+{tag}={run}'], demo / 'data', 'test', ab / f'{tag}-blind', overwrite=True,
+            renderer='aces1-sdr', reference='inverse:aces2-sdr', **ev), 'inverse:aces2-sdr')
+        section(f"{part}b. The same model on the known renderer's test SDR (aces2-sdr)", evaluate(
+            ['inverse', f"unet-linear+prior={runs['unet-linear+prior']}", f'unet-linear+{tag}={run}'],
+            demo / 'data', 'test', ab / f'{tag}-known', overwrite=True, renderer='aces2-sdr', **ev), 'inverse')
     md = (f"# Method experiments on the demo data\n\n{machine()}\n\n`python bench/ablation.py --demo {a.demo} --preset "
           f"{a.preset} --parts {' '.join(map(str, a.parts))}`: demo preset `{a.preset}` settings for the new trainings; "
           f"{time.perf_counter() - t0:.0f} s in all. New runs: {new}.\n\n" + '\n'.join(parts))

@@ -14,7 +14,8 @@ from .io import read_image, write_tiff, write_exr, write_png, EXR_CHROMATICITIES
 from .synth import synth_parser, synth_main, demo_frame
 
 # %% auto #0
-__all__ = ['DEMO_PRESETS', 'DEMO_BLIND_RENDERER', 'colour_demo', 'demo', 'convert_file', 'main']
+__all__ = ['DEMO_PRESETS', 'DEMO_BLIND_RENDERER', 'DEMO_MIXTURE', 'DEMO_BLIND_MODEL', 'colour_demo', 'demo', 'convert_file',
+           'main']
 
 # %% ../nbs/14_cli.ipynb #c005
 def _show(ax, img, title):
@@ -55,78 +56,91 @@ def colour_demo(out: str | Path = 'demo_out/colour', size: tuple = (270, 480)) -
 
 # %% ../nbs/14_cli.ipynb #c008
 DEMO_PRESETS = {
-    'tiny': {'synth': {'sequences': 5, 'frames': 3, 'size': (64, 96)}, 'model': {'width': 8, 'depth': 2},
+    'tiny': {'synth': {'sequences': 5, 'frames': 3, 'size': (64, 96)}, 'model': {'width': 8, 'depth': 2}, 'peer': {'nf': 8},
              'train': {'training.epochs': 1, 'training.max_steps_per_epoch': 2, 'data.batch_size': 2,
                        'data.augment.train_crop_size': 48, 'data.num_workers': 0, 'training.val_every': 1},
              'eval': {'erm_k': 2, 'figures': 1, 'max_images': None, 'fit_samples': 4}},
     'default': {'synth': {'sequences': 6, 'frames': 8, 'size': (270, 480)}, 'model': {'width': 16, 'depth': 3},
+                'peer': {'nf': 64},
                 'train': {'training.epochs': 100, 'data.batch_size': 4, 'data.augment.train_crop_size': 128,
                           'data.num_workers': 2, 'training.val_every': 50, 'training.val_max_batches': 2,
                           'training.warmup_steps': 20, 'training.lr': 0.002, 'data.degradations': {'bits': 8}},
                 'eval': {'erm_k': 3, 'figures': 2, 'max_images': 8, 'fit_samples': 16}},
-    'long': {'synth': {'sequences': 12, 'frames': 12, 'size': (540, 960)}, 'model': {'width': 32, 'depth': 4},
+    'long': {'synth': {'sequences': 12, 'frames': 12, 'size': (540, 960)}, 'model': {'width': 32, 'depth': 4}, 'peer': {'nf': 64},
              'train': {'training.epochs': 40, 'data.batch_size': 8, 'data.augment.train_crop_size': 256,
                        'data.num_workers': 2, 'training.val_every': 10, 'training.val_max_batches': 4,
                        'training.warmup_steps': 100, 'training.lr': 0.0005, 'data.degradations': {'bits': 8}},
              'eval': {'erm_k': 8, 'figures': 3, 'max_images': None, 'fit_samples': 48}},
 }
 
-DEMO_BLIND_RENDERER = 'aces1-sdr'   # the held-out renderer of the demo's blind protocol (the U-Nets train on aces2-sdr)
+DEMO_BLIND_RENDERER = 'aces1-sdr'   # the held-out renderer of the demo's blind protocol: no U-Net trains on it
+DEMO_MIXTURE = ['aces2-sdr', 'film-sdr', 'naive']   # the renderer-blind model's training mixture
+DEMO_BLIND_MODEL = {'data.sdr_from': DEMO_MIXTURE, 'model.prior': 'identify',   # the renderer is identified, not told
+                    'loss.highlight_weight': {'weight': 4.0, 'threshold_stops': 2.5}}   # and the highlights weigh 4x
 
 # %% ../nbs/14_cli.ipynb #ad4e251c
-def _demo_overrides(out: Path, P: dict, seed: int, name: str, extra: dict) -> list:
-    "The `train` overrides of one demo U-Net: data and runs under `out`, the preset's model and training keys, `extra`."
+def _demo_overrides(out: Path, P: dict, seed: int, name: str, extra: dict, model: dict | None = None) -> list:
+    "The `train` overrides of one demo model: data and runs under `out`, the preset's model (or `model`) and training keys, `extra`."
     import json as _json
     sets = {'data.root': str(out / 'data'), 'training.ckpt_root': str(out / 'runs'), 'training.exp_name': name,
-            'seed': seed, 'training.amp': False, **{f'model.{k}': v for k, v in P['model'].items()}, **P['train'],
-            **extra}
+            'seed': seed, 'training.amp': False, **{f'model.{k}': v for k, v in (P['model'] if model is None else model).items()},
+            **P['train'], **extra}
     return [f'{k}={_json.dumps(v)}' for k, v in sets.items()]
 
 def _demo_tables(summary: dict, blind: dict, names: list) -> tuple:
-    "The demo's two markdown tables: the methods against `inverse`, and the blind protocol against `bt2446c`."
+    "The demo's two markdown tables: the methods against `inverse`, and the blind protocol against the best blind baseline."
     from sdr2log.evaluate import summary_markdown
     cols = ['psnr_acescct', 'ssim_acescct', 'delta_e_itp', 'pu21_psnr', 'erm']
     table = summary_markdown(summary, names, cols, 'inverse')
-    btable = (f"Test SDR rendered by {DEMO_BLIND_RENDERER} (held out: the U-Nets were trained on aces2-sdr; "
-              f"inverse:{DEMO_BLIND_RENDERER} knows the renderer, the others are blind to it):\n\n"
-              + summary_markdown(blind, list(blind['table']), cols, 'bt2446c'))
+    btable = (f"Test SDR rendered by {DEMO_BLIND_RENDERER} (held out: no model was trained on it; "
+              f"inverse:{DEMO_BLIND_RENDERER} is told the renderer, the others are blind to it):\n\n"
+              + summary_markdown(blind, list(blind['table']), cols, 'inverse:aces2-sdr'))
     return table, btable
 
 # %% ../nbs/14_cli.ipynb #ab62124d
 def demo(out: str | Path = 'demo_out', preset: str = 'default', seed: int = 0) -> dict:
-    "Synthesise data, train the U-Nets (and one on the inverse prior), run both baselines, evaluate, report; reconstruct a clip."
+    "Synthesise data, train the U-Nets, the HDRTVNet peer and a renderer-blind model, run the baselines, evaluate both protocols, report; reconstruct a clip."
     import json as _json
     from sdr2log.synth import synthesize
-    from sdr2log.train import train
+    from sdr2log.train import train, load_config
     from sdr2log.evaluate import evaluate
     if preset not in DEMO_PRESETS: raise ValueError(f"demo preset {preset!r}; accepted: {', '.join(DEMO_PRESETS)}")
     P, out, t0, times = DEMO_PRESETS[preset], Path(out), time.perf_counter(), {}
     if out.exists() and not out.is_dir(): raise NotADirectoryError(20, f"--out {out}: exists and is not a folder; name a folder", str(out))
-    def step(i, text): print(f'[{i}/8] {text} ({time.perf_counter() - t0:.0f} s)', flush=True)
+    STEPS = 10
+    def step(i, text): print(f'[{i}/{STEPS}] {text} ({time.perf_counter() - t0:.0f} s)', flush=True)
     step(1, 'colour demo: transfer curves and one synthetic frame through the colour pipeline')
     colour_demo(out / 'colour', size=(135, 240) if preset == 'tiny' else (270, 480))
     step(2, f"synthesising {P['synth']['sequences']} sequences x {P['synth']['frames']} frames "
             f"{P['synth']['size'][0]}x{P['synth']['size'][1]} (16-bit LogC3/AWG3 TIFF)")
     synthesize(out / 'data', seed=seed, overwrite=True, **P['synth'])
-    runs = {}
-    for i, name, model, extra in ((3, 'unet-cct', 'unet-cct', {}), (4, 'unet-linear', 'unet-linear', {}),
-                                  (5, 'unet-linear+prior', 'unet-linear', {'model.prior': 'aces2-sdr'})):
-        step(i, f'training {name} (ACES 2.0 SDR input{" and its inverse" if extra else ""} -> ACEScct)')
+    runs, base = {}, load_config('unet-linear', validate=False)
+    peer = {**base, 'model': {'name': 'hdrtvnet-agcm'}}          # the peer: the U-Nets' data and schedule, its own model
+    for i, name, cfg, extra, size, what in (
+            (3, 'unet-cct', 'unet-cct', {}, None, 'ACES 2.0 SDR input -> ACEScct'),
+            (4, 'unet-linear', 'unet-linear', {}, None, 'ACES 2.0 SDR input -> ACEScct'),
+            (5, 'unet-linear+prior', 'unet-linear', {'model.prior': 'aces2-sdr'}, None, 'ACES 2.0 SDR and its inverse'),
+            (6, 'hdrtvnet-agcm', peer, {}, P['peer'], "the published peer, HDRTVNet's AGCM, on ACES 2.0 SDR"),
+            (7, 'unet-linear+identified-prior-hl', 'unet-linear', DEMO_BLIND_MODEL, None,
+             f"renderer-blind: SDR from {' / '.join(DEMO_MIXTURE)}, the renderer identified; highlight loss")):
+        step(i, f'training {name} ({what})')
         t = time.perf_counter()
-        runs[name] = train(model, _demo_overrides(out, P, seed, name, extra))['run_dir']
+        runs[name] = train(cfg, _demo_overrides(out, P, seed, name, extra, size))['run_dir']
         times[f'train_{name}_s'] = round(time.perf_counter() - t, 1)
-    step(6, 'evaluating inverse, inverse-highlight and the U-Nets on the held-out test sequences')
+    step(8, 'evaluating inverse, inverse-highlight and the models on the held-out test sequences')
     t = time.perf_counter()
     summary = evaluate(['inverse', 'inverse-highlight', *(f'{k}={v}' for k, v in runs.items())],
-                       out / 'data', 'test', out / 'eval', overwrite=True, **P['eval'])   # the demo's own folder
+                       out / 'data', 'test', out / 'eval', renderer='aces2-sdr', overwrite=True,
+                       **P['eval'])   # the demo's own folder; the known renderer (the blind model's mixture holds it too)
     times['evaluate_s'] = round(time.perf_counter() - t, 1)
     names = ['inverse', 'inverse-highlight', *runs]
-    step(7, f'the blind protocol: the U-Nets and three baselines on test SDR from a renderer none was trained on ({DEMO_BLIND_RENDERER})')
+    step(9, f'the blind protocol: the models and five baselines on test SDR from a renderer none was trained on ({DEMO_BLIND_RENDERER})')
     t = time.perf_counter()
-    blind = evaluate(['bt2446c', 'inverse:aces2-sdr', f'inverse:{DEMO_BLIND_RENDERER}', *(f'{k}={v}' for k, v in runs.items())],
-                     out / 'data', 'test', out / 'eval-blind', renderer=DEMO_BLIND_RENDERER, overwrite=True, **P['eval'])
+    blind = evaluate(['bt2446c', 'inverse:aces2-sdr', 'inverse:film-sdr', 'inverse:naive', f'inverse:{DEMO_BLIND_RENDERER}',
+                      *(f'{k}={v}' for k, v in runs.items())], out / 'data', 'test', out / 'eval-blind',
+                     renderer=DEMO_BLIND_RENDERER, reference='inverse:aces2-sdr', overwrite=True, **P['eval'])
     times['evaluate_blind_s'] = round(time.perf_counter() - t, 1)
-    step(8, 'the user\'s job: an H.264 SDR clip the demo encoded itself, reconstructed to ACES2065-1 EXR with inverse')
+    step(10, 'the user\'s job: an H.264 SDR clip the demo encoded itself, reconstructed to ACES2065-1 EXR with inverse')
     from sdr2log.reconstruct import reconstruct_demo
     t = time.perf_counter()
     rec = reconstruct_demo(out / 'reconstruct', size=(136, 240) if preset == 'tiny' else (270, 480), seed=seed, progress=False)

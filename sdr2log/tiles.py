@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .models.hdrtvnet import AGCM, condition_image
+from .models.unet import IdentifiedPrior
 
 # %% auto #0
 __all__ = ['BLENDS', 'NORM_STATS', 'GIB', 'tile_starts', 'owned_ranges', 'predict_tiled', 'frozen_norm_stats', 'frame_norm_stats',
@@ -147,17 +148,20 @@ def exact_norm_stats(model: torch.nn.Module, fn, x: torch.Tensor, tile: int, ove
 # %% ../nbs/09g_tiles.ipynb #t014
 @contextmanager
 def frozen_conditions(model: torch.nn.Module, fn, x: torch.Tensor):
-    "Inside: each AGCM of `model` maps with the condition vector of the whole frame `x` (one per image), whatever it is shown."
+    "Inside: each AGCM of `model` maps with the condition vector of the whole frame `x` (one per image), and each identified prior uses the renderer named on it, whatever they are shown."
     agcms = [m for m in model.modules() if isinstance(m, AGCM)]
-    frozen = []
+    frozen, named = [], [m for m in model.modules() if isinstance(m, IdentifiedPrior)]
     try:
+        for m in named:                              # the identified prior: the renderer named on the whole frame
+            m.fixed = m.identify(_input_at(m, fn, x))
         for m in agcms:                              # in module order; earlier ones are frozen when a later one is reached
             with torch.no_grad(): c = m.condition(condition_image(_input_at(m, fn, x).float(), m.cond_scale))
             m.forward = (lambda mod, c: lambda z, cond=None: mod.head(mod.mapping(z, c.to(z.dtype)), z))(m, c)
             frozen.append(m)
-        yield len(frozen)
+        yield len(frozen) + len(named)
     finally:
         for m in frozen: del m.forward
+        for m in named: m.fixed = None
 
 # %% ../nbs/09g_tiles.ipynb #t017
 def model_grid(model: torch.nn.Module) -> int:

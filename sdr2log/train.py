@@ -381,8 +381,9 @@ def _check_trainable(cfg: dict):
     "The checks a config passes before a Trainer builds anything from it (data.root set; a model prior fits the data)."
     if cfg['data'].get('root') is None: raise ValueError("data.root: required (a folder of LogC3 frames, e.g. from `sdr2log synth`)")
     m, d = cfg['model'], cfg['data']
-    if isinstance(m.get('prior'), str) and (m['prior'], m.get('prior_ei', 800)) != (d['sdr_from'], d['ei']):   # (a list:
-        # the blind form, told no renderer, serves SDR of any origin)
+    told = isinstance(m.get('prior'), str) and m['prior'].split(':')[0] != 'identify'   # a list or 'identify[:...]':
+    # the blind forms, told no renderer, serve SDR of any origin
+    if told and (m['prior'], m.get('prior_ei', 800)) != (d['sdr_from'], d['ei']):
         raise ValueError(f"model.prior={m['prior']!r} (prior_ei {m.get('prior_ei', 800)}) must invert the renderer the data "
                          f"is made with: data.sdr_from={d['sdr_from']!r}, data.ei={d['ei']}")
 

@@ -21,13 +21,15 @@ def test_demo_end_to_end(tmp_path):
     for f in stats['files']: assert (out / 'colour' / f).stat().st_size > 0, f
     assert stats['logc3_roundtrip_max_err'] < 1e-5
     res = json.loads((out / 'demo.json').read_text())
-    assert sorted(res['table']) == ['inverse', 'inverse-highlight', 'unet-cct', 'unet-linear', 'unet-linear+prior']
+    assert sorted(res['table']) == ['hdrtvnet-agcm', 'inverse', 'inverse-highlight', 'unet-cct', 'unet-linear',
+                                   'unet-linear+identified-prior-hl', 'unet-linear+prior']
     report = (out / 'eval' / 'report.md').read_text()
     assert '| unet-linear |' in report and '| unet-linear+prior |' in report
     assert (out / 'eval' / 'figures' / 'image_000.png').exists()
-    for i in range(1, 9): assert f'[{i}/8]' in r.stdout                 # progress is shown
+    for i in range(1, 11): assert f'[{i}/10]' in r.stdout                 # progress is shown
     blind = res['blind_table']                                         # the blind protocol: test SDR from a held-out renderer
-    assert {'bt2446c', 'inverse:aces2-sdr', 'inverse:aces1-sdr', 'unet-linear'} <= set(blind)
+    assert {'bt2446c', 'inverse:aces2-sdr', 'inverse:film-sdr', 'inverse:naive', 'inverse:aces1-sdr', 'unet-linear',
+            'hdrtvnet-agcm', 'unet-linear+identified-prior-hl'} <= set(blind)
     assert (out / 'eval-blind' / 'report.md').exists()
     rec = res['reconstruct']                                           # the user's job: H.264 SDR -> ACES EXR
     assert rec['frames'] == 12 and Path(rec['comparison']).stat().st_size > 0 and rec['acescct_error_median'] < 6e-3

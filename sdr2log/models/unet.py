@@ -4,6 +4,7 @@
 
 # %% ../../nbs/09a_models.unet.ipynb #c001
 from __future__ import annotations
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -12,8 +13,8 @@ from ..color import convert_space
 from .core import register_model, pad_to_multiple, crop_to, HEADS
 
 # %% auto #0
-__all__ = ['PRIORS', 'ResBlock', 'AttentionGate', 'InversePrior', 'BlindPrior', 'UNet', 'unet_cct', 'unet_linear',
-           'attention_unet']
+__all__ = ['PRIORS', 'IDENTIFY', 'ResBlock', 'AttentionGate', 'InversePrior', 'BlindPrior', 'IdentifiedPrior', 'parse_prior',
+           'UNet', 'unet_cct', 'unet_linear', 'attention_unet']
 
 # %% ../../nbs/09a_models.unet.ipynb #c004
 def _norm(ch: int) -> nn.GroupNorm: return nn.GroupNorm(min(8, ch), ch)
@@ -69,14 +70,56 @@ class BlindPrior(nn.Module):
     def extra_repr(self): return f"renderers={self.names}, ei={self.ei}"
 
 def _prior(prior, ei):
-    "No prior, one renderer's inverse (the network is told the renderer), or the blind form (a list of renderers)."
+    "No prior, one renderer's inverse (the network is told the renderer), the blind form (a list), or the identified one."
     if prior is None: return None
+    if isinstance(prior, tuple) and prior and prior[0] == 'identify': return IdentifiedPrior(prior[1], ei)
     return InversePrior(prior, ei) if isinstance(prior, str) else BlindPrior(list(prior), ei)
 
 def _mix(out: torch.Tensor, base: torch.Tensor, k: int):
     "(residual, base): the first 3 output channels, and the inverses weighed per pixel by softmax of the other `k`."
     w = torch.softmax(out[:, 3:3 + k].float(), 1).to(base.dtype)
     return out[:, :3], (w[:, :, None] * base.unflatten(1, (k, 3))).sum(1)
+
+# %% ../../nbs/09a_models.unet.ipynb #ident01
+IDENTIFY = 'identify'   # model.prior='identify' (all PRIORS) or 'identify:A,B,...': the renderer is found, not told
+
+class IdentifiedPrior(nn.Module):
+    "The blind prior by identification: per image, `sdr2log.identify` names the renderer of `candidates` from the SDR, and its inverse is the first guess."
+    def __init__(self, candidates: list | tuple = PRIORS, ei: float = 800,
+                 delivery: str = 'Rec1886'):  # how the SDR codes are recovered from the ACEScct input (as delivered)
+        super().__init__()
+        if isinstance(candidates, str) or len(candidates) < 2 or len(set(candidates)) != len(candidates):
+            raise ValueError(f"identified prior: give two or more different renderers of {list(PRIORS)}; got {candidates!r}")
+        self.inverses = nn.ModuleList([InversePrior(r, ei) for r in candidates])
+        self.names, self.ei, self.delivery = [p.renderer.name for p in self.inverses], ei, delivery
+        self.fixed, self.last = None, []   # fixed: names to use instead of identifying (whole-frame, for tiles)
+    def codes(self, x: torch.Tensor) -> np.ndarray:
+        "The SDR code values `(N, H, W, 3)` in [0, 1] of the ACEScct-decoded input `x` `(N, 3, H, W)`."
+        return convert_space(x.float(), 'ACEScct', self.delivery).clamp(0, 1).movedim(-3, -1).cpu().numpy()
+    def identify(self, x: torch.Tensor) -> list[str]:
+        "The renderer named for each image of `x`."
+        from sdr2log.identify import identify
+        return [identify(a, self.names)['renderer'] for a in self.codes(x)]
+    @torch.compiler.disable
+    @torch.no_grad()
+    def forward(self, x):  # (N, 3, H, W) ACEScct-decoded SDR
+        names = self.fixed if self.fixed is not None else self.identify(x)
+        if len(names) != x.shape[0]: raise ValueError(f"identified prior: {len(names)} fixed renderers for {x.shape[0]} images")
+        self.last, out = list(names), torch.empty_like(x)
+        for name, inv in zip(self.names, self.inverses):
+            idx = [i for i, n in enumerate(names) if n == name]
+            if idx: out[idx] = inv(x[idx])
+        return out
+    def extra_repr(self): return f"candidates={self.names}, ei={self.ei}, delivery={self.delivery!r}"
+
+def parse_prior(prior):
+    "`model.prior` -> None, a renderer name, a list of them (blind: weighed), or ('identify', candidates)."
+    if prior is None or isinstance(prior, (list, tuple)): return prior
+    if not isinstance(prior, str): raise TypeError(f"model.prior: a renderer name, a list of them, or 'identify[:A,B,...]'; got {prior!r}")
+    if prior == IDENTIFY: return (IDENTIFY, PRIORS)
+    if prior.startswith(IDENTIFY + ':'): return (IDENTIFY, tuple(s.strip() for s in prior[len(IDENTIFY) + 1:].split(',')))
+    return prior
+
 
 # %% ../../nbs/09a_models.unet.ipynb #c004s1
 class UNet(nn.Module):
@@ -92,7 +135,7 @@ class UNet(nn.Module):
                  # the inverse; a list of them: the blind form (all their inverses, weighed per pixel by the network)
                  prior_ei: float = 800):  # LogC3 exposure index of the prior's renderer(s)
         super().__init__()
-        self.prior = _prior(prior, prior_ei)
+        self.prior = _prior(parse_prior(prior), prior_ei)
         self.k = len(self.prior.inverses) if isinstance(self.prior, BlindPrior) else 0   # blind: renderers weighed
         if self.prior is not None: in_ch = in_ch * (2 + max(self.k - 1, 0))
         if head not in HEADS: raise ValueError(f"head {head!r} not in {sorted(HEADS)}")
