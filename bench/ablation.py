@@ -35,7 +35,13 @@ usage: .venv/bin/python bench/ablation.py [--demo demo_out] [--out bench/results
 9. The same with identification restricted to the training mixture ('identify:aces2-sdr,film-sdr,naive'): the held-out
    renderer is then unknown to every learned part, so it is found as the nearest of the three.
 
-`--parts 1 2 3 4 5 6 7 8 9` selects the parts (2 and 3 share a training; 6 reuses part 2's).
+10. Known renderer, consistent with the delivered SDR: `unet-linear` with the ACES 2.0 prior trained (a) with
+    model.consistency (the prediction moved until the renderer re-renders it into the input's 8-bit code cells),
+    (b) with an L1 term in the PQ domain added to the loss (closer to how ΔE-ITP weighs errors), and (c) with both;
+    against the inverse and the demo's own prior model (whichever of these the demo trains is not retrained), by
+    region.
+
+`--parts 1 2 3 4 5 6 7 8 9 10` selects the parts (2 and 3 share a training; 6 reuses part 2's).
 """
 import argparse, json, sys, time
 from pathlib import Path
@@ -83,7 +89,7 @@ def highlight_figure(demo: Path, methods: dict, path: Path, stops=(-2, 0, 2, 4))
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     ap.add_argument('--demo', default='demo_out'); ap.add_argument('--preset', default='default')
-    ap.add_argument('--parts', nargs='+', type=int, default=[1, 2, 3, 4], choices=[1, 2, 3, 4, 5, 6, 7, 8, 9])
+    ap.add_argument('--parts', nargs='+', type=int, default=[1, 2, 3, 4], choices=list(range(1, 11)))
     ap.add_argument('--out', default=str(Path(__file__).parent / 'results' / 'ablation.md'))
     ap.add_argument('--reuse', action='store_true', help="parts 7-9: reuse their finished runs under runs-ablation/")
     a = ap.parse_args(argv)
@@ -169,6 +175,19 @@ def main(argv=None):
         section(f"{part}b. The same model on the known renderer's test SDR (aces2-sdr)", evaluate(
             ['inverse', f"unet-linear+prior={runs['unet-linear+prior']}", f'unet-linear+{tag}={run}'],
             demo / 'data', 'test', ab / f'{tag}-known', overwrite=True, renderer='aces2-sdr', **ev), 'inverse')
+    if 10 in a.parts:
+        pq = {'loss.terms': [{'name': 'l1', 'weight': 1.0, 'domain': 'acescct'}, {'name': 'ssim', 'weight': 0.1, 'domain': 'acescct'},
+                             {'name': 'l1', 'weight': 1.0, 'domain': 'pq', 'key': 'l1_pq'}]}
+        cons = {'model.consistency': {'bits': 8}}
+        demo_cfg = json.loads((demo / 'demo.json').read_text()).get('prior_model', {})
+        variants = {'unet-linear+prior+consistency': cons, 'unet-linear+prior+pq-loss': pq, 'unet-linear+prior+pq-loss+consistency': {**pq, **cons}}
+        methods = ['inverse'] + [f'{k}={v}' for k, v in runs.items() if k.startswith('unet-linear+prior')]
+        for tag, extra in variants.items():
+            if all(demo_cfg.get(k) == v for k, v in extra.items()) and set(extra) == set(demo_cfg) - {'model.prior'}: continue
+            new[tag] = run = _train(demo, tag, 'unet-linear', a.preset, {'model.prior': 'aces2-sdr', **extra})
+            methods.append(f'{tag}={run}')
+        section('10. Known renderer (aces2-sdr): code consistency and a PQ-domain loss term on the prior model', evaluate(
+            methods, demo / 'data', 'test', ab / 'consistency', overwrite=True, renderer='aces2-sdr', **ev), 'inverse')
     md = (f"# Method experiments on the demo data\n\n{machine()}\n\n`python bench/ablation.py --demo {a.demo} --preset "
           f"{a.preset} --parts {' '.join(map(str, a.parts))}`: demo preset `{a.preset}` settings for the new trainings; "
           f"{time.perf_counter() - t0:.0f} s in all. New runs: {new}.\n\n" + '\n'.join(parts))

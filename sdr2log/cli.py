@@ -14,8 +14,8 @@ from .io import read_image, write_tiff, write_exr, write_png, EXR_CHROMATICITIES
 from .synth import synth_parser, synth_main, demo_frame
 
 # %% auto #0
-__all__ = ['DEMO_PRESETS', 'DEMO_BLIND_RENDERER', 'DEMO_MIXTURE', 'DEMO_BLIND_MODEL', 'colour_demo', 'demo', 'convert_file',
-           'main']
+__all__ = ['DEMO_PRESETS', 'DEMO_BLIND_RENDERER', 'DEMO_MIXTURE', 'DEMO_PRIOR_MODEL', 'DEMO_BLIND_MODEL', 'colour_demo', 'demo',
+           'convert_file', 'main']
 
 # %% ../nbs/14_cli.ipynb #c005
 def _show(ax, img, title):
@@ -75,6 +75,8 @@ DEMO_PRESETS = {
 
 DEMO_BLIND_RENDERER = 'aces1-sdr'   # the held-out renderer of the demo's blind protocol: no U-Net trains on it
 DEMO_MIXTURE = ['aces2-sdr', 'film-sdr', 'naive']   # the renderer-blind model's training mixture
+DEMO_PRIOR_MODEL = {'model.prior': 'aces2-sdr',        # the known-renderer model: a residual on the renderer's inverse
+                    'model.consistency': {'bits': 8}}   # kept consistent with the delivered 8-bit codes (none without)
 DEMO_BLIND_MODEL = {'data.sdr_from': DEMO_MIXTURE, 'model.prior': 'identify',   # the renderer is identified, not told
                     'loss.highlight_weight': {'weight': 4.0, 'threshold_stops': 2.5}}   # and the highlights weigh 4x
 
@@ -86,6 +88,12 @@ def _demo_overrides(out: Path, P: dict, seed: int, name: str, extra: dict, model
             'seed': seed, 'training.amp': False, **{f'model.{k}': v for k, v in (P['model'] if model is None else model).items()},
             **P['train'], **extra}
     return [f'{k}={_json.dumps(v)}' for k, v in sets.items()]
+
+def _prior_model(P: dict) -> dict:
+    "The known-renderer model's overrides for preset `P`: code consistency at the preset's SDR bit depth, none if it has none."
+    bits = (P['train'].get('data.degradations') or {}).get('bits')
+    out = {k: v for k, v in DEMO_PRIOR_MODEL.items() if k != 'model.consistency'}
+    return {**out, 'model.consistency': {**DEMO_PRIOR_MODEL['model.consistency'], 'bits': bits}} if bits else out
 
 def _demo_tables(summary: dict, blind: dict, names: list) -> tuple:
     "The demo's two markdown tables: the methods against `inverse`, and the blind protocol against the best blind baseline."
@@ -119,7 +127,8 @@ def demo(out: str | Path = 'demo_out', preset: str = 'default', seed: int = 0) -
     for i, name, cfg, extra, size, what in (
             (3, 'unet-cct', 'unet-cct', {}, None, 'ACES 2.0 SDR input -> ACEScct'),
             (4, 'unet-linear', 'unet-linear', {}, None, 'ACES 2.0 SDR input -> ACEScct'),
-            (5, 'unet-linear+prior', 'unet-linear', {'model.prior': 'aces2-sdr'}, None, 'ACES 2.0 SDR and its inverse'),
+            (5, 'unet-linear+prior', 'unet-linear', _prior_model(P), None,
+             'ACES 2.0 SDR and its inverse, consistent with the 8-bit codes'),
             (6, 'hdrtvnet-agcm', peer, {}, P['peer'], "the published peer, HDRTVNet's AGCM, on ACES 2.0 SDR"),
             (7, 'unet-linear+identified-prior-hl', 'unet-linear', DEMO_BLIND_MODEL, None,
              f"renderer-blind: SDR from {' / '.join(DEMO_MIXTURE)}, the renderer identified; highlight loss")):
@@ -146,7 +155,7 @@ def demo(out: str | Path = 'demo_out', preset: str = 'default', seed: int = 0) -
     rec = reconstruct_demo(out / 'reconstruct', size=(136, 240) if preset == 'tiny' else (270, 480), seed=seed, progress=False)
     times['reconstruct_s'] = round(time.perf_counter() - t, 1)
     table, btable = _demo_tables(summary, blind, names)
-    res = {'preset': preset, 'seed': seed, 'runs': runs, 'report': str(out / 'eval' / 'report.md'), **times,
+    res = {'preset': preset, 'seed': seed, 'runs': runs, 'prior_model': _prior_model(P), 'report': str(out / 'eval' / 'report.md'), **times,
            'total_s': round(time.perf_counter() - t0, 1), 'table': summary['table'], 'blind_table': blind['table'],
            'blind_report': str(out / 'eval-blind' / 'report.md'),
            'reconstruct': {k: rec[k] for k in ('clip', 'frames', 'acescct_error_median', 'acescct_error_p99', 'comparison')}}

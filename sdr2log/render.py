@@ -190,7 +190,7 @@ class OCIORenderer(Renderer):
         "(in the fine LUT's domain, recomputed by OpenColorIO) per pixel of LogC3 EI 800 `xl` (P, 3), torch."
         n, F = self.lut_size - 1, fine_display_lut(*self.ocio, self.lut_size)
         lo, hi = float(F.domain_min[0]), float(F.domain_max[0])
-        cell = lambda v, a, b: (((v.float() - a) / (b - a)).clamp(0, 1) * n).floor().long().clamp_(max=n - 1)
+        cell = lambda v, a, b: (((v.float() - a) / (b - a)).nan_to_num(0.0).clamp(0, 1) * n).floor().long().clamp_(max=n - 1)
         flat = lambda i: (i[:, 0] * n + i[:, 1]) * n + i[:, 2]
         fine = ((xl >= lo) & (xl <= hi)).all(-1)
         redo = torch.where(fine, self._flags(True, xl.device)[flat(cell(xl, lo, hi))],

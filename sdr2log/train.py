@@ -378,7 +378,7 @@ def _compile(model: nn.Module, backend: str) -> nn.Module:
 
 # %% ../nbs/10_train.ipynb #t100
 def _check_trainable(cfg: dict):
-    "The checks a config passes before a Trainer builds anything from it (data.root set; a model prior fits the data)."
+    "The checks a config passes before a Trainer builds anything from it (data.root set; a model prior, and its consistency, fit the data)."
     if cfg['data'].get('root') is None: raise ValueError("data.root: required (a folder of LogC3 frames, e.g. from `sdr2log synth`)")
     m, d = cfg['model'], cfg['data']
     told = isinstance(m.get('prior'), str) and m['prior'].split(':')[0] != 'identify'   # a list or 'identify[:...]':
@@ -386,6 +386,19 @@ def _check_trainable(cfg: dict):
     if told and (m['prior'], m.get('prior_ei', 800)) != (d['sdr_from'], d['ei']):
         raise ValueError(f"model.prior={m['prior']!r} (prior_ei {m.get('prior_ei', 800)}) must invert the renderer the data "
                          f"is made with: data.sdr_from={d['sdr_from']!r}, data.ei={d['ei']}")
+    cons = m.get('consistency')
+    if isinstance(cons, dict):   # the code cells it clamps into must be the data's
+        deg = d.get('degradations') or {}
+        if cons.get('bits', 8) != deg.get('bits'):
+            raise ValueError(f"model.consistency.bits={cons.get('bits', 8)!r} must be the data's quantisation: "
+                             f"data.degradations.bits={deg.get('bits')!r}")
+        if cons.get('target_gamut', 'compressed') != d.get('target_gamut', 'compressed'):
+            raise ValueError(f"model.consistency.target_gamut={cons.get('target_gamut', 'compressed')!r} must be "
+                             f"data.target_gamut={d.get('target_gamut', 'compressed')!r}")
+        moved = [k for k in ('jpeg_quality', 'noise_sigma') if deg.get(k) not in (None, 0, 0.0)]
+        if moved and not cons.get('slack'):
+            raise ValueError(f"model.consistency: data.degradations.{moved[0]}={deg[moved[0]]!r} moves codes out of their "
+                             f"cells; set model.consistency.slack (codes of tolerance) or drop model.consistency")
 
 def _steps(n: int, batch_size: int, drop_last: bool, tr: dict) -> int:
     "Optimizer steps in an epoch of `n` samples (of this rank), after grad accumulation and max_steps_per_epoch."

@@ -9,12 +9,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..color import convert_space
+from ..color import convert_space, gamut_compress
 from .core import register_model, pad_to_multiple, crop_to, HEADS
 
 # %% auto #0
 __all__ = ['PRIORS', 'IDENTIFY', 'ResBlock', 'AttentionGate', 'InversePrior', 'BlindPrior', 'IdentifiedPrior', 'parse_prior',
-           'UNet', 'unet_cct', 'unet_linear', 'attention_unet']
+           'CodeConsistency', 'UNet', 'unet_cct', 'unet_linear', 'attention_unet']
 
 # %% ../../nbs/09a_models.unet.ipynb #c004
 def _norm(ch: int) -> nn.GroupNorm: return nn.GroupNorm(min(8, ch), ch)
@@ -121,6 +121,71 @@ def parse_prior(prior):
     return prior
 
 
+# %% ../../nbs/09a_models.unet.ipynb #cons01
+class CodeConsistency(nn.Module):
+    "Known renderer: move a prediction until the renderer re-renders it into the code cells of the delivered SDR."
+    def __init__(self, renderer: str = 'aces2-sdr', ei: float = 800,
+                 bits: int = 8,                 # bit depth the SDR was delivered at: code cells 1 / (2**bits - 1) wide
+                 target_gamut: str = 'compressed',  # predictions carry the ACES 1.3 RGC (undone to render); 'ap1': raw
+                 slack: float = 0.0,            # codes of tolerance beyond the half cell on each side (>= 0)
+                 steps: int = 3):               # projection steps at most (each one render)
+        super().__init__()
+        if renderer not in PRIORS: raise ValueError(f"consistency: renderer {renderer!r}; accepted {list(PRIORS)}")
+        if isinstance(bits, bool) or bits not in (8, 10):
+            raise ValueError(f"consistency.bits: the delivered SDR's bit depth, 8 or 10; got {bits!r}")
+        if target_gamut not in ('compressed', 'ap1'):
+            raise ValueError(f"consistency.target_gamut: 'compressed' or 'ap1' (the data's target_gamut); got {target_gamut!r}")
+        if isinstance(slack, bool) or not isinstance(slack, (int, float)) or not 0 <= slack <= 64:
+            raise ValueError(f"consistency.slack: codes of tolerance, a number in [0, 64]; got {slack!r}")
+        if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= 10:
+            raise ValueError(f"consistency.steps: projection steps, an integer in [1, 10]; got {steps!r}")
+        from sdr2log.render import get_renderer
+        self.exact = get_renderer(renderer, ei=ei, exact=True)   # the reference render (the data's pairs)
+        self.inv = get_renderer(renderer, ei=ei)                  # the baked inverse, as the prior's
+        self.name, self.ei, self.bits, self.target_gamut = renderer, ei, bits, target_gamut
+        self.slack, self.steps, self.moved = float(slack), steps, 0.0
+    def cells(self, x: torch.Tensor) -> tuple:
+        "(low, high): the code cell of each channel of the ACEScct-decoded SDR `x`; open at code 0 and at the top code."
+        q = 2 ** self.bits - 1
+        c = torch.round(convert_space(x.float(), 'ACEScct', self.exact.output_space).clamp(0, 1) * q) / q
+        h, inf = (0.5 + self.slack) / q, torch.full_like(c, float('inf'))
+        return torch.where(c <= 0, -inf, c - h), torch.where(c >= 1, inf, c + h)
+    def forward(self, pred: torch.Tensor, x: torch.Tensor) -> torch.Tensor:  # ACEScct (N, 3, H, W) each
+        "`pred` moved into the cells of `x`; the move carries no gradient (the loss's gradient reaches `pred` as it is)."
+        with torch.no_grad(): move = self.project(pred.detach(), x) - pred.detach()
+        return pred + move
+    def project(self, pred: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        "The projection itself (no gradient): each channel re-rendered into its cell, `steps` times or until none moves."
+        with torch.autocast(pred.device.type, enabled=False):
+            lo, hi = self.cells(x)
+            u = pred.float()
+            if self.target_gamut == 'compressed': u = gamut_compress(u, 'ACEScct', inverse=True)
+            logc = convert_space(u, 'ACEScct', 'LogC3', ei=self.ei)
+            for i in range(self.steps):
+                s = self.exact.forward(logc)                   # re-rendered (not clipped: a clipped code's cell is open)
+                out = (s < lo) | (s > hi)
+                if i == 0: self.moved = float(out.any(-3).float().mean())   # the share of pixels moved
+                if not out.any(): break
+                sc = torch.maximum(torch.minimum(s, hi), lo)   # into the cell: inside, nothing moves
+                logc = logc + self.inv.inverse(sc.clamp(0, 1)) - self.inv.inverse(s.clamp(0, 1))
+            out = convert_space(logc, 'LogC3', 'ACEScct', ei=self.ei)
+            if self.target_gamut == 'compressed': out = gamut_compress(out, 'ACEScct')
+            return out.to(pred.dtype)
+    def extra_repr(self):
+        return (f"renderer={self.name!r}, ei={self.ei}, bits={self.bits}, target_gamut={self.target_gamut!r}, "
+                f"slack={self.slack}, steps={self.steps}")
+
+def _consistency(opts, prior, ei):
+    "`model.consistency` -> None or a CodeConsistency on the told prior's renderer (the blind forms have none to re-render)."
+    if opts is None: return None
+    if not isinstance(opts, dict): raise TypeError(f"model.consistency: a dict of {{bits, target_gamut, slack, steps}} or null; got {opts!r}")
+    if not isinstance(prior, str) or parse_prior(prior) != prior:
+        raise ValueError(f"model.consistency needs a told prior (model.prior = one renderer of {list(PRIORS)}): the "
+                         f"re-render needs the renderer; got prior={prior!r}")
+    bad = sorted(set(opts) - {'bits', 'target_gamut', 'slack', 'steps'})
+    if bad: raise ValueError(f"model.consistency.{bad[0]}: unknown key; accepted: bits, target_gamut, slack, steps")
+    return CodeConsistency(prior, ei, **opts)
+
 # %% ../../nbs/09a_models.unet.ipynb #c004s1
 class UNet(nn.Module):
     "U-Net from ACEScct input `[N,3,H,W]` to ACEScct output of the same size, through `head` ('cct' or 'linear')."
@@ -133,9 +198,12 @@ class UNet(nn.Module):
                  in_ch: int = 3, max_width: int = 512,
                  prior: str | list | None = None,  # a PRIORS renderer: see the input and its inverse, residual on
                  # the inverse; a list of them: the blind form (all their inverses, weighed per pixel by the network)
-                 prior_ei: float = 800):  # LogC3 exposure index of the prior's renderer(s)
+                 prior_ei: float = 800,   # LogC3 exposure index of the prior's renderer(s)
+                 consistency: dict | None = None):  # with a told prior: CodeConsistency options (bits, target_gamut,
+                 # slack); the output is moved until the renderer re-renders it into the input's code cells
         super().__init__()
         self.prior = _prior(parse_prior(prior), prior_ei)
+        self.consistency = _consistency(consistency, prior, prior_ei)
         self.k = len(self.prior.inverses) if isinstance(self.prior, BlindPrior) else 0   # blind: renderers weighed
         if self.prior is not None: in_ch = in_ch * (2 + max(self.k - 1, 0))
         if head not in HEADS: raise ValueError(f"head {head!r} not in {sorted(HEADS)}")
@@ -168,23 +236,27 @@ class UNet(nn.Module):
             h = dec(torch.cat([s, h], 1))
         out = self.out(h)
         if self.k: return crop_to(self.head(*_mix(out, xp[:, 3:], self.k)), hw)   # blind: the weighed inverses
-        return crop_to(self.head(out, xp[..., -3:, :, :]), hw)     # the padded base: the last 3 channels
+        y = crop_to(self.head(out, xp[..., -3:, :, :]), hw)        # the padded base: the last 3 channels
+        return y if self.consistency is None else self.consistency(y, x)
 
 # %% ../../nbs/09a_models.unet.ipynb #c004s2
 @register_model('unet-cct')
 def unet_cct(width: int = 32, depth: int = 4, attention: bool = False, residual: bool = True,
-             prior: str | list | None = None, prior_ei: float = 800) -> UNet:
+             prior: str | list | None = None, prior_ei: float = 800,
+             consistency: dict | None = None) -> UNet:
     "U-Net predicting ACEScct directly (with `prior`: a residual on the renderer's inverse)."
-    return UNet(width, depth, attention, 'cct', residual, prior=prior, prior_ei=prior_ei)
+    return UNet(width, depth, attention, 'cct', residual, prior=prior, prior_ei=prior_ei, consistency=consistency)
 
 @register_model('unet-linear')
 def unet_linear(width: int = 32, depth: int = 4, attention: bool = False, residual: bool = True,
-                prior: str | list | None = None, prior_ei: float = 800) -> UNet:
+                prior: str | list | None = None, prior_ei: float = 800,
+             consistency: dict | None = None) -> UNet:
     "U-Net predicting positive linear ACEScg, then the ACEScct curve (with `prior`: a residual on the inverse)."
-    return UNet(width, depth, attention, 'linear', residual, prior=prior, prior_ei=prior_ei)
+    return UNet(width, depth, attention, 'linear', residual, prior=prior, prior_ei=prior_ei, consistency=consistency)
 
 @register_model('attention-unet')
 def attention_unet(width: int = 32, depth: int = 4, head: str = 'cct', residual: bool = True,
-                   prior: str | list | None = None, prior_ei: float = 800) -> UNet:
+                   prior: str | list | None = None, prior_ei: float = 800,
+             consistency: dict | None = None) -> UNet:
     "The attention U-Net of the original baselines (attention gates on every skip)."
-    return UNet(width, depth, True, head, residual, prior=prior, prior_ei=prior_ei)
+    return UNet(width, depth, True, head, residual, prior=prior, prior_ei=prior_ei, consistency=consistency)
