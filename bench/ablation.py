@@ -35,7 +35,7 @@ usage: .venv/bin/python bench/ablation.py [--demo demo_out] [--out bench/results
 9. The same with identification restricted to the training mixture ('identify:aces2-sdr,film-sdr,naive'): the held-out
    renderer is then unknown to every learned part, so it is found as the nearest of the three.
 
-10. Known renderer, consistent with the delivered SDR: `unet-linear` with the ACES 2.0 prior trained (a) with
+10. Known renderer, consistent with the delivered SDR: `unet-linear` with the ACES 2.0 prior trained (a) plain, with
     model.consistency (the prediction moved until the renderer re-renders it into the input's 8-bit code cells),
     (b) with an L1 term in the PQ domain added to the loss (closer to how ΔE-ITP weighs errors), and (c) with both;
     against the inverse and the demo's own prior model (whichever of these the demo trains is not retrained), by
@@ -180,7 +180,7 @@ def main(argv=None):
                              {'name': 'l1', 'weight': 1.0, 'domain': 'pq', 'key': 'l1_pq'}]}
         cons = {'model.consistency': {'bits': 8}}
         demo_cfg = json.loads((demo / 'demo.json').read_text()).get('prior_model', {})
-        variants = {'unet-linear+prior+consistency': cons, 'unet-linear+prior+pq-loss': pq, 'unet-linear+prior+pq-loss+consistency': {**pq, **cons}}
+        variants = {'unet-linear+prior-plain': {}, 'unet-linear+prior+consistency': cons, 'unet-linear+prior+pq-loss': pq, 'unet-linear+prior+pq-loss+consistency': {**pq, **cons}}
         methods = ['inverse'] + [f'{k}={v}' for k, v in runs.items() if k.startswith('unet-linear+prior')]
         for tag, extra in variants.items():
             if all(demo_cfg.get(k) == v for k, v in extra.items()) and set(extra) == set(demo_cfg) - {'model.prior'}: continue

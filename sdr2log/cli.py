@@ -14,8 +14,8 @@ from .io import read_image, write_tiff, write_exr, write_png, EXR_CHROMATICITIES
 from .synth import synth_parser, synth_main, demo_frame
 
 # %% auto #0
-__all__ = ['DEMO_PRESETS', 'DEMO_BLIND_RENDERER', 'DEMO_MIXTURE', 'DEMO_PRIOR_MODEL', 'DEMO_BLIND_MODEL', 'colour_demo', 'demo',
-           'convert_file', 'main']
+__all__ = ['DEMO_PRESETS', 'DEMO_BLIND_RENDERER', 'DEMO_MIXTURE', 'DEMO_PRIOR_MODEL', 'DEMO_BLIND_MODEL', 'DEMO_BLIND_BASELINES',
+           'colour_demo', 'demo', 'convert_file', 'main']
 
 # %% ../nbs/14_cli.ipynb #c005
 def _show(ax, img, title):
@@ -105,6 +105,20 @@ def _demo_tables(summary: dict, blind: dict, names: list) -> tuple:
               + summary_markdown(blind, list(blind['table']), cols, 'inverse:aces2-sdr'))
     return table, btable
 
+DEMO_BLIND_BASELINES = ['bt2446c', 'inverse:aces2-sdr', 'inverse:film-sdr', 'inverse:naive']   # non-learning, blind to aces1-sdr
+
+def _demo_versus(out: Path) -> str:
+    "The benchmark's goals, measured: the prior model against the inverse (known renderer), the blind model against every blind baseline and the told inverse; by region."
+    import csv
+    from sdr2log.evaluate import versus_markdown
+    def rows(p):
+        with open(p, newline='') as f: return list(csv.DictReader(f))
+    known = versus_markdown(rows(out / 'eval' / 'per_image.csv'), 'unet-linear+prior', ['inverse'], renderer='aces2-sdr')
+    blind = versus_markdown(rows(out / 'eval-blind' / 'per_image.csv'), 'unet-linear+identified-prior-hl',
+                            [*DEMO_BLIND_BASELINES, f'inverse:{DEMO_BLIND_RENDERER}'], renderer=DEMO_BLIND_RENDERER)
+    return (f"Known renderer (test SDR by aces2-sdr):\n\n{known}\n\nBlind protocol (test SDR by {DEMO_BLIND_RENDERER}; "
+            f"inverse:{DEMO_BLIND_RENDERER} is told the renderer):\n\n{blind}")
+
 # %% ../nbs/14_cli.ipynb #ab62124d
 def demo(out: str | Path = 'demo_out', preset: str = 'default', seed: int = 0) -> dict:
     "Synthesise data, train the U-Nets, the HDRTVNet peer and a renderer-blind model, run the baselines, evaluate both protocols, report; reconstruct a clip."
@@ -145,7 +159,7 @@ def demo(out: str | Path = 'demo_out', preset: str = 'default', seed: int = 0) -
     names = ['inverse', 'inverse-highlight', *runs]
     step(9, f'the blind protocol: the models and five baselines on test SDR from a renderer none was trained on ({DEMO_BLIND_RENDERER})')
     t = time.perf_counter()
-    blind = evaluate(['bt2446c', 'inverse:aces2-sdr', 'inverse:film-sdr', 'inverse:naive', f'inverse:{DEMO_BLIND_RENDERER}',
+    blind = evaluate([*DEMO_BLIND_BASELINES, f'inverse:{DEMO_BLIND_RENDERER}',
                       *(f'{k}={v}' for k, v in runs.items())], out / 'data', 'test', out / 'eval-blind',
                      renderer=DEMO_BLIND_RENDERER, reference='inverse:aces2-sdr', overwrite=True, **P['eval'])
     times['evaluate_blind_s'] = round(time.perf_counter() - t, 1)
@@ -155,6 +169,7 @@ def demo(out: str | Path = 'demo_out', preset: str = 'default', seed: int = 0) -
     rec = reconstruct_demo(out / 'reconstruct', size=(136, 240) if preset == 'tiny' else (270, 480), seed=seed, progress=False)
     times['reconstruct_s'] = round(time.perf_counter() - t, 1)
     table, btable = _demo_tables(summary, blind, names)
+    versus = _demo_versus(out)
     res = {'preset': preset, 'seed': seed, 'runs': runs, 'prior_model': _prior_model(P), 'report': str(out / 'eval' / 'report.md'), **times,
            'total_s': round(time.perf_counter() - t0, 1), 'table': summary['table'], 'blind_table': blind['table'],
            'blind_report': str(out / 'eval-blind' / 'report.md'),
@@ -162,7 +177,8 @@ def demo(out: str | Path = 'demo_out', preset: str = 'default', seed: int = 0) -
     (out / 'demo.json').write_text(_json.dumps(res, indent=1, default=str))
     (out / 'results.md').write_text(table + '\n')
     (out / 'results_blind.md').write_text(btable + '\n')
-    print(f"\n{table}\n\n{btable}\n\ndone in {res['total_s']:.0f} s: report {out / 'eval' / 'report.md'}", flush=True)
+    (out / 'results_versus.md').write_text(versus + '\n')
+    print(f"\n{table}\n\n{btable}\n\n{versus}\n\ndone in {res['total_s']:.0f} s: report {out / 'eval' / 'report.md'}", flush=True)
     return res
 
 # %% ../nbs/14_cli.ipynb #c011

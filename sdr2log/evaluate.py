@@ -24,8 +24,9 @@ from .video import (FIDELITY, RESIDUAL_THRESH, SHOWN, TEMPORAL, TemporalBlend, c
                            strip_figure, temporal_metrics, tradeoff_figure)
 
 # %% auto #0
-__all__ = ['PROTOCOLS', 'REGION_SHOWN', 'EVAL_OUTPUTS', 'method_is_blind', 'evaluate', 'summarise', 'summary_markdown',
-           'region_markdown', 'write_report', 'video_markdown', 'evaluate_video']
+__all__ = ['PROTOCOLS', 'REGION_SHOWN', 'EVAL_OUTPUTS', 'VERSUS_METRICS', 'method_is_blind', 'evaluate', 'summarise',
+           'summary_markdown', 'region_markdown', 'versus', 'versus_markdown', 'write_report', 'video_markdown',
+           'evaluate_video']
 
 # %% ../nbs/12_evaluate.ipynb #prt01
 PROTOCOLS = ('known', 'blind')
@@ -259,6 +260,44 @@ def region_markdown(summary: dict, names: list[str], reference: str, shown=REGIO
         for r in regs:
             for m, dd in summary['paired'].items():
                 lines.append(f'| {r} | {m} | ' + ' | '.join(_paired_cell(dd.get(f'{k}_{r}')) for k in shown) + ' |')
+    return '\n'.join(lines)
+
+# %% ../nbs/12_evaluate.ipynb #vs01
+VERSUS_METRICS = ('psnr_acescct', 'delta_e_itp', 'pu21_psnr', 'delta_e_itp_pq')
+
+def _rows_of(rows, renderer):
+    "Per-image rows (dicts, numbers or CSV strings) of one renderer, metrics as floats."
+    out = []
+    for r in rows:
+        if renderer is not None and r.get('renderer') != renderer: continue
+        out.append({k: (v if k in _ROW_KEYS else float(v) if v not in ('', None) else math.nan) for k, v in r.items()})
+    return out
+
+def versus(rows: list[dict], method: str, references: list[str], metrics=VERSUS_METRICS, renderer: str | None = None,
+           regions=(None, *REGIONS), seed: int = 0) -> dict:
+    "`{reference: {region or 'full': {metric: paired difference of method minus reference}}}` over the same images."
+    rr = _rows_of(rows, renderer)
+    have = {r['method'] for r in rr}
+    missing = [m for m in (method, *references) if m not in have]
+    if missing: raise ValueError(f"versus: no rows of {missing}{f' for renderer {renderer!r}' if renderer else ''}; methods scored: {sorted(have)}")
+    keys = [f'{k}_{g}' if g else k for g in regions for k in metrics if (f'{k}_{g}' if g else k) in rr[0]]
+    out = {}
+    for ref in references:
+        s = summarise(rr, [ref, method], keys, ref, seed)['paired'][method]
+        out[ref] = {g or 'full': {k: s.get(f'{k}_{g}' if g else k) for k in metrics} for g in regions}
+    return out
+
+def versus_markdown(rows: list[dict], method: str, references: list[str], metrics=VERSUS_METRICS,
+                    renderer: str | None = None, regions=(None, *REGIONS)) -> str:
+    "Markdown: `method` minus each reference, full frame and by region (mean [95% CI], * where it excludes 0, win rate)."
+    v = versus(rows, method, references, metrics, renderer, regions)
+    arrow = lambda k: '↑' if _hib(k) else '↓'
+    lines = [f'**{method}** minus each reference (paired over the same images; mean [95% CI], * where the interval '
+             'excludes 0; win rate in brackets; the arrow says which sign is better):', '',
+             '| against | region | ' + ' | '.join(f'{k} {arrow(k)}' for k in metrics) + ' |', '|---' * (len(metrics) + 2) + '|']
+    for ref, by in v.items():
+        for g, d in by.items():
+            lines.append(f'| {ref} | {g} | ' + ' | '.join(_paired_cell(d[k]) for k in metrics) + ' |')
     return '\n'.join(lines)
 
 # %% ../nbs/12_evaluate.ipynb #c011s3

@@ -31,6 +31,11 @@ def test_demo_end_to_end(tmp_path):
     assert {'bt2446c', 'inverse:aces2-sdr', 'inverse:film-sdr', 'inverse:naive', 'inverse:aces1-sdr', 'unet-linear',
             'hdrtvnet-agcm', 'unet-linear+identified-prior-hl'} <= set(blind)
     assert (out / 'eval-blind' / 'report.md').exists()
+    versus = (out / 'results_versus.md').read_text()                    # the goals: one model against each reference, by region
+    for row in ('| inverse | full |', '| inverse | highlights |', '| bt2446c | full |', '| inverse:film-sdr | highlights |',
+                '| inverse:aces1-sdr | shadows |'):
+        assert row in versus, row
+    assert res['prior_model']['model.prior'] == 'aces2-sdr'
     rec = res['reconstruct']                                           # the user's job: H.264 SDR -> ACES EXR
     assert rec['frames'] == 12 and Path(rec['comparison']).stat().st_size > 0 and rec['acescct_error_median'] < 6e-3
     assert len(list((out / 'reconstruct' / 'aces' / 'sdr_clip').glob('sdr_clip.*.exr'))) == 12
