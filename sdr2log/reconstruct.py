@@ -15,7 +15,7 @@ import torch
 
 from .baselines import BASELINES, InverseBaseline, build_baseline, is_baseline
 from .color import convert_space, get_space
-from .methods import load_run
+from .methods import load_run, _split_overrides
 from .models.core import build_model
 from .synth import synth_sequence
 from .tiles import NORM_STATS, Tiler  # noqa: F401 (NORM_STATS: the options of norm_stats)
@@ -118,13 +118,17 @@ def _load_method(method, device, checkpoint):
     "(kind, model or None, expectations dict, info dict) for a baseline name, a run directory or a model file."
     if isinstance(method, (str, os.PathLike)) and is_baseline(str(method)):      # names keep their case: inverse:lut:/Path/X.cube
         return 'baseline', None, None, {'baseline': str(method)}
-    p = Path(method)
+    spec, ov = _split_overrides(str(method))         # RUN_DIR[key=value,...]: model options changed at inference
+    p = Path(spec)
     if p.is_dir():
-        model, cfg = load_run(p, checkpoint, device)
+        model, cfg = load_run(p, checkpoint, device, model_overrides=ov)
         ck = _run_checkpoint(p, checkpoint)
         return 'run', model, _data_expectations(cfg.get('data', {})), {
-            'run_dir': str(p.resolve()), 'checkpoint': str(ck), 'checkpoint_sha256': sha256_file(ck), 'model': cfg['model']}
+            'run_dir': str(p.resolve()), 'checkpoint': str(ck), 'checkpoint_sha256': sha256_file(ck), 'model': cfg['model'],
+            **({'model_overrides': ov} if ov else {})}
     if p.is_file():
+        if ov: raise ValueError(f"method {str(method)!r}: model options in [...] apply to a run directory; a model file "
+                                f"runs as it was exported (export the run again with its options changed)")
         model, desc = load_model_file(p, device)
         return 'model_file', model, dict(desc['data'], lut_text=desc.get('lut_text')), {
             'model_file': str(p.resolve()), 'checkpoint_sha256': sha256_file(p), 'model': desc['model'], 'source': desc['source']}

@@ -475,3 +475,24 @@ def test_autocast_path_bf16_on_cpu(tmp_path):
         assert bf.describe()['autocast'] == 'bfloat16' and out.dtype == np.float32
         d = np.abs(out - ref)
         assert 0 < d.max() < 0.03 and d.mean() < 3e-3, (tile, d.max(), d.mean())   # bf16: 8 bits of mantissa
+
+
+def test_run_model_options_at_inference(tmp_path):
+    "RUN_DIR[key=value]: a run's model options changed at inference (code consistency off, or widened for lossy video)."
+    run = _fake_run(tmp_path / 'run', model={'name': 'unet-linear', 'width': 8, 'depth': 2, 'prior': 'aces2-sdr',
+                                              'consistency': {'bits': 8}}, out_std=0.02)
+    rng = np.random.default_rng(0)
+    sdr = np.round(np.clip(0.3 + 0.3 * rng.random((1, 24, 32, 3)), 0, 1) * 255).astype(np.float32) / 255
+    rec = Reconstructor(run)
+    assert rec.model.consistency is not None and 'model_overrides' not in rec.describe()
+    off = Reconstructor(f'{run}[consistency=null]')
+    assert off.model.consistency is None and off.info['model_overrides'] == {'consistency': None}
+    wide = Reconstructor(f'{run}[consistency={{slack: 4}}]')
+    assert wide.model.consistency.slack == 4.0
+    a, b = rec(sdr[0]), off(sdr[0])
+    assert np.abs(a - b).max() > 1e-4                          # the perturbed net leaves some cells; the consistency moves it
+    with pytest.raises(ValueError, match=r'consistency.slack: codes of tolerance'):
+        Reconstructor(f'{run}[consistency={{slack: -1}}]')
+    f = export_model(run, tmp_path / 'm.pt')
+    with pytest.raises(ValueError, match=r'apply to a run directory'):
+        Reconstructor(f'{f}[consistency=null]')
