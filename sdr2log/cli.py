@@ -109,12 +109,9 @@ DEMO_BLIND_BASELINES = ['bt2446c', 'inverse:aces2-sdr', 'inverse:film-sdr', 'inv
 
 def _demo_versus(out: Path) -> str:
     "The benchmark's goals, measured: the prior model against the inverse (known renderer), the blind model against every blind baseline and the told inverse; by region."
-    import csv
-    from sdr2log.evaluate import versus_markdown
-    def rows(p):
-        with open(p, newline='') as f: return list(csv.DictReader(f))
-    known = versus_markdown(rows(out / 'eval' / 'per_image.csv'), 'unet-linear+prior', ['inverse'], renderer='aces2-sdr')
-    blind = versus_markdown(rows(out / 'eval-blind' / 'per_image.csv'), 'unet-linear+identified-prior-hl',
+    from sdr2log.evaluate import read_per_image, versus_markdown
+    known = versus_markdown(read_per_image(out / 'eval'), 'unet-linear+prior', ['inverse'], renderer='aces2-sdr')
+    blind = versus_markdown(read_per_image(out / 'eval-blind'), 'unet-linear+identified-prior-hl',
                             [*DEMO_BLIND_BASELINES, f'inverse:{DEMO_BLIND_RENDERER}'], renderer=DEMO_BLIND_RENDERER)
     return (f"Known renderer (test SDR by aces2-sdr):\n\n{known}\n\nBlind protocol (test SDR by {DEMO_BLIND_RENDERER}; "
             f"inverse:{DEMO_BLIND_RENDERER} is told the renderer):\n\n{blind}")

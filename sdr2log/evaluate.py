@@ -25,8 +25,8 @@ from .video import (FIDELITY, RESIDUAL_THRESH, SHOWN, TEMPORAL, TemporalBlend, c
 
 # %% auto #0
 __all__ = ['PROTOCOLS', 'REGION_SHOWN', 'EVAL_OUTPUTS', 'VERSUS_METRICS', 'method_is_blind', 'evaluate', 'summarise',
-           'summary_markdown', 'region_markdown', 'versus', 'versus_markdown', 'write_report', 'video_markdown',
-           'evaluate_video']
+           'summary_markdown', 'region_markdown', 'read_per_image', 'versus', 'versus_markdown', 'write_report',
+           'video_markdown', 'evaluate_video']
 
 # %% ../nbs/12_evaluate.ipynb #prt01
 PROTOCOLS = ('known', 'blind')
@@ -264,6 +264,12 @@ def region_markdown(summary: dict, names: list[str], reference: str, shown=REGIO
 
 # %% ../nbs/12_evaluate.ipynb #vs01
 VERSUS_METRICS = ('psnr_acescct', 'delta_e_itp', 'pu21_psnr', 'delta_e_itp_pq')
+
+def read_per_image(path) -> list[dict]:
+    "The per-image rows of an evaluation (`per_image.csv`, or the folder holding it), as `versus` takes them."
+    p = Path(path); p = p / 'per_image.csv' if p.is_dir() else p
+    if not p.is_file(): raise FileNotFoundError(2, f"{p}: no per-image rows (an evaluation folder holds per_image.csv)", str(p))
+    with open(p, newline='') as f: return list(csv.DictReader(f))
 
 def _rows_of(rows, renderer):
     "Per-image rows (dicts, numbers or CSV strings) of one renderer, metrics as floats."

@@ -16,10 +16,11 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from .color import convert_space
-from .data import PairDataset, build_dataloader, data_config, frame_batch
+from .data import DATA_DEFAULTS, PairDataset, build_dataloader, data_config, frame_batch
 from .io import write_png, package_version
 from .models.core import build_model, count_params
 from .models.diffhdrtv import REFINER_MODES
+from .models.unet import CONSISTENCY_DEFAULTS
 from .objectives import build_objective
 from .runs import (check_name, env_info, save_checkpoint, clean_tmp_checkpoints, load_checkpoint, _rng_state,
                           _set_rng_state, _jsonl, _truncate_jsonl, make_run_dir, find_resume, check_run_lock,
@@ -388,13 +389,13 @@ def _check_trainable(cfg: dict):
                          f"is made with: data.sdr_from={d['sdr_from']!r}, data.ei={d['ei']}")
     cons = m.get('consistency')
     if isinstance(cons, dict):   # the code cells it clamps into must be the data's
-        deg = d.get('degradations') or {}
-        if cons.get('bits', 8) != deg.get('bits'):
-            raise ValueError(f"model.consistency.bits={cons.get('bits', 8)!r} must be the data's quantisation: "
+        cons, deg = {**CONSISTENCY_DEFAULTS, **cons}, d.get('degradations') or {}
+        tg = d.get('target_gamut', DATA_DEFAULTS['target_gamut'])
+        if cons['bits'] != deg.get('bits'):
+            raise ValueError(f"model.consistency.bits={cons['bits']!r} must be the data's quantisation: "
                              f"data.degradations.bits={deg.get('bits')!r}")
-        if cons.get('target_gamut', 'compressed') != d.get('target_gamut', 'compressed'):
-            raise ValueError(f"model.consistency.target_gamut={cons.get('target_gamut', 'compressed')!r} must be "
-                             f"data.target_gamut={d.get('target_gamut', 'compressed')!r}")
+        if cons['target_gamut'] != tg:
+            raise ValueError(f"model.consistency.target_gamut={cons['target_gamut']!r} must be data.target_gamut={tg!r}")
         moved = [k for k in ('jpeg_quality', 'noise_sigma') if deg.get(k) not in (None, 0, 0.0)]
         if moved and not cons.get('slack'):
             raise ValueError(f"model.consistency: data.degradations.{moved[0]}={deg[moved[0]]!r} moves codes out of their "

@@ -13,8 +13,8 @@ from ..color import convert_space, gamut_compress
 from .core import register_model, pad_to_multiple, crop_to, HEADS
 
 # %% auto #0
-__all__ = ['PRIORS', 'IDENTIFY', 'ResBlock', 'AttentionGate', 'InversePrior', 'BlindPrior', 'IdentifiedPrior', 'parse_prior',
-           'CodeConsistency', 'UNet', 'unet_cct', 'unet_linear', 'attention_unet']
+__all__ = ['PRIORS', 'IDENTIFY', 'CONSISTENCY_DEFAULTS', 'ResBlock', 'AttentionGate', 'InversePrior', 'BlindPrior',
+           'IdentifiedPrior', 'parse_prior', 'CodeConsistency', 'UNet', 'unet_cct', 'unet_linear', 'attention_unet']
 
 # %% ../../nbs/09a_models.unet.ipynb #c004
 def _norm(ch: int) -> nn.GroupNorm: return nn.GroupNorm(min(8, ch), ch)
@@ -122,13 +122,16 @@ def parse_prior(prior):
 
 
 # %% ../../nbs/09a_models.unet.ipynb #cons01
+CONSISTENCY_DEFAULTS = {'bits': 8, 'target_gamut': 'compressed', 'slack': 0.0, 'steps': 3}   # model.consistency keys
+
 class CodeConsistency(nn.Module):
     "Known renderer: move a prediction until the renderer re-renders it into the code cells of the delivered SDR."
     def __init__(self, renderer: str = 'aces2-sdr', ei: float = 800,
-                 bits: int = 8,                 # bit depth the SDR was delivered at: code cells 1 / (2**bits - 1) wide
-                 target_gamut: str = 'compressed',  # predictions carry the ACES 1.3 RGC (undone to render); 'ap1': raw
-                 slack: float = 0.0,            # codes of tolerance beyond the half cell on each side (>= 0)
-                 steps: int = 3):               # projection steps at most (each one render)
+                 bits: int = CONSISTENCY_DEFAULTS['bits'],  # the SDR's delivered bit depth: cells 1 / (2**bits - 1) wide
+                 target_gamut: str = CONSISTENCY_DEFAULTS['target_gamut'],  # 'compressed': predictions carry the ACES
+                 # 1.3 RGC (undone to render); 'ap1': raw
+                 slack: float = CONSISTENCY_DEFAULTS['slack'],  # codes of tolerance beyond the half cell on each side
+                 steps: int = CONSISTENCY_DEFAULTS['steps']):   # projection steps at most (each one render)
         super().__init__()
         if renderer not in PRIORS: raise ValueError(f"consistency: renderer {renderer!r}; accepted {list(PRIORS)}")
         if isinstance(bits, bool) or bits not in (8, 10):
@@ -178,12 +181,13 @@ class CodeConsistency(nn.Module):
 def _consistency(opts, prior, ei):
     "`model.consistency` -> None or a CodeConsistency on the told prior's renderer (the blind forms have none to re-render)."
     if opts is None: return None
-    if not isinstance(opts, dict): raise TypeError(f"model.consistency: a dict of {{bits, target_gamut, slack, steps}} or null; got {opts!r}")
+    keys = ', '.join(CONSISTENCY_DEFAULTS)
+    if not isinstance(opts, dict): raise TypeError(f"model.consistency: a dict of {{{keys}}} or null; got {opts!r}")
     if not isinstance(prior, str) or parse_prior(prior) != prior:
         raise ValueError(f"model.consistency needs a told prior (model.prior = one renderer of {list(PRIORS)}): the "
                          f"re-render needs the renderer; got prior={prior!r}")
-    bad = sorted(set(opts) - {'bits', 'target_gamut', 'slack', 'steps'})
-    if bad: raise ValueError(f"model.consistency.{bad[0]}: unknown key; accepted: bits, target_gamut, slack, steps")
+    bad = sorted(set(opts) - set(CONSISTENCY_DEFAULTS))
+    if bad: raise ValueError(f"model.consistency.{bad[0]}: unknown key; accepted: {keys}")
     return CodeConsistency(prior, ei, **opts)
 
 # %% ../../nbs/09a_models.unet.ipynb #c004s1
@@ -250,13 +254,13 @@ def unet_cct(width: int = 32, depth: int = 4, attention: bool = False, residual:
 @register_model('unet-linear')
 def unet_linear(width: int = 32, depth: int = 4, attention: bool = False, residual: bool = True,
                 prior: str | list | None = None, prior_ei: float = 800,
-             consistency: dict | None = None) -> UNet:
+                consistency: dict | None = None) -> UNet:
     "U-Net predicting positive linear ACEScg, then the ACEScct curve (with `prior`: a residual on the inverse)."
     return UNet(width, depth, attention, 'linear', residual, prior=prior, prior_ei=prior_ei, consistency=consistency)
 
 @register_model('attention-unet')
 def attention_unet(width: int = 32, depth: int = 4, head: str = 'cct', residual: bool = True,
                    prior: str | list | None = None, prior_ei: float = 800,
-             consistency: dict | None = None) -> UNet:
+                   consistency: dict | None = None) -> UNet:
     "The attention U-Net of the original baselines (attention gates on every skip)."
     return UNet(width, depth, True, head, residual, prior=prior, prior_ei=prior_ei, consistency=consistency)
