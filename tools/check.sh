@@ -27,8 +27,8 @@ $BIN/python tools/readme.py --check
 echo "== 4/8 ruff (pyflakes rules) over sdr2log/ tests/ bench/ tools/"
 $BIN/ruff check --select F sdr2log tests bench tools
 
-echo "== 5/8 nbdev_test over all notebooks"
-$BIN/nbdev_test --n_workers 2 --timing
+echo "== 5/8 nbdev_test over all notebooks, each in its own process (tools/nbtest.py: order cannot matter)"
+$BIN/python tools/nbtest.py --n_workers 2 --timing
 
 echo "== 6/8 pytest tests/ (the browser test runs alone afterwards: it drives a real JupyterLab and Chromium)"
 $BIN/python -m pytest -q -n 2 tests/ --ignore=tests/test_viewer_browser.py
@@ -44,7 +44,7 @@ print(n, ' '.join(c for c in cpu_capabilities() if c != n))")
 echo "== 7/8 code-path comparisons again under ATEN_CPU_CAPABILITY in: $caps (the runs above used this CPU's $native)"
 for cap in $caps; do
   echo "-- ATEN_CPU_CAPABILITY=$cap"
-  ATEN_CPU_CAPABILITY=$cap $BIN/nbdev_test --n_workers 2
+  ATEN_CPU_CAPABILITY=$cap $BIN/python tools/nbtest.py --n_workers 2
   ATEN_CPU_CAPABILITY=$cap $BIN/python -m pytest -q -n 2 -m paths tests/ --ignore=tests/test_viewer_browser.py
 done
 
