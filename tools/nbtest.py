@@ -16,7 +16,6 @@ import os
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
 
 from nbdev.config import get_config
 from nbdev.doclinks import nbglob
