@@ -295,14 +295,14 @@ def baseline_from_data(name: str,  # a key of BASELINES, or inverse:RENDERER (th
                        cfg: dict,  # full config with "data", or its data section (see sdr2log.data.DATA_DEFAULTS)
                        **options) -> Baseline:  # further options of the baseline (e.g. params)
     "The baseline `name` matching the renderer and spaces of a data config."
-    from sdr2log.data import data_config, sdr_names
+    from sdr2log.data import data_config, sdr_names, sdr_decode_space
     d = data_config(cfg)
     r = d['eval_renderer'] or sdr_names(d)[0]           # the renderer of the val/test SDR (a mixture: its eval renderer)
     base = {'renderer': r, 'sdr_lut_path': d['sdr_lut_path'], 'sdr_options': d['sdr_options'], 'ei': d['ei'],
-            'space_in': d['space_in'], 'space_out': d['space_out']}   # target_gamut stays 'ap1': see the inverse:RENDERER section
+            'space_in': d['space_in'], 'space_out': d['space_out'],   # target_gamut stays 'ap1': see the inverse:RENDERER section
+            'signal_space': sdr_decode_space(d)}     # the SDR codes are recovered as the data decoded them (data.sdr_decode)
     if _split_name(name)[1] is not None:      # a named inverse: the SDR signal is still in the data renderer's encoding
-        base = {k: base[k] for k in ('ei', 'space_in', 'space_out')}
-        base['signal_space'] = _make_renderer(r, d['sdr_lut_path'], d['sdr_options'], d['ei']).output_space
+        base = {k: base[k] for k in ('ei', 'space_in', 'space_out', 'signal_space')}
     return build_baseline(name, **{**base, **options})
 
 # %% ../nbs/11_baselines.ipynb #c022

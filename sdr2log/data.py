@@ -18,12 +18,13 @@ from .render import get_renderer, degrade, check_degradations, quantise, RENDERE
 
 # %% auto #0
 __all__ = ['DATA_DEFAULTS', 'INPUT_ENCODINGS', 'SDR_METHODS', 'SPLITS', 'MODES', 'ALL', 'SEQUENCE_FROM', 'COLOUR_ON',
-           'DATA_CHANGING', 'SPLIT_FORMAT', 'SDR_CACHE_FORMAT', 'SDR_CACHE_STEP', 'sdr_names', 'data_config',
-           'unset_data_defaults', 'frame_number', 'Discovery', 'discover', 'discover_sequences', 'split_counts',
-           'split_sequences', 'load_split', 'frame_header', 'make_pair', 'sdr_cache_dir', 'exposure_steps',
-           'snap_exposure', 'sdr_cache_key', 'render_frame', 'cached_sdr', 'PairDataset', 'collate_pairs',
-           'worker_init', 'EpochSampler', 'PairLoader', 'DeviceColourLoader', 'build_dataloader', 'frame_info',
-           'inspect_data', 'format_inspection', 'flatten_clips', 'unflatten', 'frame_batch']
+           'DATA_CHANGING', 'SDR_DECODES', 'SPLIT_FORMAT', 'SDR_CACHE_FORMAT', 'SDR_CACHE_STEP', 'sdr_names',
+           'sdr_decode_space', 'data_config', 'unset_data_defaults', 'frame_number', 'Discovery', 'discover',
+           'discover_sequences', 'split_counts', 'split_sequences', 'load_split', 'frame_header', 'make_pair',
+           'sdr_cache_dir', 'exposure_steps', 'snap_exposure', 'sdr_cache_key', 'render_frame', 'cached_sdr',
+           'PairDataset', 'collate_pairs', 'worker_init', 'EpochSampler', 'PairLoader', 'DeviceColourLoader',
+           'build_dataloader', 'frame_info', 'inspect_data', 'format_inspection', 'flatten_clips', 'unflatten',
+           'frame_batch']
 
 # %% ../nbs/05_data.ipynb #c005
 DATA_DEFAULTS = {
@@ -52,7 +53,10 @@ DATA_DEFAULTS = {
                                  # sample), True (<root>/.sdr2log-cache/sdr) or a folder; see PairDataset
     'sdr_lut_path': None,        # .cube LogC3 -> SDR, required by sdr_from='lut'
     'sdr_options': {},           # further get_renderer options; pairs are the renderer's exact output unless {'exact': False}
-    'space_in': 'ACEScct',       # network input: the SDR signal decoded through the renderer's output space into this
+    'sdr_decode': None,          # how SDR code values are decoded into the network input: 'Rec1886', 'Rec709' or
+                                 # 'sRGB'; None: the output space the renderers share (one renderer: its own), and
+                                 # Rec1886 for a mixture of encodings (one decode: the input never says which renderer)
+    'space_in': 'ACEScct',       # network input: the SDR signal decoded (sdr_decode) into this
     'space_out': 'ACEScct',      # target: the scene (LogC3) converted into this
     'target_gamut': 'compressed',  # target: 'compressed' (ACES 1.3 Reference Gamut Compression first) | 'ap1' (raw)
     'clip_len': 5,               # frames per clip in mode='vid'
@@ -81,7 +85,7 @@ ALL = 'all'                      # the split name selecting every frame (evaluat
 SEQUENCE_FROM = ('folder', 'name', 'none')
 COLOUR_ON = ('worker', 'device')
 # keys whose defaults change what the network sees: training prints them when a config leaves them unset
-DATA_CHANGING = ('augment.exposure_stops', 'augment.hflip', 'augment.train_crop_size', 'sdr_from', 'space_in',
+DATA_CHANGING = ('augment.exposure_stops', 'augment.hflip', 'augment.train_crop_size', 'sdr_from', 'sdr_decode', 'space_in',
                  'space_out', 'input_encoding', 'ei', 'degradations', 'sequence_from', 'train_ratio', 'val_ratio')
 
 # %% ../nbs/05_data.ipynb #c007
@@ -148,13 +152,15 @@ def _glob(v):
     if not isinstance(v, str) or not v: return f"expected a glob relative to data.root (str), got {_tn(v)}"
     if os.path.isabs(v) or '..' in Path(v).parts: return ValueError(f"expected a glob inside data.root (relative, no '..'), got {v!r}")
 
+SDR_DECODES = ('Rec1886', 'Rec709', 'sRGB')   # the SDR signal encodings data.sdr_decode accepts
+
 _SCHEMA = {
     'root': _opt(_path), 'frames_glob': _opt(_glob), 'sequence_from': _choice(*SEQUENCE_FROM),
     'input_encoding': _choice(*INPUT_ENCODINGS), 'ei': _num(1, 1e6), 'batch_size': _int(1),
     'num_workers': _int(0), 'train_ratio': _num(0, 1), 'val_ratio': _num(0, 1), 'test_ratio': _opt(_num(0, 1)),
     'split_seed': _int(0), 'split_cache': lambda v: None if v is None or v is False else _path(v),
     'split_stale': _choice('raise', 'rebuild'), 'sdr_from': _renderer_names, 'sdr_weights': _opt(_weights),
-    'eval_renderer': _opt(_renderer_name), 'sdr_cache': _cache,
+    'eval_renderer': _opt(_renderer_name), 'sdr_cache': _cache, 'sdr_decode': _opt(_choice(*SDR_DECODES)),
     'sdr_lut_path': _opt(_path), 'sdr_options': _dict, 'space_in': _space, 'space_out': _space, 'clip_len': _int(1),
     'frame_gaps': _choice('split', 'raise'), 'degradations': _opt(_dict), 'val_crop_size': _opt(_size), 'seed': _int(0),
     'skip_bad': _bool, 'colour_on': _choice(*COLOUR_ON), 'target_gamut': _choice('compressed', 'ap1'),
@@ -184,6 +190,19 @@ def sdr_names(d: dict) -> list[str]:
     "The renderer names of a data section (`sdr_from` as a list)."
     v = d['sdr_from']
     return [str(n) for n in v] if isinstance(v, (list, tuple)) else [str(v)]
+
+def _output_space(name: str, d: dict) -> str:
+    "The output space of renderer `name` as data section `d` builds it (from its class and options: nothing is baked)."
+    n = check_renderer_name(name)
+    cls = RENDERERS['lut' if n.lower().startswith('lut') else n]
+    return get_space((d.get('sdr_options') or {}).get('output_space') or cls.output_space).name
+
+def sdr_decode_space(d: dict) -> str:
+    "The space SDR code values are decoded through into the network input: `sdr_decode`, else the renderers' shared output space, else Rec1886."
+    if d.get('sdr_decode'): return get_space(d['sdr_decode']).name
+    names = sdr_names(d) + ([d['eval_renderer']] if d.get('eval_renderer') else [])
+    spaces = {_output_space(n, d) for n in names}
+    return spaces.pop() if len(spaces) == 1 else 'Rec1886'   # a mixture of encodings: one decode, as a display does
 
 def _check_mixture(out: dict):
     "sdr_weights match sdr_from; a 'lut' entry has its sdr_lut_path."
@@ -484,6 +503,7 @@ def make_pair(x: np.ndarray,  # (..., h, w, 3) float32 frame crop(s) in `input_e
               ev: float = 0.0,  # exposure shift in stops, applied in scene-linear AWG3
               ei: float = 800,  # LogC3 exposure index
               space_in: str = 'ACEScct', space_out: str = 'ACEScct',
+              sdr_decode: str | None = None,  # the SDR signal's decode into space_in; None: the renderer's output space
               target_gamut: str = 'ap1',  # 'compressed': ACES 1.3 RGC on the target (the data config's default)
               degradations: dict | None = None,  # sdr2log.render.degrade config; None/{} -> none
               rng: np.random.Generator | None = None,  # for the degradations (one child per frame)
@@ -500,7 +520,7 @@ def make_pair(x: np.ndarray,  # (..., h, w, 3) float32 frame crop(s) in `input_e
         for i, (f, r) in enumerate(zip(frames, rngs)):
             out[i], rec = degrade(f, degradations, r); recs.append(rec)
         sdr = out.reshape(sdr.shape)
-    return convert_space(sdr, renderer.output_space, space_in).astype(np.float32, copy=False), \
+    return convert_space(sdr, sdr_decode or renderer.output_space, space_in).astype(np.float32, copy=False), \
            np.asarray(hdr, np.float32), recs
 
 # %% ../nbs/05_data.ipynb #c024a
@@ -618,6 +638,7 @@ def _setup_renderers(self: PairDataset, renderer=None):
         names = [d['eval_renderer'] or names[0]]
         rs, w = [self._make_renderer(names[0])], [1.0]
     self.renderers, self.renderer_names = rs, names
+    self.sdr_space = sdr_decode_space(d) if renderer is None or d.get('sdr_decode') else rs[0].output_space   # one decode
     self.weights = np.asarray(w, np.float64) / float(np.sum(w))
     self.renderer = rs[0]
 
@@ -801,7 +822,8 @@ def sample(self: PairDataset, i: int, epoch: int | None = None) -> dict:
         return out
     given = None if codes is None else np.divide(codes[:, :, ::-1] if flip else codes, np.float32(65535), dtype=np.float32)
     sdr, hdr, recs = make_pair(x, self.renderers[j], input_encoding=d['input_encoding'], ev=ev, ei=d['ei'],
-                               space_in=d['space_in'], space_out=d['space_out'], target_gamut=d['target_gamut'],
+                               space_in=d['space_in'], space_out=d['space_out'], sdr_decode=self.sdr_space,
+                               target_gamut=d['target_gamut'],
                                degradations=d['degradations'], rng=rng, sdr=given)
     meta['degradations'] = recs if self.mode == 'vid' else (recs[0] if recs else {})
     if self.mode == 'img': return {'sdr': _chw(sdr)[0], 'hdr': _chw(hdr)[0], 'meta': meta}
@@ -988,7 +1010,7 @@ def _finish_sdr(self: PairDataset, logc, sdr_raw, metas, flip):
         z = (y if sdr_raw is not None else r(logc)) if len(sel) == len(idx) else \
             (y[sel] if sdr_raw is not None else r(logc[sel]))
         if deg['bits'] is not None: z = quantise(z, deg['bits'])
-        z = convert_space(z, r.output_space, d['space_in'])
+        z = convert_space(z, self.sdr_space, d['space_in'])
         if len(sel) == len(idx): return z, deg['bits']
         out[sel] = z
     return out, deg['bits']

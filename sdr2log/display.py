@@ -262,13 +262,14 @@ def probe_values(logc: np.ndarray, x: int, y: int, white_nits: float = 100.0) ->
             'stops': float(np.log2(max(float(lin[0, 0] @ _AWG3_Y), 1e-12) / 0.18))}
 
 # %% ../nbs/08a_display.ipynb #102bed7a
-def save_comparison_figure(path, x, y, preds: dict, renderer, space_in: str, stops=(-2, 0, 2)) -> Path:
+def save_comparison_figure(path, x, y, preds: dict, renderer, space_in: str, stops=(-2, 0, 2),
+                           sdr_space: str | None = None) -> Path:   # how `x` was decoded from SDR codes; None: renderer's
     "SDR input, ground truth and each prediction at several exposures, in false colour, and as ACEScct error maps."
     import matplotlib; matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     from sdr2log.edits import exposure
     def disp(cct, ev): return renderer(convert_space(exposure(cct.permute(1, 2, 0).numpy(), ev), 'ACEScct', 'LogC3', clip=True))
-    sdr = np.clip(convert_space(x.permute(1, 2, 0).numpy(), space_in, renderer.output_space), 0, 1)
+    sdr = np.clip(convert_space(x.permute(1, 2, 0).numpy(), space_in, sdr_space or renderer.output_space), 0, 1)
     cols = [('ground truth', y)] + list(preds.items())
     rows = len(stops) + 2
     fig, axs = plt.subplots(rows, len(cols) + 1, figsize=(2.6 * (len(cols) + 1), 1.7 * rows), dpi=100, squeeze=False)

@@ -14,7 +14,7 @@ import torch
 import yaml
 from torch import nn  # noqa: F401
 
-from .data import PairDataset, collate_pairs, data_config
+from .data import PairDataset, collate_pairs, data_config, sdr_decode_space
 from .io import atomic_write, atomic_write_text
 from .display import save_comparison_figure  # noqa: F401 (the report's figure; evaluate API)
 from .methods import load_run, predict_tiled, Method, resolve_method, _split_overrides  # noqa: F401 (evaluate API)
@@ -157,7 +157,8 @@ def evaluate(methods: list[str], data_root: str | Path, split: str = 'test', out
     atomic_write_text(out / 'summary.json', json.dumps({'split': split, 'images': n, 'reference': reference, 'renderers': list(protocols),
                                                   'methods': {m.name: m.info for m in ms}, 'data': _jsonable(data),
                                                   **summary, 'wall_s': round(time.perf_counter() - t0, 1)}, indent=1))
-    figs = [save_comparison_figure(out / 'figures' / f'image_{i:03d}.png', x, y, preds, fig_ren, data['space_in'])
+    figs = [save_comparison_figure(out / 'figures' / f'image_{i:03d}.png', x, y, preds, fig_ren, data['space_in'],
+                                   sdr_space=sdr_decode_space(data))
             for i, x, y, preds in fig_items]
     if video:                                   # whole sequences over time: temporal metrics and the blending baseline
         summary['video'] = evaluate_video(methods, data_root, split, out / 'video', data_overrides=data_overrides,
@@ -183,9 +184,17 @@ def _common_data_config(methods, data_root, overrides) -> dict:
         if diff and not (set(diff) <= {'sdr_from', 'sdr_lut_path', 'sdr_options'} and 'sdr_from' in (overrides or {})):
             raise ValueError(f"runs disagree on how inputs are made ({', '.join(diff)}): evaluate them separately"
                              + (" or name the test renderer (renderer=)" if set(diff) <= {'sdr_from', 'sdr_lut_path', 'sdr_options'} else ''))
+    decodes = sorted({sdr_decode_space(c) for c in cfgs})   # how each run's network input was decoded from SDR codes
+    if len(decodes) > 1:
+        raise ValueError(f"runs decode the SDR codes differently ({', '.join(decodes)}; data.sdr_decode): evaluate them separately")
     d = dict(cfgs[0]) if cfgs else {}
     d.update(root=str(data_root), val_crop_size=None, split_cache=None, split_stale='raise')
     d.update(overrides or {})
+    if decodes:   # the runs' decode, whichever renderer makes the test SDR (naive test SDR for a BT.1886-decoded model)
+        given = (overrides or {}).get('sdr_decode')
+        if given is not None and given != decodes[0]:
+            raise ValueError(f"data.sdr_decode={given!r}: the runs' networks were trained on input decoded as {decodes[0]!r}")
+        d['sdr_decode'] = decodes[0]
     return data_config({'data': d})
 
 def _write_csv(path, rows):

@@ -163,6 +163,8 @@ class EditConsistencyLoss(nn.Module):
                  renderer: str = 'aces2-sdr',  # sdr2log.render renderer of the SDR input (for T_sdr)
                  renderer_options: dict | None = None,  # its get_renderer options (e.g. {'ei': 800})
                  space_in: str = 'ACEScct',  # colour space of the network input (the data module's space_in)
+                 sdr_space: str | None = None,  # how the input was decoded from SDR codes (data.sdr_decode); None: the
+                 # renderer's output space
                  seed: int = 0,  # seed of the edit draws when forward gets no generator
                  key: str = 'ecl',  # name of the term in the logs ('<key>' and '<key>_equiv')
                  floor: float = LOG2_FLOOR, white_nits: float = 100.0, **options):
@@ -176,6 +178,7 @@ class EditConsistencyLoss(nn.Module):
         if not isinstance(renderer, str) or renderer.lower() not in RENDERERS:
             raise ValueError(f"ecl renderer {renderer!r} unknown; accepted: {', '.join(RENDERERS)}")
         self.renderer_spec = (renderer, dict(renderer_options or {}))
+        self.sdr_space = get_space(sdr_space).name if sdr_space else None
         self._renderer, self.generator, self.last_chain = None, torch.Generator().manual_seed(int(seed)), None
     _check_edits = staticmethod(_check_ecl_edits)
     @property
@@ -191,9 +194,10 @@ class EditConsistencyLoss(nn.Module):
         "`T_sdr`: the network input `x` (SDR in `space_in`) graded by `chain` through the renderer (no gradient)."
         r = self.renderer
         with torch.no_grad():
-            logc = r.inverse(convert_space(x, self.space_in, r.output_space))
+            sp = self.sdr_space or r.output_space           # the SDR codes, as the data decoded them
+            logc = r.inverse(convert_space(x, self.space_in, sp))
             graded = chain(convert_space(logc, 'LogC3', 'ACEScct', ei=r.ei))
-            return convert_space(r(convert_space(graded, 'ACEScct', 'LogC3', ei=r.ei)), r.output_space, self.space_in)
+            return convert_space(r(convert_space(graded, 'ACEScct', 'LogC3', ei=r.ei)), sp, self.space_in)
     def parts(self, pred, target, weight=None, model=None, x=None, generator=None, chain=None, **ctx) -> dict:
         "`{key: consistency}` and, with `model` and `x`, `{key_equiv: equivariance}` (unweighted)."
         chain = self.sample(pred.shape[0], generator) if chain is None else chain
@@ -215,7 +219,7 @@ LOSSES = Registry('loss', {'l1': DomainLoss, 'l2': DomainLoss, 'charbonnier': Do
 _COMMON = {'name', 'weight', 'domain', 'key', 'floor', 'white_nits'}
 _TERM_KEYS = {n: _COMMON | set(DomainLoss.options[n]) for n in DomainLoss.options}
 _TERM_KEYS['ecl'] = _COMMON | {'distance', 'edits', 'equivariance_weight', 'renderer', 'renderer_options', 'space_in',
-                               'seed', 'eps'}
+                               'sdr_space', 'seed', 'eps'}
 _CTX = {'model', 'x', 'generator', 'chain'}
 
 class CombinedLoss(nn.Module):

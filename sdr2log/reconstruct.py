@@ -15,6 +15,7 @@ import torch
 
 from .baselines import BASELINES, InverseBaseline, build_baseline, is_baseline
 from .color import convert_space, get_space
+from .data import sdr_decode_space
 from .methods import load_run, _split_overrides
 from .models.core import build_model
 from .synth import synth_sequence
@@ -66,8 +67,8 @@ def _run_checkpoint(run_dir: Path, checkpoint: str) -> Path:
 
 def _data_expectations(data: dict) -> dict:
     "What a model expects of its input, from its run's data section (`sdr_from`: one renderer or the training mixture)."
-    keys = ('sdr_from', 'sdr_lut_path', 'sdr_options', 'ei', 'space_in', 'space_out', 'eval_renderer')
-    return {k: data.get(k, d) for k, d in zip(keys, ('aces2-sdr', None, {}, 800, 'ACEScct', 'ACEScct', None))}
+    keys = ('sdr_from', 'sdr_lut_path', 'sdr_options', 'ei', 'space_in', 'space_out', 'eval_renderer', 'sdr_decode')
+    return {k: data.get(k, d) for k, d in zip(keys, ('aces2-sdr', None, {}, 800, 'ACEScct', 'ACEScct', None, None))}
 
 def _trained_names(exp: dict) -> list[str]:
     "The renderer names a model was trained on, its evaluation renderer first (the default for its input)."
@@ -184,6 +185,7 @@ class Reconstructor:
             self.space_in = self.space_out = 'ACEScct'
             self.baseline = build_baseline(self.info['baseline'], renderer=name, sdr_lut_path=lut, ei=800 if ei is None else ei)
             self.renderer, self.amp_dtype = self.baseline.renderer, None
+            self.sdr_space = self.renderer.output_space
         else:
             expected = _expected_renderers(exp, self._tmp.name)
             self.notes += _check_renderer(given, expected, force, self.method)
@@ -192,6 +194,7 @@ class Reconstructor:
             if lut is not None: opts['lut'] = lut
             self.renderer = get_renderer(name, ei=exp['ei'] if ei is None else ei, **opts)
             self.space_in, self.space_out, self.baseline = exp['space_in'], exp['space_out'], None
+            self.sdr_space = sdr_decode_space(exp)   # the codes are decoded as in the model's training (one decode for a mixture)
             self.amp_dtype = _amp_dtype(amp, self.device, cpu_bf16=True)   # CPU: only an explicit 'bf16'
         self.renderer_spec = renderer_spec(name, lut if name == 'lut' else None)
         self.ei = self.renderer.ei
@@ -223,7 +226,7 @@ def predict_frames(self, sdr: np.ndarray,  # SDR code values (N, H, W, 3) in the
                 if space != 'ACEScct' else b.from_signal(y)
             out.append(np.asarray(r, np.float32))
         return np.stack(out)
-    x = convert_space(sdr, self.renderer.output_space, self.space_in).astype(np.float32, copy=False)
+    x = convert_space(sdr, self.sdr_space, self.space_in).astype(np.float32, copy=False)
     x = torch.from_numpy(np.ascontiguousarray(x)).permute(0, 3, 1, 2).to(self.device)
     y = self.tiler(x).permute(0, 2, 3, 1).float().cpu().numpy()
     if self.space_out.lower() == space.lower(): return y
@@ -247,7 +250,7 @@ Reconstructor.__call__ = _call
 def _describe(self) -> dict:
     return {'method': self.method, 'kind': self.kind, **self.info, 'renderer': self.renderer_spec,
             'renderer_config': self.renderer.config, 'ei': self.ei, 'space_in': self.space_in, 'space_out': self.space_out,
-            'sdr_space': self.renderer.output_space, 'device': str(self.device),
+            'sdr_space': self.sdr_space, 'device': str(self.device),
             **({'tiles': self.tiler.describe()} if self.model is not None else {}),
             'autocast': str(self.amp_dtype).replace('torch.', '') if self.amp_dtype else None, 'notes': self.notes}
 Reconstructor.describe = _describe
@@ -618,7 +621,7 @@ def reconstruct(method,                       # baseline name, run directory, mo
     if world > 1:
         allr = [None] * world; dist.all_gather_object(allr, recs); recs = [r for rr in allr for r in rr]
     man = {'tool': 'sdr2log reconstruct', 'created': time.strftime('%Y-%m-%dT%H:%M:%S'), 'settings': settings,
-           'method': rec.describe(), 'spaces': {'input': f"SDR {rec.renderer.output_space} code values ({rec.renderer_spec})",
+           'method': rec.describe(), 'spaces': {'input': f"SDR code values ({rec.renderer_spec}) decoded as {rec.sdr_space}",
            'network_in': rec.space_in, 'network_out': rec.space_out, 'output': output_space, 'ei': rec.ei},
            'output': {'format': o['fmt'], 'extension': o['ext'], 'float': float_out, 'clip': clip,
                       'exr_chromaticities': output_space if o['fmt'] == 'exr' else None},

@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_train.ipynb #c001
 from __future__ import annotations
-import copy, hashlib, json, math, os, random, shutil, time
+import copy, hashlib, inspect, json, math, os, random, shutil, time
 from contextlib import nullcontext
 from pathlib import Path
 
@@ -15,10 +15,10 @@ from fastcore.basics import patch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from .color import convert_space
-from .data import DATA_DEFAULTS, PairDataset, build_dataloader, data_config, frame_batch
+from .color import convert_space, get_space
+from .data import DATA_DEFAULTS, PairDataset, build_dataloader, data_config, frame_batch, sdr_decode_space, _output_space
 from .io import write_png, package_version
-from .models.core import build_model, count_params
+from .models.core import MODELS, build_model, count_params
 from .models.diffhdrtv import REFINER_MODES
 from .models.unet import CONSISTENCY_DEFAULTS
 from .objectives import build_objective
@@ -278,6 +278,16 @@ def load_config(config, overrides=(), validate: bool = True) -> dict:
     return validate_config(cfg) if validate else cfg
 
 # %% ../nbs/10_train.ipynb #c009c
+def _model_decode(out: dict):
+    "A model with a prior recovers the SDR codes from its input: `model.sdr_space` is the data's decode (filled in; a different one is refused)."
+    m, d = out['model'], out['data']
+    if m.get('prior') is None or 'sdr_space' not in inspect.signature(MODELS[m['name']]).parameters: return
+    want = sdr_decode_space(d)
+    if m.get('sdr_space') is None: m['sdr_space'] = want
+    elif get_space(m['sdr_space']).name != want:
+        raise ValueError(f"model.sdr_space={m['sdr_space']!r}: the model must decode SDR codes as the data does; the data "
+                         f"decodes them as {want!r} (data.sdr_decode={d.get('sdr_decode')!r}, data.sdr_from={d['sdr_from']!r})")
+
 def validate_config(cfg: dict) -> dict:
     "Fill defaults and check every section; errors name the key path and what is accepted."
     bad = set(cfg) - set(CONFIG_DEFAULTS)
@@ -310,7 +320,9 @@ def validate_config(cfg: dict) -> dict:
     except (ValueError, TypeError) as e:
         msg = str(e) if str(e).startswith('model') else f"model ({out['model']['name']}): {e}"
         raise type(e)(msg) from None
-    if out['data'].get('root') is not None: out['data'] = data_config(out)   # fills and checks data.*
+    if out['data'].get('root') is not None:
+        out['data'] = data_config(out)                     # fills and checks data.*
+        _model_decode(out)                                 # a prior decodes SDR codes as the data does
     _check_extra(cfg, out)                                 # notify, origin, main_metric
     return out
 
@@ -384,6 +396,12 @@ def _check_trainable(cfg: dict):
     m, d = cfg['model'], cfg['data']
     told = isinstance(m.get('prior'), str) and m['prior'].split(':')[0] != 'identify'   # a list or 'identify[:...]':
     # the blind forms, told no renderer, serve SDR of any origin
+    for i, t in enumerate((cfg.get('loss') or {}).get('terms') or []):   # ECL re-renders the input: from the data's codes
+        if isinstance(t, dict) and t.get('name') == 'ecl' and d.get('sdr_from') is not None:
+            have, want = t.get('sdr_space') or _output_space(t.get('renderer', 'aces2-sdr'), {}), sdr_decode_space(d)
+            if get_space(have).name != want:
+                raise ValueError(f"loss.terms[{i}] (ecl): it reads the SDR codes as {have!r}, but the data decodes them as "
+                                 f"{want!r}: set loss.terms[{i}].sdr_space={want!r}")
     if told and (m['prior'], m.get('prior_ei', 800)) != (d['sdr_from'], d['ei']):
         raise ValueError(f"model.prior={m['prior']!r} (prior_ei {m.get('prior_ei', 800)}) must invert the renderer the data "
                          f"is made with: data.sdr_from={d['sdr_from']!r}, data.ei={d['ei']}")
@@ -780,7 +798,7 @@ def _save_sample(self: Trainer, folder: Path, i: int, x, pred, y):
     from matplotlib import colormaps
     folder.mkdir(parents=True, exist_ok=True)
     space_in = self.cfg['data']['space_in']
-    sdr = convert_space(x.float().cpu().permute(1, 2, 0).numpy(), space_in, self.renderer.output_space, clip=True)
+    sdr = convert_space(x.float().cpu().permute(1, 2, 0).numpy(), space_in, sdr_decode_space(self.cfg['data']), clip=True)
     write_png(folder / f'{i:02d}_input.png', np.clip(sdr, 0, 1))
     write_png(folder / f'{i:02d}_prediction.png', _display(pred, self.renderer))
     write_png(folder / f'{i:02d}_ground_truth.png', _display(y, self.renderer))
@@ -813,6 +831,15 @@ def _barrier(self: Trainer):
     if self.world > 1:
         import torch.distributed as dist
         dist.barrier()
+
+@patch
+def _leave_group(self: Trainer):
+    "Leave the process group. gloo's worker thread frees each finished collective itself, which needs the GIL, and destroying the group joins that thread: with the GIL held, a rank hung there for ever (seen in CI: `~ProcessGroupGloo` joining while the worker waited for the GIL to free the last all-gather). So drop the DDP wrapper (its Reducer holds the group) and wait with the GIL released until the worker is done, then destroy."
+    import torch.distributed as dist
+    dist.barrier()
+    self.ddp = self.compiled = None                 # the Reducer and its reference to the group go here
+    time.sleep(0.2)                                 # the GIL is free: the worker finishes freeing its work
+    dist.destroy_process_group()
 
 @patch
 def param_checksum(self: Trainer) -> str:
@@ -856,9 +883,7 @@ def _fit(self: Trainer, stop_at_step: int | None = None) -> dict:
     if self.main:
         summary['final'] = self.evaluate_model(max_batches=self.tr['val_max_batches'])
         atomic_write_text(self.run_dir / 'eval' / 'summary.json', json.dumps(summary, indent=1))
-    if self.world > 1:                      # leave the process group cleanly (gloo aborts at exit otherwise)
-        import torch.distributed as dist
-        dist.barrier(); dist.destroy_process_group()
+    if self.world > 1: self._leave_group()   # cleanly: gloo aborts at exit otherwise
     if len(set(sums)) > 1: raise RuntimeError(f"DDP ranks ended with different parameters: {sums}")
     return summary
 

@@ -34,6 +34,21 @@ def test_mixture_seeded_same_with_workers(tree):
             assert ds.renderer_names[m['renderer_index']] == m['renderer_name']
 
 
+def test_mixture_decodes_every_sample_one_way(tree):
+    "naive SDR is BT.709-OETF coded, film-sdr BT.1886: mixed, both are decoded as BT.1886 (or as data.sdr_decode says)."
+    from sdr2log.render import get_renderer
+    for decode, want in ((None, 'Rec1886'), ('Rec709', 'Rec709')):
+        cfg = cfg_for(tree, sdr_from=['naive', 'film-sdr'], sdr_decode=decode, augment={'exposure_stops': None, 'hflip': False})
+        ds = PairDataset(cfg, 'train')
+        assert ds.sdr_space == want == PairDataset(cfg, 'val').sdr_space
+        seen = set()
+        for e, i in ((e, i) for e in range(6) for i in range(len(ds))):
+            s = ds[(e, i)]; m = s['meta']; y0, x0, h, w = m['crop']; seen.add(m['renderer_name'])
+            codes = get_renderer(m['renderer_name'], exact=True)(read_image(m['paths'][0], crop=(y0, x0, h, w)))
+            np.testing.assert_allclose(s['sdr'].permute(1, 2, 0).numpy(), convert_space(codes, want, 'ACEScct'), atol=1e-5)
+        assert seen == {'naive', 'film-sdr'}
+
+
 def test_mixture_eval_renderer_and_errors(tree):
     cfg = cfg_for(tree, sdr_from=['aces1-sdr', 'naive'])
     assert PairDataset(cfg, 'val').renderer_names == ['aces1-sdr'] == PairDataset(cfg, 'test').renderer_names
@@ -48,6 +63,7 @@ def test_mixture_eval_renderer_and_errors(tree):
            ({'sdr_from': ['naive', 'film-sdr'], 'sdr_weights': 'equal'}, TypeError, 'data.sdr_weights: expected a list'),
            ({'sdr_from': ['naive', 'lut']}, ValueError, 'data.sdr_lut_path: required'),
            ({'eval_renderer': 'nope'}, ValueError, 'data.eval_renderer'),
+           ({'sdr_decode': 'ACEScct'}, ValueError, "data.sdr_decode: expected one of ['Rec1886', 'Rec709', 'sRGB']"),
            ({'sdr_cache': 1.5}, TypeError, 'data.sdr_cache'),
            ({'augment': {'exposure_step': 0}}, ValueError, 'data.augment.exposure_step')]
     for patch, exc, msg in bad:
@@ -67,14 +83,14 @@ def test_cache_matches_exact_render_both_paths(tree, tmp_path):
     for bg, br in zip(got, ref):
         assert torch.equal(bg['hdr'], br['hdr'])
         for k, m in enumerate(br['meta']):
-            step = code_step('Rec1886' if m['renderer_name'] == 'aces2-sdr' else 'Rec709', 8)
+            step = code_step('Rec1886', 8)                                   # the mixture's one decode
             assert_paths_agree(bg['sdr'][k], br['sdr'][k], atol=1e-4, rtol=1e-4, step=step, max_step_share=0.01, name='sdr')
     cfg['data'].update(colour_on='device', num_workers=2)                   # workers ship the cached codes
     dev = list(build_dataloader(cfg, 'train', device='cpu'))
     assert draws(dev) == draws(got)
     for bd, bg in zip(dev, got):
         assert_paths_agree(bd['hdr'], bg['hdr'], atol=1e-5, rtol=1e-5, name='hdr')
-        assert_paths_agree(bd['sdr'], bg['sdr'], atol=1e-5, rtol=1e-5, step=code_step('Rec709', 8), max_step_share=0.01, name='sdr')
+        assert_paths_agree(bd['sdr'], bg['sdr'], atol=1e-5, rtol=1e-5, step=code_step('Rec1886', 8), max_step_share=0.01, name='sdr')
 
 
 def test_cache_keyed_by_file_and_renderer_and_rebuilt_when_corrupt(tree, tmp_path, capsys):

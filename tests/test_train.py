@@ -122,6 +122,22 @@ def test_model_prior_must_invert_the_data_renderer(data, tmp_path):
     assert t.step == 3 and t.model.prior is not None
 
 
+def test_mixture_model_decodes_every_sample_one_way(data, tmp_path):
+    "A renderer mixture of BT.1886 and BT.709-OETF coded SDR: the inputs, the prior and the saved config all use one decode."
+    from sdr2log.train import Trainer
+    from sdr2log.methods import load_run
+    t = Trainer('tiny-cct', [f'data.root={data}', f'training.ckpt_root={tmp_path}', *QUICK,
+                             "data.sdr_from=[aces2-sdr, naive]", 'model.prior=identify:aces2-sdr,naive'])
+    assert t.cfg['model']['sdr_space'] == 'Rec1886' and t.train_ds.sdr_space == 'Rec1886' == t.val_ds.sdr_space
+    assert [p.sdr_space for p in t.model.prior.inverses] == ['Rec1886', 'Rec1886'] and t.model.prior.delivery == 'Rec1886'
+    t.fit()
+    model, cfg = load_run(t.run_dir, 'last', 'cpu')           # reloaded as trained: the same decode
+    assert cfg['model']['sdr_space'] == 'Rec1886' and model.prior.inverses[1].sdr_space == 'Rec1886'
+    with pytest.raises(ValueError, match="the data decodes them as 'Rec1886'"):
+        Trainer('tiny-cct', [f'data.root={data}', f'training.ckpt_root={tmp_path}', *QUICK,
+                             "data.sdr_from=[aces2-sdr, naive]", 'model.prior=identify', 'model.sdr_space=Rec709'])
+
+
 def test_compiled_training_forward_matches_eager(data, tmp_path):
     "training.compile: the forward runs through torch.compile (aot_eager here: dynamo's graph capture, no C++ build);"
     " the losses agree with the eager run, checkpoints hold the plain module's keys; an unknown backend is named."

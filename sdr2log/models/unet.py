@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..color import convert_space, gamut_compress
+from ..color import convert_space, gamut_compress, get_space
 from .core import register_model, pad_to_multiple, crop_to, HEADS
 
 # %% auto #0
@@ -43,37 +43,42 @@ PRIORS = ('aces2-sdr', 'aces1-sdr', 'film-sdr', 'naive')   # renderers whose inv
 
 class InversePrior(nn.Module):
     "The inverse of the renderer that made the SDR, as a fixed first guess (no parameters): ACEScct input -> ACEScct."
-    def __init__(self, renderer: str = 'aces2-sdr', ei: float = 800):
+    def __init__(self, renderer: str = 'aces2-sdr', ei: float = 800,
+                 sdr_space: str | None = None):  # how the input was decoded from SDR codes; None: the renderer's output space
         super().__init__()
         if renderer not in PRIORS:
             raise ValueError(f"prior {renderer!r}: accepted {list(PRIORS)} (a user .cube renderer needs its file: use the "
                              f"'inverse' baseline for it)")
         from sdr2log.render import get_renderer
         self.renderer, self.ei = get_renderer(renderer, ei=ei), ei
+        self.sdr_space = get_space(sdr_space).name if sdr_space else self.renderer.output_space
     @torch.no_grad()
     def forward(self, x):  # (N, 3, H, W) ACEScct-decoded SDR, the network input
         with torch.autocast(x.device.type, enabled=False):
-            y = convert_space(x.float(), 'ACEScct', self.renderer.output_space).clamp(0, 1)
+            y = convert_space(x.float(), 'ACEScct', self.sdr_space).clamp(0, 1)   # the delivered codes
             return convert_space(self.renderer.inverse(y), 'LogC3', 'ACEScct', ei=self.ei).to(x.dtype)
-    def extra_repr(self): return f"renderer={self.renderer.name!r}, ei={self.ei}"
+    def extra_repr(self):
+        return f"renderer={self.renderer.name!r}, ei={self.ei}" + (f", sdr_space={self.sdr_space!r}" if
+                                                                    self.sdr_space != self.renderer.output_space else '')
 
 # %% ../../nbs/09a_models.unet.ipynb #blind01
 class BlindPrior(nn.Module):
     "The blind form of the prior: the inverses of several renderers at once, `(N, 3K, H, W)`; the network weighs them."
-    def __init__(self, renderers: list | tuple = ('aces2-sdr', 'film-sdr', 'naive'), ei: float = 800):
+    def __init__(self, renderers: list | tuple = ('aces2-sdr', 'film-sdr', 'naive'), ei: float = 800,
+                 sdr_space: str | None = None):   # the input's decode (None: each renderer's own output space)
         super().__init__()
         if isinstance(renderers, str) or len(renderers) < 2 or len(set(renderers)) != len(renderers):
             raise ValueError(f"blind prior: give two or more different renderers of {list(PRIORS)}; got {renderers!r}")
-        self.inverses = nn.ModuleList([InversePrior(r, ei) for r in renderers])
+        self.inverses = nn.ModuleList([InversePrior(r, ei, sdr_space) for r in renderers])
         self.names, self.ei = [p.renderer.name for p in self.inverses], ei
     def forward(self, x): return torch.cat([p(x) for p in self.inverses], -3)
     def extra_repr(self): return f"renderers={self.names}, ei={self.ei}"
 
-def _prior(prior, ei):
+def _prior(prior, ei, sdr_space=None):
     "No prior, one renderer's inverse (the network is told the renderer), the blind form (a list), or the identified one."
     if prior is None: return None
-    if isinstance(prior, tuple) and prior and prior[0] == 'identify': return IdentifiedPrior(prior[1], ei)
-    return InversePrior(prior, ei) if isinstance(prior, str) else BlindPrior(list(prior), ei)
+    if isinstance(prior, tuple) and prior and prior[0] == 'identify': return IdentifiedPrior(prior[1], ei, sdr_space=sdr_space)
+    return InversePrior(prior, ei, sdr_space) if isinstance(prior, str) else BlindPrior(list(prior), ei, sdr_space)
 
 def _mix(out: torch.Tensor, base: torch.Tensor, k: int):
     "(residual, base): the first 3 output channels, and the inverses weighed per pixel by softmax of the other `k`."
@@ -86,12 +91,14 @@ IDENTIFY = 'identify'   # model.prior='identify' (all PRIORS) or 'identify:A,B,.
 class IdentifiedPrior(nn.Module):
     "The blind prior by identification: per image, `sdr2log.identify` names the renderer of `candidates` from the SDR, and its inverse is the first guess."
     def __init__(self, candidates: list | tuple = PRIORS, ei: float = 800,
-                 delivery: str = 'Rec1886'):  # how the SDR codes are recovered from the ACEScct input (as delivered)
+                 delivery: str | None = None,  # how the SDR codes are recovered from the ACEScct input; None: sdr_space
+                 sdr_space: str | None = None):  # the input's decode (None: Rec1886 to identify, each renderer's own to invert)
         super().__init__()
         if isinstance(candidates, str) or len(candidates) < 2 or len(set(candidates)) != len(candidates):
             raise ValueError(f"identified prior: give two or more different renderers of {list(PRIORS)}; got {candidates!r}")
-        self.inverses = nn.ModuleList([InversePrior(r, ei) for r in candidates])
-        self.names, self.ei, self.delivery = [p.renderer.name for p in self.inverses], ei, delivery
+        self.inverses = nn.ModuleList([InversePrior(r, ei, sdr_space) for r in candidates])
+        self.names, self.ei = [p.renderer.name for p in self.inverses], ei
+        self.delivery = get_space(delivery or sdr_space or 'Rec1886').name
         self.fixed, self.last = None, []   # fixed: names to use instead of identifying (whole-frame, for tiles)
     def codes(self, x: torch.Tensor) -> np.ndarray:
         "The SDR code values `(N, H, W, 3)` in [0, 1] of the ACEScct-decoded input `x` `(N, 3, H, W)`."
@@ -131,7 +138,8 @@ class CodeConsistency(nn.Module):
                  target_gamut: str = CONSISTENCY_DEFAULTS['target_gamut'],  # 'compressed': predictions carry the ACES
                  # 1.3 RGC (undone to render); 'ap1': raw
                  slack: float = CONSISTENCY_DEFAULTS['slack'],  # codes of tolerance beyond the half cell on each side
-                 steps: int = CONSISTENCY_DEFAULTS['steps']):   # projection steps at most (each one render)
+                 steps: int = CONSISTENCY_DEFAULTS['steps'],   # projection steps at most (each one render)
+                 sdr_space: str | None = None):  # how the input was decoded from SDR codes; None: the renderer's output space
         super().__init__()
         if renderer not in PRIORS: raise ValueError(f"consistency: renderer {renderer!r}; accepted {list(PRIORS)}")
         if isinstance(bits, bool) or bits not in (8, 10):
@@ -147,10 +155,11 @@ class CodeConsistency(nn.Module):
         self.inv = get_renderer(renderer, ei=ei)                  # the baked inverse, as the prior's
         self.name, self.ei, self.bits, self.target_gamut = renderer, ei, bits, target_gamut
         self.slack, self.steps, self.moved = float(slack), steps, 0.0
+        self.sdr_space = get_space(sdr_space).name if sdr_space else self.exact.output_space
     def cells(self, x: torch.Tensor) -> tuple:
         "(low, high): the code cell of each channel of the ACEScct-decoded SDR `x`; open at code 0 and at the top code."
         q = 2 ** self.bits - 1
-        c = torch.round(convert_space(x.float(), 'ACEScct', self.exact.output_space).clamp(0, 1) * q) / q
+        c = torch.round(convert_space(x.float(), 'ACEScct', self.sdr_space).clamp(0, 1) * q) / q
         h, inf = (0.5 + self.slack) / q, torch.full_like(c, float('inf'))
         return torch.where(c <= 0, -inf, c - h), torch.where(c >= 1, inf, c + h)
     def forward(self, pred: torch.Tensor, x: torch.Tensor) -> torch.Tensor:  # ACEScct (N, 3, H, W) each
@@ -178,7 +187,7 @@ class CodeConsistency(nn.Module):
         return (f"renderer={self.name!r}, ei={self.ei}, bits={self.bits}, target_gamut={self.target_gamut!r}, "
                 f"slack={self.slack}, steps={self.steps}")
 
-def _consistency(opts, prior, ei):
+def _consistency(opts, prior, ei, sdr_space=None):
     "`model.consistency` -> None or a CodeConsistency on the told prior's renderer (the blind forms have none to re-render)."
     if opts is None: return None
     keys = ', '.join(CONSISTENCY_DEFAULTS)
@@ -188,7 +197,7 @@ def _consistency(opts, prior, ei):
                          f"re-render needs the renderer; got prior={prior!r}")
     bad = sorted(set(opts) - set(CONSISTENCY_DEFAULTS))
     if bad: raise ValueError(f"model.consistency.{bad[0]}: unknown key; accepted: {keys}")
-    return CodeConsistency(prior, ei, **opts)
+    return CodeConsistency(prior, ei, **opts, sdr_space=sdr_space)
 
 # %% ../../nbs/09a_models.unet.ipynb #c004s1
 class UNet(nn.Module):
@@ -203,11 +212,13 @@ class UNet(nn.Module):
                  prior: str | list | None = None,  # a PRIORS renderer: see the input and its inverse, residual on
                  # the inverse; a list of them: the blind form (all their inverses, weighed per pixel by the network)
                  prior_ei: float = 800,   # LogC3 exposure index of the prior's renderer(s)
-                 consistency: dict | None = None):  # with a told prior: CodeConsistency options (bits, target_gamut,
+                 consistency: dict | None = None,  # with a told prior: CodeConsistency options (bits, target_gamut,
                  # slack); the output is moved until the renderer re-renders it into the input's code cells
+                 sdr_space: str | None = None):  # how the input was decoded from SDR codes (data.sdr_decode, which the
+                 # trainer fills in); None: each prior renderer's own output space
         super().__init__()
-        self.prior = _prior(parse_prior(prior), prior_ei)
-        self.consistency = _consistency(consistency, prior, prior_ei)
+        self.prior = _prior(parse_prior(prior), prior_ei, sdr_space)
+        self.consistency = _consistency(consistency, prior, prior_ei, sdr_space)
         self.k = len(self.prior.inverses) if isinstance(self.prior, BlindPrior) else 0   # blind: renderers weighed
         if self.prior is not None: in_ch = in_ch * (2 + max(self.k - 1, 0))
         if head not in HEADS: raise ValueError(f"head {head!r} not in {sorted(HEADS)}")
@@ -247,20 +258,23 @@ class UNet(nn.Module):
 @register_model('unet-cct')
 def unet_cct(width: int = 32, depth: int = 4, attention: bool = False, residual: bool = True,
              prior: str | list | None = None, prior_ei: float = 800,
-             consistency: dict | None = None) -> UNet:
+             consistency: dict | None = None, sdr_space: str | None = None) -> UNet:
     "U-Net predicting ACEScct directly (with `prior`: a residual on the renderer's inverse)."
-    return UNet(width, depth, attention, 'cct', residual, prior=prior, prior_ei=prior_ei, consistency=consistency)
+    return UNet(width, depth, attention, 'cct', residual, prior=prior, prior_ei=prior_ei, consistency=consistency,
+                sdr_space=sdr_space)
 
 @register_model('unet-linear')
 def unet_linear(width: int = 32, depth: int = 4, attention: bool = False, residual: bool = True,
                 prior: str | list | None = None, prior_ei: float = 800,
-                consistency: dict | None = None) -> UNet:
+                consistency: dict | None = None, sdr_space: str | None = None) -> UNet:
     "U-Net predicting positive linear ACEScg, then the ACEScct curve (with `prior`: a residual on the inverse)."
-    return UNet(width, depth, attention, 'linear', residual, prior=prior, prior_ei=prior_ei, consistency=consistency)
+    return UNet(width, depth, attention, 'linear', residual, prior=prior, prior_ei=prior_ei, consistency=consistency,
+                sdr_space=sdr_space)
 
 @register_model('attention-unet')
 def attention_unet(width: int = 32, depth: int = 4, head: str = 'cct', residual: bool = True,
                    prior: str | list | None = None, prior_ei: float = 800,
-                   consistency: dict | None = None) -> UNet:
+                   consistency: dict | None = None, sdr_space: str | None = None) -> UNet:
     "The attention U-Net of the original baselines (attention gates on every skip)."
-    return UNet(width, depth, True, head, residual, prior=prior, prior_ei=prior_ei, consistency=consistency)
+    return UNet(width, depth, True, head, residual, prior=prior, prior_ei=prior_ei, consistency=consistency,
+                sdr_space=sdr_space)
