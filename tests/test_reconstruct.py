@@ -496,3 +496,19 @@ def test_run_model_options_at_inference(tmp_path):
     f = export_model(run, tmp_path / 'm.pt')
     with pytest.raises(ValueError, match=r'apply to a run directory'):
         Reconstructor(f'{f}[consistency=null]')
+
+
+def test_mixture_model_decodes_footage_as_it_was_trained(tmp_path):
+    "A model trained on a renderer mixture (BT.1886 and BT.709-OETF codes) decodes any footage one way, the training's:"
+    "told the footage is naive SDR, it still decodes BT.1886; its exported file keeps that."
+    run = _fake_run(tmp_path / 'run', sdr_from=['aces2-sdr', 'naive'],
+                    model={'name': 'unet-linear', 'width': 8, 'depth': 2, 'prior': ['aces2-sdr', 'naive'],
+                           'sdr_space': 'Rec1886'}, out_std=0.0)
+    sdr = np.round(np.linspace(0.1, 0.9, 24 * 32 * 3).reshape(24, 32, 3) * 255).astype(np.float32) / 255
+    for spec in (run, export_model(run, tmp_path / 'm.pt')):
+        rec = Reconstructor(spec, renderer='naive')
+        assert rec.sdr_space == 'Rec1886' and rec.describe()['sdr_space'] == 'Rec1886'
+        x = torch.from_numpy(convert_space(sdr, 'Rec1886', 'ACEScct')).permute(2, 0, 1)[None]
+        with torch.no_grad(): want = rec.model(x)[0].permute(1, 2, 0).numpy()
+        np.testing.assert_allclose(rec(sdr), want, atol=1e-4)   # the network sees the codes decoded as in training
+    assert Reconstructor(_fake_run(tmp_path / 'nv', sdr_from='naive')).sdr_space == 'Rec709'   # one renderer: its own
