@@ -41,7 +41,12 @@ usage: .venv/bin/python bench/ablation.py [--demo demo_out] [--out bench/results
     against the inverse and the demo's own prior model (whichever of these the demo trains is not retrained), by
     region.
 
-`--parts 1 2 3 4 5 6 7 8 9 10` selects the parts (2 and 3 share a training; 6 reuses part 2's).
+11. The code consistency at inference only: the plain prior model of part 10 (trained without it, 1.5x faster) with
+    `[consistency={bits: 8}]` added when it is evaluated, against the same model without it and the demo's prior
+    model (trained with it), on the test split and on the validation split: does projecting during training matter?
+
+`--parts 1 2 3 4 5 6 7 8 9 10 11` selects the parts (2 and 3 share a training; 6 reuses part 2's; 11 reuses part
+10's plain run with --reuse).
 """
 import argparse, json, sys, time
 from pathlib import Path
@@ -89,9 +94,9 @@ def highlight_figure(demo: Path, methods: dict, path: Path, stops=(-2, 0, 2, 4))
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     ap.add_argument('--demo', default='demo_out'); ap.add_argument('--preset', default='default')
-    ap.add_argument('--parts', nargs='+', type=int, default=[1, 2, 3, 4], choices=list(range(1, 11)))
+    ap.add_argument('--parts', nargs='+', type=int, default=[1, 2, 3, 4], choices=list(range(1, 12)))
     ap.add_argument('--out', default=str(Path(__file__).parent / 'results' / 'ablation.md'))
-    ap.add_argument('--reuse', action='store_true', help="parts 7-9: reuse their finished runs under runs-ablation/")
+    ap.add_argument('--reuse', action='store_true', help="parts 7-9 and 11: reuse their finished runs under runs-ablation/")
     a = ap.parse_args(argv)
     demo, out = Path(a.demo), Path(a.out)
     runs = json.loads((demo / 'demo.json').read_text())['runs']
@@ -188,6 +193,17 @@ def main(argv=None):
             methods.append(f'{tag}={run}')
         section('10. Known renderer (aces2-sdr): code consistency and a PQ-domain loss term on the prior model', evaluate(
             methods, demo / 'data', 'test', ab / 'consistency', overwrite=True, renderer='aces2-sdr', **ev), 'inverse')
+    if 11 in a.parts:
+        done = sorted((demo / 'runs-ablation').glob('*-unet-linear+prior-plain/checkpoints/best@*.pt'))
+        plain = new.get('unet-linear+prior-plain') or (str(done[-1].parent.parent) if a.reuse and done else _train(
+            demo, 'unet-linear+prior-plain', 'unet-linear', a.preset, {'model.prior': 'aces2-sdr'}))
+        new['unet-linear+prior-plain'] = plain
+        methods = ['inverse', f'plain={plain}', f'plain+consistency-at-inference={plain}[consistency={{bits: 8}}]',
+                   f"trained-with-consistency={runs['unet-linear+prior']}"]
+        for split in ('test', 'val'):
+            section(f'11. Known renderer (aces2-sdr), {split} split: the code consistency at inference only, or trained with',
+                    evaluate(methods, demo / 'data', split, ab / f'consistency-inference-{split}', overwrite=True,
+                             renderer='aces2-sdr', **ev), 'trained-with-consistency')
     md = (f"# Method experiments on the demo data\n\n{machine()}\n\n`python bench/ablation.py --demo {a.demo} --preset "
           f"{a.preset} --parts {' '.join(map(str, a.parts))}`: demo preset `{a.preset}` settings for the new trainings; "
           f"{time.perf_counter() - t0:.0f} s in all. New runs: {new}.\n\n" + '\n'.join(parts))
