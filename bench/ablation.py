@@ -2,7 +2,9 @@
 whether renderer-blind training serves SDR of unknown origin, and what the highlight baseline does where a renderer
 clips. Reuses a finished `make demo` (its data and its U-Net runs) and trains two more U-Nets with the demo's settings.
 
-usage: .venv/bin/python bench/ablation.py [--demo demo_out] [--out bench/results/ablation.md] [--preset default]
+usage: .venv/bin/python bench/ablation.py [--demo demo_out] [--parts N ...] [--out FILE] [--preset default]
+(--out defaults to the results file of the parts given, RESULTS below, so a run of some parts never replaces the
+results of others)
 
 1. ECL: `unet-linear+prior` (the demo's best model) retrained with the ECL term added to its loss (weight 0.1, the
    ACES 2.0 renderer), both scored on the known-renderer test set; paired differences with bootstrap CIs.
@@ -57,6 +59,17 @@ from sdr2log.evaluate import evaluate, summary_markdown, region_markdown
 from sdr2log.train import SHIPPED_CONFIGS, load_config, train
 from sdr2log.metrics import region_masks
 
+RESULTS = {(1, 2, 3, 4): 'ablation.md', (5,): 'ablation_peers.md', (6,): 'ablation_blind_prior.md',
+           (7,): 'ablation_blind_hl.md', (9,): 'ablation_identified.md', (10,): 'ablation_consistency.md',
+           (11,): 'ablation_consistency_inference.md'}   # the file under bench/results/ of each set of parts
+
+
+def _default_out(parts) -> Path:
+    "The results file of `parts`: its own one, or ablation_parts_<N>_<M>.md for another combination."
+    key = tuple(sorted(set(parts)))
+    return Path(__file__).parent / 'results' / RESULTS.get(key, f"ablation_parts_{'_'.join(map(str, key))}.md")
+
+
 COLS = ['psnr_acescct', 'ssim_acescct', 'delta_e_itp', 'pu21_psnr', 'erm']
 MIXTURE = ['aces2-sdr', 'film-sdr', 'naive']
 
@@ -95,10 +108,10 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     ap.add_argument('--demo', default='demo_out'); ap.add_argument('--preset', default='default')
     ap.add_argument('--parts', nargs='+', type=int, default=[1, 2, 3, 4], choices=list(range(1, 12)))
-    ap.add_argument('--out', default=str(Path(__file__).parent / 'results' / 'ablation.md'))
+    ap.add_argument('--out', default=None, help="results file (default: the parts' own, see RESULTS)")
     ap.add_argument('--reuse', action='store_true', help="parts 7-9 and 11: reuse their finished runs under runs-ablation/")
     a = ap.parse_args(argv)
-    demo, out = Path(a.demo), Path(a.out)
+    demo, out = Path(a.demo), Path(a.out) if a.out else _default_out(a.parts)
     runs = json.loads((demo / 'demo.json').read_text())['runs']
     ev = dict(DEMO_PRESETS[a.preset]['eval'])
     t0, parts, new, ab = time.perf_counter(), [], {}, demo / 'eval-ablation'
