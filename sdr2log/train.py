@@ -279,10 +279,12 @@ def load_config(config, overrides=(), validate: bool = True) -> dict:
 
 # %% ../nbs/10_train.ipynb #c009c
 def _model_decode(out: dict):
-    "A model with a prior recovers the SDR codes from its input: `model.sdr_space` is the data's decode (filled in; a different one is refused)."
+    "What recovers SDR codes from the network input decodes as the data does: `model.sdr_space` of a prior, and an ECL term's `sdr_space` (filled in; a different model one is refused here, an ECL one by the trainer's check)."
     m, d = out['model'], out['data']
-    if m.get('prior') is None or 'sdr_space' not in inspect.signature(MODELS[m['name']]).parameters: return
     want = sdr_decode_space(d)
+    for t in (out.get('loss') or {}).get('terms') or []:
+        if isinstance(t, dict) and t.get('name') == 'ecl' and t.get('sdr_space') is None: t['sdr_space'] = want
+    if m.get('prior') is None or 'sdr_space' not in inspect.signature(MODELS[m['name']]).parameters: return
     if m.get('sdr_space') is None: m['sdr_space'] = want
     elif get_space(m['sdr_space']).name != want:
         raise ValueError(f"model.sdr_space={m['sdr_space']!r}: the model must decode SDR codes as the data does; the data "

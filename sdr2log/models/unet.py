@@ -41,6 +41,10 @@ class AttentionGate(nn.Module):
 PRIORS = ('aces2-sdr', 'aces1-sdr', 'film-sdr', 'naive')   # renderers whose inverse a model can hold: the zoo's
 # members that need no file (models take no paths; sdr2log.render.ZOO, checked in the example below)
 
+def _decode_space(sdr_space: str | None, default: str) -> str:
+    "The canonical name of the space the network input was decoded through from SDR codes (`default` when not given)."
+    return get_space(sdr_space or default).name
+
 class InversePrior(nn.Module):
     "The inverse of the renderer that made the SDR, as a fixed first guess (no parameters): ACEScct input -> ACEScct."
     def __init__(self, renderer: str = 'aces2-sdr', ei: float = 800,
@@ -51,7 +55,7 @@ class InversePrior(nn.Module):
                              f"'inverse' baseline for it)")
         from sdr2log.render import get_renderer
         self.renderer, self.ei = get_renderer(renderer, ei=ei), ei
-        self.sdr_space = get_space(sdr_space).name if sdr_space else self.renderer.output_space
+        self.sdr_space = _decode_space(sdr_space, self.renderer.output_space)
     @torch.no_grad()
     def forward(self, x):  # (N, 3, H, W) ACEScct-decoded SDR, the network input
         with torch.autocast(x.device.type, enabled=False):
@@ -91,14 +95,13 @@ IDENTIFY = 'identify'   # model.prior='identify' (all PRIORS) or 'identify:A,B,.
 class IdentifiedPrior(nn.Module):
     "The blind prior by identification: per image, `sdr2log.identify` names the renderer of `candidates` from the SDR, and its inverse is the first guess."
     def __init__(self, candidates: list | tuple = PRIORS, ei: float = 800,
-                 delivery: str | None = None,  # how the SDR codes are recovered from the ACEScct input; None: sdr_space
                  sdr_space: str | None = None):  # the input's decode (None: Rec1886 to identify, each renderer's own to invert)
         super().__init__()
         if isinstance(candidates, str) or len(candidates) < 2 or len(set(candidates)) != len(candidates):
             raise ValueError(f"identified prior: give two or more different renderers of {list(PRIORS)}; got {candidates!r}")
         self.inverses = nn.ModuleList([InversePrior(r, ei, sdr_space) for r in candidates])
         self.names, self.ei = [p.renderer.name for p in self.inverses], ei
-        self.delivery = get_space(delivery or sdr_space or 'Rec1886').name
+        self.delivery = _decode_space(sdr_space, 'Rec1886')   # how the codes are recovered to identify them
         self.fixed, self.last = None, []   # fixed: names to use instead of identifying (whole-frame, for tiles)
     def codes(self, x: torch.Tensor) -> np.ndarray:
         "The SDR code values `(N, H, W, 3)` in [0, 1] of the ACEScct-decoded input `x` `(N, 3, H, W)`."
@@ -155,7 +158,7 @@ class CodeConsistency(nn.Module):
         self.inv = get_renderer(renderer, ei=ei)                  # the baked inverse, as the prior's
         self.name, self.ei, self.bits, self.target_gamut = renderer, ei, bits, target_gamut
         self.slack, self.steps, self.moved = float(slack), steps, 0.0
-        self.sdr_space = get_space(sdr_space).name if sdr_space else self.exact.output_space
+        self.sdr_space = _decode_space(sdr_space, self.exact.output_space)
     def cells(self, x: torch.Tensor) -> tuple:
         "(low, high): the code cell of each channel of the ACEScct-decoded SDR `x`; open at code 0 and at the top code."
         q = 2 ** self.bits - 1
