@@ -76,7 +76,8 @@ DEMO_PRESETS = {
 DEMO_BLIND_RENDERER = 'aces1-sdr'   # the held-out renderer of the demo's blind protocol: no U-Net trains on it
 DEMO_MIXTURE = ['aces2-sdr', 'film-sdr', 'naive']   # the renderer-blind model's training mixture
 DEMO_PRIOR_MODEL = {'model.prior': 'aces2-sdr',        # the known-renderer model: a residual on the renderer's inverse
-                    'model.consistency': {'bits': 8}}   # kept consistent with the delivered 8-bit codes (none without)
+                    'model.consistency': {'bits': 8,    # kept consistent with the delivered 8-bit codes (none without)
+                                          'gate': [0.004, 0.012]}}   # the inverse as is where cells are narrow (09a)
 DEMO_BLIND_MODEL = {'data.sdr_from': DEMO_MIXTURE, 'model.prior': 'identify',   # the renderer is identified, not told
                     'loss.highlight_weight': {'weight': 4.0, 'threshold_stops': 2.5}}   # and the highlights weigh 4x
 

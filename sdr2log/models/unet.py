@@ -4,6 +4,7 @@
 
 # %% ../../nbs/09a_models.unet.ipynb #c001
 from __future__ import annotations
+import math
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -132,7 +133,17 @@ def parse_prior(prior):
 
 
 # %% ../../nbs/09a_models.unet.ipynb #cons01
-CONSISTENCY_DEFAULTS = {'bits': 8, 'target_gamut': 'compressed', 'slack': 0.0, 'steps': 3}   # model.consistency keys
+CONSISTENCY_DEFAULTS = {'bits': 8, 'target_gamut': 'compressed', 'slack': 0.0, 'steps': 3, 'gate': None}   # model.consistency keys
+
+def _check_gate(gate):
+    "`consistency.gate` -> None or (lo, hi): ACEScct cell widths, 0 <= lo <= hi <= 1."
+    if gate is None: return None
+    ok = (isinstance(gate, (list, tuple)) and len(gate) == 2 and
+          all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in gate))
+    if not ok or not 0 <= gate[0] <= gate[1] <= 1:
+        raise ValueError(f"consistency.gate: [lo, hi], code-cell widths in ACEScct with 0 <= lo <= hi <= 1 (the network's "
+                         f"residual is off in cells narrower than lo, whole in cells wider than hi), or null; got {gate!r}")
+    return float(gate[0]), float(gate[1])
 
 class CodeConsistency(nn.Module):
     "Known renderer: move a prediction until the renderer re-renders it into the code cells of the delivered SDR."
@@ -142,6 +153,8 @@ class CodeConsistency(nn.Module):
                  # 1.3 RGC (undone to render); 'ap1': raw
                  slack: float = CONSISTENCY_DEFAULTS['slack'],  # codes of tolerance beyond the half cell on each side
                  steps: int = CONSISTENCY_DEFAULTS['steps'],   # projection steps at most (each one render)
+                 gate: list | None = CONSISTENCY_DEFAULTS['gate'],  # [lo, hi] ACEScct cell widths: the residual on the
+                 # inverse is scaled from 0 (cells narrower than lo) to 1 (wider than hi); None: whole everywhere
                  sdr_space: str | None = None):  # how the input was decoded from SDR codes; None: the renderer's output space
         super().__init__()
         if renderer not in PRIORS: raise ValueError(f"consistency: renderer {renderer!r}; accepted {list(PRIORS)}")
@@ -157,7 +170,7 @@ class CodeConsistency(nn.Module):
         self.exact = get_renderer(renderer, ei=ei, exact=True)   # the reference render (the data's pairs)
         self.inv = get_renderer(renderer, ei=ei)                  # the baked inverse, as the prior's
         self.name, self.ei, self.bits, self.target_gamut = renderer, ei, bits, target_gamut
-        self.slack, self.steps, self.moved = float(slack), steps, 0.0
+        self.slack, self.steps, self.moved, self.gate = float(slack), steps, 0.0, _check_gate(gate)
         self.sdr_space = _decode_space(sdr_space, self.exact.output_space)
     def cells(self, x: torch.Tensor) -> tuple:
         "(low, high): the code cell of each channel of the ACEScct-decoded SDR `x`; open at code 0 and at the top code."
@@ -165,8 +178,28 @@ class CodeConsistency(nn.Module):
         c = torch.round(convert_space(x.float(), 'ACEScct', self.sdr_space).clamp(0, 1) * q) / q
         h, inf = (0.5 + self.slack) / q, torch.full_like(c, float('inf'))
         return torch.where(c <= 0, -inf, c - h), torch.where(c >= 1, inf, c + h)
-    def forward(self, pred: torch.Tensor, x: torch.Tensor) -> torch.Tensor:  # ACEScct (N, 3, H, W) each
-        "`pred` moved into the cells of `x`; the move carries no gradient (the loss's gradient reaches `pred` as it is)."
+    @torch.no_grad()
+    def cell_width(self, x: torch.Tensor) -> torch.Tensor:
+        "(N, 1, H, W): the ACEScct span of each pixel's code cell along grey (all channels half a code down, then up),\n"
+        "the widest channel's; `inf` where a channel is at code 0 or the top code (cells open below or above)."
+        with torch.autocast(x.device.type, enabled=False):
+            q = 2 ** self.bits - 1
+            c = torch.round(convert_space(x.float(), 'ACEScct', self.sdr_space).clamp(0, 1) * q) / q
+            inv = lambda v: convert_space(self.inv.inverse(v.clamp(0, 1)), 'LogC3', 'ACEScct', ei=self.ei)
+            w = (inv(c + 0.5 / q) - inv(c - 0.5 / q)).abs().amax(-3, keepdim=True)
+            return torch.where(((c <= 0) | (c >= 1)).any(-3, keepdim=True), torch.full_like(w, float('inf')), w)
+    def weight(self, x: torch.Tensor) -> torch.Tensor:
+        "(N, 1, H, W) in [0, 1]: how much of the network's residual on the inverse `gate` keeps at each pixel (1 without a gate)."
+        if self.gate is None: return torch.ones_like(x[..., :1, :, :])
+        lo, hi = self.gate
+        w = self.cell_width(x)
+        return ((w - lo) / (hi - lo)).clamp(0, 1) if hi > lo else (w >= lo).to(w.dtype)
+    def forward(self, pred: torch.Tensor, x: torch.Tensor,  # ACEScct (N, 3, H, W) each
+                base: torch.Tensor | None = None) -> torch.Tensor:  # the inverse the residual is on (needed by `gate`)
+        "`pred` (its residual on `base` gated by cell width) moved into the cells of `x`; the move carries no gradient."
+        if self.gate is not None:
+            if base is None: raise ValueError("consistency.gate: give the inverse `base` the prediction is a residual on")
+            pred = base + self.weight(x).to(pred.dtype) * (pred - base)
         with torch.no_grad(): move = self.project(pred.detach(), x) - pred.detach()
         return pred + move
     def project(self, pred: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -188,7 +221,7 @@ class CodeConsistency(nn.Module):
             return out.to(pred.dtype)
     def extra_repr(self):
         return (f"renderer={self.name!r}, ei={self.ei}, bits={self.bits}, target_gamut={self.target_gamut!r}, "
-                f"slack={self.slack}, steps={self.steps}")
+                f"slack={self.slack}, steps={self.steps}" + (f", gate={list(self.gate)}" if self.gate else ''))
 
 def _consistency(opts, prior, ei, sdr_space=None):
     "`model.consistency` -> None or a CodeConsistency on the told prior's renderer (the blind forms have none to re-render)."
@@ -255,7 +288,7 @@ class UNet(nn.Module):
         out = self.out(h)
         if self.k: return crop_to(self.head(*_mix(out, xp[:, 3:], self.k)), hw)   # blind: the weighed inverses
         y = crop_to(self.head(out, xp[..., -3:, :, :]), hw)        # the padded base: the last 3 channels
-        return y if self.consistency is None else self.consistency(y, x)
+        return y if self.consistency is None else self.consistency(y, x, base)
 
 # %% ../../nbs/09a_models.unet.ipynb #c004s2
 @register_model('unet-cct')
