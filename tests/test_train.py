@@ -189,3 +189,27 @@ def test_code_consistency_trains_and_reconstructs_inside_the_cells(data, tmp_pat
         r = render(z)
         inside = ((r >= lo - 1e-3) & (r <= hi + 1e-3)).all(-3).float().mean()
         assert inside > share, float(inside)
+
+
+def test_code_consistency_gate_trains_and_keeps_the_inverse_in_narrow_cells(data, tmp_path):
+    "model.consistency.gate: trained and reloaded; where a pixel's code cell is narrower than lo the model is the inverse."
+    from sdr2log.train import Trainer
+    from sdr2log.methods import load_run
+    from sdr2log.data import PairDataset, collate_pairs
+    base = [f'data.root={data}', f'training.ckpt_root={tmp_path}', *QUICK, 'model.prior=naive', 'data.degradations={"bits": 8}']
+    with pytest.raises(ValueError, match=r'consistency.gate: \[lo, hi\]'):
+        Trainer('tiny-cct', [*base, 'model.consistency={"bits": 8, "gate": [0.02, 0.01]}'])
+    t = Trainer('tiny-cct', [*base, 'model.consistency={"bits": 8, "gate": [0.004, 0.012]}', 'training.lr=0.01'])
+    t.fit()
+    model, cfg = load_run(t.run_dir, checkpoint='last')
+    assert model.consistency.gate == (0.004, 0.012)
+    s = collate_pairs([PairDataset(cfg, 'val', 'img')[0]])
+    with torch.no_grad():
+        x = s['sdr']; p, base_pred, w = model(x), model.prior(x), model.consistency.weight(x)
+        ungated = load_run(t.run_dir, checkpoint='last', model_overrides={'consistency': {'bits': 8}})[0](x)
+    off, on = (w == 0).expand_as(p), (w == 1).expand_as(p)
+    assert off.float().mean() > 0.05 and on.float().mean() > 0.05, (off.float().mean(), on.float().mean())
+    inv = model.consistency.project(base_pred, x)                 # the inverse, kept in its cells
+    assert (p[off] - inv[off]).abs().max() < 1e-5
+    assert (ungated - inv)[off].abs().max() > 1e-4                 # trained 3 steps at lr 0.01: the net moved there
+    assert (p[on] - ungated[on]).abs().max() < 1e-5                # wide cells: the network's whole residual
