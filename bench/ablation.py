@@ -47,7 +47,13 @@ results of others)
     `[consistency={bits: 8}]` added when it is evaluated, against the same model without it and the demo's prior
     model (trained with it), on the test split and on the validation split: does projecting during training matter?
 
-`--parts 1 2 3 4 5 6 7 8 9 10 11` selects the parts (2 and 3 share a training; 6 reuses part 2's; 11 reuses part
+12. The consistency gate (model.consistency.gate, the network's residual on the inverse scaled by the width of each
+    pixel's code cell): the demo's prior model evaluated with the gate off, as trained, and at other thresholds
+    (`RUN_DIR[consistency={bits: 8, gate: [lo, hi]}]`), on the validation split (where the demo's gate was chosen)
+    and the test split, against the inverse, by region; and the plain prior model of part 10/11, trained without any
+    consistency, with the demo's consistency and gate added at inference.
+
+`--parts 1 2 3 4 5 6 7 8 9 10 11 12` selects the parts (2 and 3 share a training; 6 reuses part 2's; 11 reuses part
 10's plain run with --reuse).
 """
 import argparse, json, sys, time
@@ -61,7 +67,7 @@ from sdr2log.metrics import region_masks
 
 RESULTS = {(1, 2, 3, 4): 'ablation.md', (5,): 'ablation_peers.md', (6,): 'ablation_blind_prior.md',
            (7,): 'ablation_blind_hl.md', (9,): 'ablation_identified.md', (10,): 'ablation_consistency.md',
-           (11,): 'ablation_consistency_inference.md'}   # the file under bench/results/ of each set of parts
+           (11,): 'ablation_consistency_inference.md', (12,): 'ablation_gate.md'}   # the file under bench/results/ of each set of parts
 
 
 def _default_out(parts) -> Path:
@@ -107,9 +113,9 @@ def highlight_figure(demo: Path, methods: dict, path: Path, stops=(-2, 0, 2, 4))
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     ap.add_argument('--demo', default='demo_out'); ap.add_argument('--preset', default='default')
-    ap.add_argument('--parts', nargs='+', type=int, default=[1, 2, 3, 4], choices=list(range(1, 12)))
+    ap.add_argument('--parts', nargs='+', type=int, default=[1, 2, 3, 4], choices=list(range(1, 13)))
     ap.add_argument('--out', default=None, help="results file (default: the parts' own, see RESULTS)")
-    ap.add_argument('--reuse', action='store_true', help="parts 7-9 and 11: reuse their finished runs under runs-ablation/")
+    ap.add_argument('--reuse', action='store_true', help="parts 7-9, 11 and 12: reuse their finished runs under runs-ablation/")
     a = ap.parse_args(argv)
     demo, out = Path(a.demo), Path(a.out) if a.out else _default_out(a.parts)
     runs = json.loads((demo / 'demo.json').read_text())['runs']
@@ -217,6 +223,23 @@ def main(argv=None):
             section(f'11. Known renderer (aces2-sdr), {split} split: the code consistency at inference only, or trained with',
                     evaluate(methods, demo / 'data', split, ab / f'consistency-inference-{split}', overwrite=True,
                              renderer='aces2-sdr', **ev), 'trained-with-consistency')
+    if 12 in a.parts:
+        gates = {'gate-off': None, 'gate-0.002-0.008': [0.002, 0.008], 'gate-0.004-0.012': [0.004, 0.012],
+                 'gate-0.006-0.016': [0.006, 0.016], 'gate-hard-0.01': [0.01, 0.01]}
+        prior = runs['unet-linear+prior']
+        cons = lambda g: '{bits: 8}' if g is None else f'{{bits: 8, gate: [{g[0]}, {g[1]}]}}'
+        methods = ['inverse', *[f'{k}={prior}[consistency={cons(g)}]' for k, g in gates.items()]]
+        done = sorted((demo / 'runs-ablation').glob('*-unet-linear+prior-plain/checkpoints/best@*.pt'))
+        plain = new.get('unet-linear+prior-plain') or (str(done[-1].parent.parent) if a.reuse and done else _train(
+            demo, 'unet-linear+prior-plain', 'unet-linear', a.preset, {'model.prior': 'aces2-sdr'}))
+        new['unet-linear+prior-plain'] = plain
+        demo_cons = json.loads((demo / 'demo.json').read_text()).get('prior_model', {}).get('model.consistency')
+        methods += [f'plain={plain}', f'plain+demo-consistency-at-inference={plain}[consistency={json.dumps(demo_cons)}]']
+        for split in ('val', 'test'):
+            section(f'12. Known renderer (aces2-sdr), {split} split: the demo prior model ({cons(demo_cons and demo_cons.get("gate"))} '
+                    f'as trained) under other gates at inference', evaluate(
+                        methods, demo / 'data', split, ab / f'gate-{split}', overwrite=True, renderer='aces2-sdr', **ev),
+                    'inverse')
     md = (f"# Method experiments on the demo data\n\n{machine()}\n\n`python bench/ablation.py --demo {a.demo} --preset "
           f"{a.preset} --parts {' '.join(map(str, a.parts))}`: demo preset `{a.preset}` settings for the new trainings; "
           f"{time.perf_counter() - t0:.0f} s in all. New runs: {new}.\n\n" + '\n'.join(parts))

@@ -63,12 +63,27 @@ def load_run(run_dir: str | Path, checkpoint: str = 'best', device='cpu',
 
 
 # %% ../nbs/11b_methods.ipynb #c007
+def _top_level_split(s: str, where: str) -> list[str]:
+    "`s` split at the commas outside brackets and quotes (`a=1,b={x: 1, y: [2, 3]}` -> two items)."
+    parts, depth, quote, cur = [], 0, None, ''
+    for ch in s:
+        if quote: quote = None if ch == quote else quote
+        elif ch in '\'"': quote = ch
+        elif ch in '[{(': depth += 1
+        elif ch in ']})':
+            depth -= 1
+            if depth < 0: raise ValueError(f"model overrides in {where!r}: unbalanced {ch!r}")
+        elif ch == ',' and depth == 0: parts.append(cur); cur = ''; continue
+        cur += ch
+    if depth or quote: raise ValueError(f"model overrides in {where!r}: unclosed bracket or quote")
+    return parts + [cur]
+
 def _split_overrides(target: str) -> tuple[str, dict]:
     "`path[key=value,...]` -> (path, {key: value}) with YAML-parsed values (model options changed at inference)."
     if not target.endswith(']') or '[' not in target: return target, {}
     path, _, inner = target[:-1].partition('[')
     out = {}
-    for kv in filter(None, (x.strip() for x in inner.split(','))):
+    for kv in filter(None, (x.strip() for x in _top_level_split(inner, target))):
         if '=' not in kv: raise ValueError(f"model override {kv!r} in {target!r} must look like key=value")
         k, v = kv.split('=', 1); out[k.strip()] = yaml.safe_load(v)
     return path, out
