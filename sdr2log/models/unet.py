@@ -153,8 +153,8 @@ class CodeConsistency(nn.Module):
                  # 1.3 RGC (undone to render); 'ap1': raw
                  slack: float = CONSISTENCY_DEFAULTS['slack'],  # codes of tolerance beyond the half cell on each side
                  steps: int = CONSISTENCY_DEFAULTS['steps'],   # projection steps at most (each one render)
-                 gate: list | None = CONSISTENCY_DEFAULTS['gate'],  # [lo, hi] ACEScct cell widths: the residual on the
-                 # inverse is scaled from 0 (cells narrower than lo) to 1 (wider than hi); None: whole everywhere
+                 gate: list | None = CONSISTENCY_DEFAULTS['gate'],  # [lo, hi] ACEScct cell widths: in eval mode the
+                 # residual on the inverse is scaled from 0 (cells narrower than lo) to 1 (wider than hi); None: whole
                  sdr_space: str | None = None):  # how the input was decoded from SDR codes; None: the renderer's output space
         super().__init__()
         if renderer not in PRIORS: raise ValueError(f"consistency: renderer {renderer!r}; accepted {list(PRIORS)}")
@@ -196,8 +196,8 @@ class CodeConsistency(nn.Module):
         return ((w - lo) / (hi - lo)).clamp(0, 1) if hi > lo else (w >= lo).to(w.dtype)
     def forward(self, pred: torch.Tensor, x: torch.Tensor,  # ACEScct (N, 3, H, W) each
                 base: torch.Tensor | None = None) -> torch.Tensor:  # the inverse the residual is on (needed by `gate`)
-        "`pred` (its residual on `base` gated by cell width) moved into the cells of `x`; the move carries no gradient."
-        if self.gate is not None:
+        "`pred` (in eval mode its residual on `base` gated by cell width) moved into the cells of `x`; the move carries no gradient."
+        if self.gate is not None and not self.training:   # inference only: trained through a ramp, a network undoes it
             if base is None: raise ValueError("consistency.gate: give the inverse `base` the prediction is a residual on")
             pred = base + self.weight(x).to(pred.dtype) * (pred - base)
         with torch.no_grad(): move = self.project(pred.detach(), x) - pred.detach()
