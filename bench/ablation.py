@@ -100,6 +100,15 @@ def _train(demo: Path, name: str, model: str, preset: str, extra: dict, model_op
     return train(cfg, [f'{k}={json.dumps(v)}' for k, v in sets.items()])['run_dir']
 
 
+def _plain_run(demo: Path, a, new: dict) -> str:
+    "The plain prior model of part 10 (no consistency): this run's, a finished one with --reuse, or trained now."
+    done = sorted((demo / 'runs-ablation').glob('*-unet-linear+prior-plain/checkpoints/best@*.pt'))
+    plain = new.get('unet-linear+prior-plain') or (str(done[-1].parent.parent) if a.reuse and done else _train(
+        demo, 'unet-linear+prior-plain', 'unet-linear', a.preset, {'model.prior': 'aces2-sdr'}))
+    new['unet-linear+prior-plain'] = plain
+    return plain
+
+
 def highlight_figure(demo: Path, methods: dict, path: Path, stops=(-2, 0, 2, 4)):
     "The test frame with the most highlight pixels, SDR from film-sdr, each method at `stops`."
     import torch
@@ -221,10 +230,7 @@ def main(argv=None):
         section('10. Known renderer (aces2-sdr): code consistency and a PQ-domain loss term on the prior model', evaluate(
             methods, demo / 'data', 'test', ab / 'consistency', overwrite=True, renderer='aces2-sdr', **ev), 'inverse')
     if 11 in a.parts:
-        done = sorted((demo / 'runs-ablation').glob('*-unet-linear+prior-plain/checkpoints/best@*.pt'))
-        plain = new.get('unet-linear+prior-plain') or (str(done[-1].parent.parent) if a.reuse and done else _train(
-            demo, 'unet-linear+prior-plain', 'unet-linear', a.preset, {'model.prior': 'aces2-sdr'}))
-        new['unet-linear+prior-plain'] = plain
+        plain = _plain_run(demo, a, new)
         methods = ['inverse', f'plain={plain}', f'plain+consistency-at-inference={plain}[consistency={{bits: 8}}]',
                    f"trained-with-consistency={runs['unet-linear+prior']}"]
         for split in ('test', 'val'):
@@ -237,10 +243,7 @@ def main(argv=None):
         prior = runs['unet-linear+prior']
         cons = lambda g: '{bits: 8}' if g is None else f'{{bits: 8, gate: [{g[0]}, {g[1]}]}}'
         methods = ['inverse', *[f'{k}={prior}[consistency={cons(g)}]' for k, g in gates.items()]]
-        done = sorted((demo / 'runs-ablation').glob('*-unet-linear+prior-plain/checkpoints/best@*.pt'))
-        plain = new.get('unet-linear+prior-plain') or (str(done[-1].parent.parent) if a.reuse and done else _train(
-            demo, 'unet-linear+prior-plain', 'unet-linear', a.preset, {'model.prior': 'aces2-sdr'}))
-        new['unet-linear+prior-plain'] = plain
+        plain = _plain_run(demo, a, new)
         demo_cons = json.loads((demo / 'demo.json').read_text()).get('prior_model', {}).get('model.consistency')
         methods += [f'plain={plain}', f'plain+demo-consistency-at-inference={plain}[consistency={json.dumps(demo_cons)}]']
         for split in ('val', 'test'):

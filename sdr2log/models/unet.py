@@ -172,10 +172,13 @@ class CodeConsistency(nn.Module):
         self.name, self.ei, self.bits, self.target_gamut = renderer, ei, bits, target_gamut
         self.slack, self.steps, self.moved, self.gate = float(slack), steps, 0.0, _check_gate(gate)
         self.sdr_space = _decode_space(sdr_space, self.exact.output_space)
+    def codes(self, x: torch.Tensor) -> tuple:
+        "(codes in [0, 1] on the `bits` grid, q = 2**bits - 1) of the ACEScct-decoded SDR `x`, decoded as the data was."
+        q = 2 ** self.bits - 1
+        return torch.round(convert_space(x.float(), 'ACEScct', self.sdr_space).clamp(0, 1) * q) / q, q
     def cells(self, x: torch.Tensor) -> tuple:
         "(low, high): the code cell of each channel of the ACEScct-decoded SDR `x`; open at code 0 and at the top code."
-        q = 2 ** self.bits - 1
-        c = torch.round(convert_space(x.float(), 'ACEScct', self.sdr_space).clamp(0, 1) * q) / q
+        c, q = self.codes(x)
         h, inf = (0.5 + self.slack) / q, torch.full_like(c, float('inf'))
         return torch.where(c <= 0, -inf, c - h), torch.where(c >= 1, inf, c + h)
     @torch.no_grad()
@@ -183,8 +186,7 @@ class CodeConsistency(nn.Module):
         "(N, 1, H, W): the ACEScct span of each pixel's code cell along grey (all channels half a code down, then up),\n"
         "the widest channel's; `inf` where a channel is at code 0 or the top code (cells open below or above)."
         with torch.autocast(x.device.type, enabled=False):
-            q = 2 ** self.bits - 1
-            c = torch.round(convert_space(x.float(), 'ACEScct', self.sdr_space).clamp(0, 1) * q) / q
+            c, q = self.codes(x)
             inv = lambda v: convert_space(self.inv.inverse(v.clamp(0, 1)), 'LogC3', 'ACEScct', ei=self.ei)
             w = (inv(c + 0.5 / q) - inv(c - 0.5 / q)).abs().amax(-3, keepdim=True)
             return torch.where(((c <= 0) | (c >= 1)).any(-3, keepdim=True), torch.full_like(w, float('inf')), w)
