@@ -79,6 +79,7 @@ DEMO_PRIOR_MODEL = {'model.prior': 'aces2-sdr',        # the known-renderer mode
                     'model.consistency': {'bits': 8,    # kept consistent with the delivered 8-bit codes (none without)
                                           'gate': [0.004, 0.012]}}   # the inverse as is where cells are narrow (09a)
 DEMO_BLIND_MODEL = {'data.sdr_from': DEMO_MIXTURE, 'model.prior': 'identify',   # the renderer is identified, not told
+                    'model.highlight': {},   # its clipped pixels raised from its ceiling towards a learned level (09a)
                     'loss.highlight_weight': {'weight': 4.0, 'threshold_stops': 2.5}}   # and the highlights weigh 4x
 
 # %% ../nbs/14_cli.ipynb #ad4e251c

@@ -213,3 +213,31 @@ def test_code_consistency_gate_trains_and_keeps_the_inverse_in_narrow_cells(data
     assert (p[off] - inv[off]).abs().max() < 1e-5
     assert (ungated - inv)[off].abs().max() > 1e-4                 # trained 3 steps at lr 0.01: the net moved there
     assert (p[on] - ungated[on]).abs().max() < 1e-5                # wide cells: the network's whole residual
+
+
+def test_highlight_fill_trains_its_level_and_reloads(data, tmp_path):
+    "model.highlight: the fill's level is trained with the network, saved, reloaded; without a renderer-naming prior it is refused."
+    from sdr2log.train import Trainer
+    from sdr2log.methods import load_run
+    from sdr2log.data import PairDataset, collate_pairs
+    base = [f'data.root={data}', f'training.ckpt_root={tmp_path}', *QUICK, 'data.sdr_from=naive']
+    with pytest.raises(ValueError, match='model.highlight needs a prior'):
+        Trainer('tiny-cct', [*base, 'model.highlight={}'])
+    with pytest.raises(ValueError, match='model.highlight.stops: unknown key'):
+        Trainer('tiny-cct', [*base, 'model.prior=naive', 'model.highlight={"stops": 2}'])
+    t = Trainer('tiny-cct', [*base, 'model.prior=naive', 'model.highlight={"level": 6.0}', 'training.lr=0.05',
+                             'training.ema=false'])
+    t.fit()
+    model, cfg = load_run(t.run_dir, checkpoint='last')
+    level = model.fill.level.item()
+    assert level != 6.0 and abs(level - t.model.fill.level.item()) < 1e-6, level   # trained, and what was saved
+    s = collate_pairs([PairDataset(cfg, 'val', 'img')[0]])
+    with torch.no_grad():
+        x = s['sdr']; codes, ceiling = model.prior.clip_info(x)
+        stops = model.fill.stops(codes, ceiling)
+        filled = model.fill(model.prior(x), codes, ceiling)
+    assert (stops > 0).any() and ceiling.allclose(torch.full_like(ceiling, 2.474), atol=2e-3)   # naive clips at 2.47 stops
+    frozen = Trainer('tiny-cct', [*base, 'model.prior=naive', 'model.highlight={"level": 6.0, "learn": false}',
+                                  'training.lr=0.05', 'training.ema=false', 'training.exp_name=frozen'])
+    frozen.fit()
+    assert frozen.model.fill.level.item() == 6.0 and (filled - model.prior(x)).abs().max() > 0.01

@@ -10,12 +10,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..color import convert_space, gamut_compress, get_space
+from ..color import acescct_decode, acescct_encode, convert_space, gamut_compress, get_space, luminance_weights
 from .core import register_model, pad_to_multiple, crop_to, HEADS
 
 # %% auto #0
-__all__ = ['PRIORS', 'IDENTIFY', 'CONSISTENCY_DEFAULTS', 'ResBlock', 'AttentionGate', 'InversePrior', 'BlindPrior',
-           'IdentifiedPrior', 'parse_prior', 'CodeConsistency', 'UNet', 'unet_cct', 'unet_linear', 'attention_unet']
+__all__ = ['PRIORS', 'IDENTIFY', 'CONSISTENCY_DEFAULTS', 'HIGHLIGHT_DEFAULTS', 'ResBlock', 'AttentionGate', 'InversePrior',
+           'BlindPrior', 'IdentifiedPrior', 'parse_prior', 'CodeConsistency', 'ceiling_stops', 'HighlightFill', 'UNet',
+           'unet_cct', 'unet_linear', 'attention_unet']
 
 # %% ../../nbs/09a_models.unet.ipynb #c004
 def _norm(ch: int) -> nn.GroupNorm: return nn.GroupNorm(min(8, ch), ch)
@@ -62,6 +63,12 @@ class InversePrior(nn.Module):
         with torch.autocast(x.device.type, enabled=False):
             y = convert_space(x.float(), 'ACEScct', self.sdr_space).clamp(0, 1)   # the delivered codes
             return convert_space(self.renderer.inverse(y), 'LogC3', 'ACEScct', ei=self.ei).to(x.dtype)
+    @torch.no_grad()
+    def clip_info(self, x) -> tuple:
+        "(the SDR codes (N, 3, H, W) in [0, 1], the renderer's ceiling (N,) in stops over grey) of `x`, for `HighlightFill`."
+        if not hasattr(self, '_ceiling'): self._ceiling = ceiling_stops(self.renderer)   # HighlightFill's cell, below
+        return (convert_space(x.float(), 'ACEScct', self.sdr_space).clamp(0, 1),
+                torch.full((x.shape[0],), self._ceiling, device=x.device))
     def extra_repr(self):
         return f"renderer={self.renderer.name!r}, ei={self.ei}" + (f", sdr_space={self.sdr_space!r}" if
                                                                     self.sdr_space != self.renderer.output_space else '')
@@ -121,6 +128,11 @@ class IdentifiedPrior(nn.Module):
             idx = [i for i, n in enumerate(names) if n == name]
             if idx: out[idx] = inv(x[idx])
         return out
+    def clip_info(self, x) -> tuple:
+        "Each image's codes and ceiling (`InversePrior.clip_info`), by the renderer `forward` named for it last."
+        if len(self.last) != x.shape[0]: raise RuntimeError("identified prior: clip_info needs forward on the same batch first")
+        got = [self.inverses[self.names.index(n)].clip_info(x[i:i + 1]) for i, n in enumerate(self.last)]
+        return torch.cat([c for c, _ in got]), torch.cat([k for _, k in got])
     def extra_repr(self): return f"candidates={self.names}, ei={self.ei}, delivery={self.delivery!r}"
 
 def parse_prior(prior):
@@ -237,6 +249,75 @@ def _consistency(opts, prior, ei, sdr_space=None):
     if bad: raise ValueError(f"model.consistency.{bad[0]}: unknown key; accepted: {keys}")
     return CodeConsistency(prior, ei, **opts, sdr_space=sdr_space)
 
+# %% ../../nbs/09a_models.unet.ipynb #fea4700f
+HIGHLIGHT_DEFAULTS = {'level': 8.0, 'threshold': 0.98, 'sigma': 2.0, 'channel': 'mean', 'learn': True}   # model.highlight
+_GREY = 0.18
+
+def ceiling_stops(renderer) -> float:
+    "Stops over middle grey (AP1 luminance) of the scene value a renderer's inverse gives its top code along grey."
+    top = np.asarray(renderer.inverse(np.ones((1, 3), np.float32)), np.float64)
+    lin = convert_space(top, 'LogC3', 'ACEScg', ei=renderer.ei)
+    return float(np.log2(max(float((lin @ np.asarray(luminance_weights('AP1')))[0]), 1e-30) / _GREY))
+
+def _blur(m: torch.Tensor, sigma: float) -> torch.Tensor:
+    "Separable Gaussian blur of (N, 1, H, W), edges repeated, truncated at 3 sigma (scipy.ndimage.gaussian_filter's)."
+    if sigma <= 0: return m
+    r = int(3.0 * sigma + 0.5)
+    k = torch.exp(-0.5 * (torch.arange(-r, r + 1, device=m.device, dtype=m.dtype) / sigma) ** 2); k = k / k.sum()
+    m = F.conv2d(F.pad(m, (r, r, 0, 0), mode='replicate'), k.view(1, 1, 1, -1))
+    return F.conv2d(F.pad(m, (0, 0, r, r), mode='replicate'), k.view(1, 1, -1, 1))
+
+class HighlightFill(nn.Module):
+    "Clipped highlights raised from the renderer's ceiling towards a learned scene level (stops over grey)."
+    def __init__(self, level: float = HIGHLIGHT_DEFAULTS['level'],   # the scene's highlight level, stops over grey
+                 threshold: float = HIGHLIGHT_DEFAULTS['threshold'],  # SDR code where the mask starts, (0, 1)
+                 sigma: float = HIGHLIGHT_DEFAULTS['sigma'],          # the mask's blur in pixels, [0, 32]
+                 channel: str = HIGHLIGHT_DEFAULTS['channel'],        # 'max' | 'mean' | 'min' of the codes
+                 learn: bool = HIGHLIGHT_DEFAULTS['learn']):          # level trained with the network; False: fixed
+        super().__init__()
+        num = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+        if not num(level) or not 0 <= level <= 24: raise ValueError(f"highlight.level: stops over middle grey in [0, 24]; got {level!r}")
+        if not num(threshold) or not 0 < threshold < 1: raise ValueError(f"highlight.threshold: an SDR code in (0, 1); got {threshold!r}")
+        if not num(sigma) or not 0 <= sigma <= 32: raise ValueError(f"highlight.sigma: a blur in pixels in [0, 32]; got {sigma!r}")
+        if channel not in ('max', 'mean', 'min'): raise ValueError(f"highlight.channel: 'max', 'mean' or 'min'; got {channel!r}")
+        if not isinstance(learn, bool): raise ValueError(f"highlight.learn: true or false; got {learn!r}")
+        lv = torch.tensor(float(level))
+        if learn: self.level = nn.Parameter(lv)
+        else: self.register_buffer('level', lv)
+        self.threshold, self.sigma, self.channel, self.learn = float(threshold), float(sigma), channel, learn
+    def mask(self, codes: torch.Tensor) -> torch.Tensor:
+        "(N, 1, H, W) in [0, 1]: how clipped each pixel and its neighbours are, from SDR codes (N, 3, H, W) in [0, 1]."
+        v = {'max': codes.amax, 'mean': codes.mean, 'min': codes.amin}[self.channel](-3, keepdim=True)
+        t = ((v - self.threshold) / (1 - self.threshold)).clamp(0, 1)
+        return _blur(t * t * (3 - 2 * t), self.sigma)
+    def stops(self, codes: torch.Tensor, ceiling: torch.Tensor) -> torch.Tensor:
+        "(N, 1, H, W): the gain in stops, `max(level - ceiling, 0) * mask`; `ceiling` (N,) in stops over grey."
+        room = (self.level - ceiling.to(self.level.device, torch.float32)).clamp(min=0)
+        return room[:, None, None, None] * self.mask(codes.float())
+    def forward(self, base: torch.Tensor,    # ACEScct (N, 3, H, W): the inverse
+                codes: torch.Tensor,        # the SDR codes (N, 3, H, W) in [0, 1] it was inverted from
+                ceiling: torch.Tensor):     # (N,) each image's renderer's ceiling (stops over grey)
+        "`base` with its near-clipped pixels raised in scene-linear light (all channels alike)."
+        with torch.autocast(base.device.type, enabled=False):
+            lin = acescct_decode(base.float()) * torch.exp2(self.stops(codes, ceiling))
+            return acescct_encode(lin).to(base.dtype)
+    def extra_repr(self):
+        return (f"level={self.level.item():.3f}, threshold={self.threshold}, sigma={self.sigma}, channel={self.channel!r}, "
+                f"learn={self.learn}")
+
+def _highlight(opts, prior):
+    "`model.highlight` -> None or a HighlightFill; it needs a prior that names each image's renderer (told or identified)."
+    if opts is None: return None
+    keys = ', '.join(HIGHLIGHT_DEFAULTS)
+    if not isinstance(opts, dict): raise TypeError(f"model.highlight: a dict of {{{keys}}} (or {{}} for the defaults) or null; got {opts!r}")
+    bad = sorted(set(opts) - set(HIGHLIGHT_DEFAULTS))
+    if bad: raise ValueError(f"model.highlight.{bad[0]}: unknown key; accepted: {keys}")
+    if not isinstance(prior, (InversePrior, IdentifiedPrior)):
+        raise ValueError(f"model.highlight needs a prior that knows each image's renderer, to know where it clips: "
+                         f"model.prior = one renderer of {list(PRIORS)} or 'identify[:A,B,...]'; got prior="
+                         f"{'none' if prior is None else 'the weighed blind form (a list)'}")
+    return HighlightFill(**opts)
+
 # %% ../../nbs/09a_models.unet.ipynb #c004s1
 class UNet(nn.Module):
     "U-Net from ACEScct input `[N,3,H,W]` to ACEScct output of the same size, through `head` ('cct' or 'linear')."
@@ -252,10 +333,13 @@ class UNet(nn.Module):
                  prior_ei: float = 800,   # LogC3 exposure index of the prior's renderer(s)
                  consistency: dict | None = None,  # with a told prior: CodeConsistency options (bits, target_gamut,
                  # slack); the output is moved until the renderer re-renders it into the input's code cells
-                 sdr_space: str | None = None):  # how the input was decoded from SDR codes (data.sdr_decode, which the
+                 sdr_space: str | None = None,  # how the input was decoded from SDR codes (data.sdr_decode, which the
                  # trainer fills in); None: each prior renderer's own output space
+                 highlight: dict | None = None):  # with a told or identified prior: HighlightFill options (level,
+                 # threshold, sigma, channel, learn); clipped pixels of the inverse raised towards a learned level
         super().__init__()
         self.prior = _prior(parse_prior(prior), prior_ei, sdr_space)
+        self.fill = _highlight(highlight, self.prior)
         self.consistency = _consistency(consistency, prior, prior_ei, sdr_space)
         self.k = len(self.prior.inverses) if isinstance(self.prior, BlindPrior) else 0   # blind: renderers weighed
         if self.prior is not None: in_ch = in_ch * (2 + max(self.k - 1, 0))
@@ -277,6 +361,7 @@ class UNet(nn.Module):
 
     def forward(self, x):
         base = x if self.prior is None else self.prior(x)          # what the residual head adds to
+        if self.fill is not None: base = self.fill(base, *self.prior.clip_info(x))   # its clipped pixels raised
         xp, hw = pad_to_multiple(x if self.prior is None else torch.cat([x, base], -3), 2 ** self.depth)
         h = self.stem(xp)
         skips = []
@@ -296,23 +381,23 @@ class UNet(nn.Module):
 @register_model('unet-cct')
 def unet_cct(width: int = 32, depth: int = 4, attention: bool = False, residual: bool = True,
              prior: str | list | None = None, prior_ei: float = 800,
-             consistency: dict | None = None, sdr_space: str | None = None) -> UNet:
+             consistency: dict | None = None, sdr_space: str | None = None, highlight: dict | None = None) -> UNet:
     "U-Net predicting ACEScct directly (with `prior`: a residual on the renderer's inverse)."
     return UNet(width, depth, attention, 'cct', residual, prior=prior, prior_ei=prior_ei, consistency=consistency,
-                sdr_space=sdr_space)
+                sdr_space=sdr_space, highlight=highlight)
 
 @register_model('unet-linear')
 def unet_linear(width: int = 32, depth: int = 4, attention: bool = False, residual: bool = True,
                 prior: str | list | None = None, prior_ei: float = 800,
-                consistency: dict | None = None, sdr_space: str | None = None) -> UNet:
+                consistency: dict | None = None, sdr_space: str | None = None, highlight: dict | None = None) -> UNet:
     "U-Net predicting positive linear ACEScg, then the ACEScct curve (with `prior`: a residual on the inverse)."
     return UNet(width, depth, attention, 'linear', residual, prior=prior, prior_ei=prior_ei, consistency=consistency,
-                sdr_space=sdr_space)
+                sdr_space=sdr_space, highlight=highlight)
 
 @register_model('attention-unet')
 def attention_unet(width: int = 32, depth: int = 4, head: str = 'cct', residual: bool = True,
                    prior: str | list | None = None, prior_ei: float = 800,
-                   consistency: dict | None = None, sdr_space: str | None = None) -> UNet:
+                   consistency: dict | None = None, sdr_space: str | None = None, highlight: dict | None = None) -> UNet:
     "The attention U-Net of the original baselines (attention gates on every skip)."
     return UNet(width, depth, True, head, residual, prior=prior, prior_ei=prior_ei, consistency=consistency,
-                sdr_space=sdr_space)
+                sdr_space=sdr_space, highlight=highlight)
