@@ -58,7 +58,9 @@ results of others)
     trained on the other three renderers and tested on SDR from the held-out one, against every non-learning blind
     baseline (bt2446c and the inverses of its three training renderers) and the told inverse; full frame and by
     region, paired CIs. (aces1-sdr held out is the demo's own blind protocol, README.) As in the demo the identifier
-    knows the whole zoo (it was fitted on other scenes); only the U-Net never sees the held-out renderer's SDR.
+    knows the whole zoo (it was fitted on other scenes); only the U-Net never sees the held-out renderer's SDR. With
+    film-sdr held out, a figure of the test frame with the most highlight pixels at -2, 0, +2 and +4 stops
+    (bench/results/ablation_blind_highlights.png).
 
 `--parts 1 2 3 4 5 6 7 8 9 10 11 12 13` selects the parts (2 and 3 share a training; 6 reuses part 2's; 11 reuses part
 10's plain run with --reuse).
@@ -264,6 +266,11 @@ def main(argv=None):
             s13 = evaluate([*blind, f'inverse:{held}', f'unet-linear+{tag}={run}'], demo / 'data', 'test',
                            ab / f'blind-without-{held}', overwrite=True, renderer=held, reference=blind[1], **ev)
             section(f'13. Blind protocol, {held} held out: trained on {" / ".join(mix)}, tested on SDR from {held}', s13, blind[1])
+            if held == 'film-sdr':   # where flat clipping shows: the held-out renderer's own inverse, the best blind one, ours
+                fig = highlight_figure(demo, {f'inverse:{held} (told)': f'inverse:{held}', 'inverse:aces1-sdr': 'inverse:aces1-sdr',
+                                              f'unet-linear+{tag}': f'unet-linear+{tag}={run}'},
+                                       out.with_name('ablation_blind_highlights.png'))
+                parts.append(f"![{held} held out: the test frame at -2, 0, +2, +4 stops]({fig.name})\n")
             rows = read_per_image(ab / f'blind-without-{held}' / 'per_image.csv')
             parts.append(f"Against each blind baseline and the told inverse, by region:\n\n"
                          f"{versus_markdown(rows, f'unet-linear+{tag}', [*blind, f'inverse:{held}'])}\n")

@@ -16,7 +16,7 @@ from .models.unet import IdentifiedPrior
 
 # %% auto #0
 __all__ = ['BLENDS', 'NORM_STATS', 'GIB', 'tile_starts', 'owned_ranges', 'predict_tiled', 'frozen_norm_stats', 'frame_norm_stats',
-           'exact_norm_stats', 'frozen_conditions', 'model_grid', 'receptive_radius', 'exact_overlap',
+           'exact_norm_stats', 'frozen_conditions', 'model_grid', 'receptive_radius', 'halo', 'exact_overlap',
            'activation_bytes', 'memory_budget', 'Tiler']
 
 # %% ../nbs/09g_tiles.ipynb #t005
@@ -188,12 +188,17 @@ def receptive_radius(model: torch.nn.Module, grid: int | None = None, max_side: 
             y = model(xg)
             g, = torch.autograd.grad(y[..., c:c + grid, c:c + grid].float().sum(), xg)
         nz = g.abs().sum((0, 1)).nonzero()
-        if len(nz) == 0: return 0                                  # the output does not depend on the input here
+        if len(nz) == 0: return halo(model)                        # the output does not depend on the input here
         lo, hi = nz.min(0).values, nz.max(0).values
         r = int(max(c - lo.min(), hi.max() - (c + grid - 1)))
-        if r < c - grid: return r                                  # clear of the probe's borders
+        if r < c - grid: return r + halo(model)                    # clear of the probe's borders
         s *= 2
     return None
+
+def halo(model: torch.nn.Module) -> int:
+    "Pixels beyond the measured radius: the sum of the `halo` of modules whose reach the gradient cannot show (e.g.\n"
+    "`HighlightFill`'s mask blur, computed without gradient from codes the probe never clips)."
+    return sum(int(getattr(m, 'halo', 0)) for m in model.modules())
 
 def exact_overlap(radius: int, grid: int) -> int:
     "The tile overlap (on the grid) whose owned parts keep every output's receptive field inside its tile."

@@ -249,7 +249,7 @@ def _consistency(opts, prior, ei, sdr_space=None):
     if bad: raise ValueError(f"model.consistency.{bad[0]}: unknown key; accepted: {keys}")
     return CodeConsistency(prior, ei, **opts, sdr_space=sdr_space)
 
-# %% ../../nbs/09a_models.unet.ipynb #fea4700f
+# %% ../../nbs/09a_models.unet.ipynb #0091ba5d
 HIGHLIGHT_DEFAULTS = {'level': 8.0, 'threshold': 0.98, 'sigma': 2.0, 'channel': 'mean', 'learn': True}   # model.highlight
 _GREY = 0.18
 
@@ -301,6 +301,10 @@ class HighlightFill(nn.Module):
         with torch.autocast(base.device.type, enabled=False):
             lin = acescct_decode(base.float()) * torch.exp2(self.stops(codes, ceiling))
             return acescct_encode(lin).to(base.dtype)
+    @property
+    def halo(self) -> int:
+        "Pixels the mask's blur reaches (`sdr2log.tiles.halo`: tiles overlap by this much more)."
+        return int(3.0 * self.sigma + 0.5) if self.sigma > 0 else 0
     def extra_repr(self):
         return (f"level={self.level.item():.3f}, threshold={self.threshold}, sigma={self.sigma}, channel={self.channel!r}, "
                 f"learn={self.learn}")
