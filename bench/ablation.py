@@ -62,7 +62,12 @@ results of others)
     film-sdr held out, a figure of the test frame with the most highlight pixels at -2, 0, +2 and +4 stops
     (bench/results/ablation_blind_highlights.png).
 
-`--parts 1 2 3 4 5 6 7 8 9 10 11 12 13` selects the parts (2 and 3 share a training; 6 reuses part 2's; 11 reuses part
+14. The highlight fill's mask (model.highlight: threshold, sigma, channel), changed at inference on the demo's blind
+    model (`RUN_DIR[highlight={...}]`; the learned level is kept), on the validation split with SDR from the renderers
+    of its training mixture that clip (film-sdr and naive; never the held-out aces1-sdr), against their told
+    inverses, by region: where the default mask was chosen.
+
+`--parts 1 2 3 4 5 6 7 8 9 10 11 12 13 14` selects the parts (2 and 3 share a training; 6 reuses part 2's; 11 reuses part
 10's plain run with --reuse).
 """
 import argparse, json, sys, time
@@ -77,7 +82,7 @@ from sdr2log.metrics import region_masks
 RESULTS = {(1, 2, 3, 4): 'ablation.md', (5,): 'ablation_peers.md', (6,): 'ablation_blind_prior.md',
            (7,): 'ablation_blind_hl.md', (9,): 'ablation_identified.md', (10,): 'ablation_consistency.md',
            (11,): 'ablation_consistency_inference.md', (12,): 'ablation_gate.md',
-           (13,): 'ablation_blind_each.md'}   # the file under bench/results/ of each set of parts
+           (13,): 'ablation_blind_each.md', (14,): 'ablation_fill.md'}   # the file under bench/results/ of each set of parts
 
 
 def _default_out(parts) -> Path:
@@ -132,7 +137,7 @@ def highlight_figure(demo: Path, methods: dict, path: Path, stops=(-2, 0, 2, 4))
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     ap.add_argument('--demo', default='demo_out'); ap.add_argument('--preset', default='default')
-    ap.add_argument('--parts', nargs='+', type=int, default=[1, 2, 3, 4], choices=list(range(1, 14)))
+    ap.add_argument('--parts', nargs='+', type=int, default=[1, 2, 3, 4], choices=list(range(1, 15)))
     ap.add_argument('--out', default=None, help="results file (default: the parts' own, see RESULTS)")
     ap.add_argument('--reuse', action='store_true', help="parts 7-9 and 11-13: reuse their finished runs under runs-ablation/")
     a = ap.parse_args(argv)
@@ -274,6 +279,20 @@ def main(argv=None):
             rows = read_per_image(ab / f'blind-without-{held}' / 'per_image.csv')
             parts.append(f"Against each blind baseline and the told inverse, by region:\n\n"
                          f"{versus_markdown(rows, f'unet-linear+{tag}', [*blind, f'inverse:{held}'])}\n")
+    if 14 in a.parts:
+        blind_run = runs['unet-linear+identified-prior-hl']
+        masks = {'as-trained': None, 't0.98-s2': {'threshold': 0.98, 'sigma': 2.0}, 't0.99-s1': {'threshold': 0.99, 'sigma': 1.0},
+                 't0.995-s1': {'threshold': 0.995, 'sigma': 1.0}, 't0.995-s0': {'threshold': 0.995, 'sigma': 0.0},
+                 't0.995-s0-max': {'threshold': 0.995, 'sigma': 0.0, 'channel': 'max'}}   # t: threshold, s: sigma
+        spec = lambda m: '' if m is None else '[highlight={' + ', '.join(f'{k}: {v}' for k, v in m.items()) + '}]'
+        names = {k: f"fill-{k}" for k in masks}
+        for rend in ('film-sdr', 'naive'):
+            evaluate([f'inverse:{rend}', *(f'{names[k]}={blind_run}{spec(m)}' for k, m in masks.items())], demo / 'data',
+                     'val', ab / f'fill-{rend}', overwrite=True, renderer=rend, **{**ev, 'erm': False, 'figures': 0})
+            rows = read_per_image(ab / f'fill-{rend}' / 'per_image.csv')
+            parts.append(f"## 14. The fill's mask at inference, validation split, SDR from {rend} (in the training mixture)\n\n" +
+                         '\n\n'.join(versus_markdown(rows, names[k], [f'inverse:{rend}'], regions=(None, 'highlights', 'midtones'))
+                                      for k in masks) + '\n')
     md = (f"# Method experiments on the demo data\n\n{machine()}\n\n`python bench/ablation.py --demo {a.demo} --preset "
           f"{a.preset} --parts {' '.join(map(str, a.parts))}`: demo preset `{a.preset}` settings for the new trainings; "
           f"{time.perf_counter() - t0:.0f} s in all. New runs: {new}.\n\n" + '\n'.join(parts))

@@ -249,8 +249,8 @@ def _consistency(opts, prior, ei, sdr_space=None):
     if bad: raise ValueError(f"model.consistency.{bad[0]}: unknown key; accepted: {keys}")
     return CodeConsistency(prior, ei, **opts, sdr_space=sdr_space)
 
-# %% ../../nbs/09a_models.unet.ipynb #0091ba5d
-HIGHLIGHT_DEFAULTS = {'level': 8.0, 'threshold': 0.98, 'sigma': 2.0, 'channel': 'mean', 'learn': True}   # model.highlight
+# %% ../../nbs/09a_models.unet.ipynb #ed61620e
+HIGHLIGHT_DEFAULTS = {'level': 8.0, 'threshold': 0.995, 'sigma': 0.0, 'channel': 'mean', 'learn': True}   # model.highlight
 _GREY = 0.18
 
 def ceiling_stops(renderer) -> float:
