@@ -54,7 +54,8 @@ results of others)
     consistency, with the demo's consistency and gate added at inference.
 
 13. The blind protocol for every renderer of the zoo, not only aces1-sdr: for each of aces2-sdr, film-sdr and naive
-    held out in turn, the demo's blind model (`unet-linear+identified-prior-hl`: identified prior, highlight loss)
+    held out in turn, the demo's blind model (`unet-linear+identified-prior-hl`: identified prior, highlight fill,
+    highlight loss)
     trained on the other three renderers and tested on SDR from the held-out one, against every non-learning blind
     baseline (bt2446c and the inverses of its three training renderers) and the told inverse; full frame and by
     region, paired CIs. (aces1-sdr held out is the demo's own blind protocol, README.) As in the demo the identifier

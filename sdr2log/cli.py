@@ -144,7 +144,7 @@ def demo(out: str | Path = 'demo_out', preset: str = 'default', seed: int = 0) -
              'ACES 2.0 SDR and its inverse, consistent with the 8-bit codes'),
             (6, 'hdrtvnet-agcm', peer, {}, P['peer'], "the published peer, HDRTVNet's AGCM, on ACES 2.0 SDR"),
             (7, 'unet-linear+identified-prior-hl', 'unet-linear', DEMO_BLIND_MODEL, None,
-             f"renderer-blind: SDR from {' / '.join(DEMO_MIXTURE)}, the renderer identified; highlight loss")):
+             f"renderer-blind: SDR from {' / '.join(DEMO_MIXTURE)}, the renderer identified, its clipped highlights filled; highlight loss")):
         step(i, f'training {name} ({what})')
         t = time.perf_counter()
         runs[name] = train(cfg, _demo_overrides(out, P, seed, name, extra, size))['run_dir']

@@ -249,7 +249,7 @@ def _consistency(opts, prior, ei, sdr_space=None):
     if bad: raise ValueError(f"model.consistency.{bad[0]}: unknown key; accepted: {keys}")
     return CodeConsistency(prior, ei, **opts, sdr_space=sdr_space)
 
-# %% ../../nbs/09a_models.unet.ipynb #ed61620e
+# %% ../../nbs/09a_models.unet.ipynb #88e2b660
 HIGHLIGHT_DEFAULTS = {'level': 8.0, 'threshold': 0.995, 'sigma': 0.0, 'channel': 'mean', 'learn': True}   # model.highlight
 _GREY = 0.18
 
