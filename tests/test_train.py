@@ -241,3 +241,12 @@ def test_highlight_fill_trains_its_level_and_reloads(data, tmp_path):
                                   'training.lr=0.05', 'training.ema=false', 'training.exp_name=frozen'])
     frozen.fit()
     assert frozen.model.fill.level.item() == 6.0 and (filled - model.prior(x)).abs().max() > 0.01
+    # the fill turned off at inference (an ablation of the same network): its level is left out of the checkpoint's state
+    off, _ = load_run(t.run_dir, checkpoint='last', model_overrides={'highlight': None})
+    assert off.fill is None
+    full = model.state_dict()
+    assert set(full) - set(off.state_dict()) == {'fill.level'}
+    assert all(torch.equal(v, full[k]) for k, v in off.state_dict().items())   # the same network
+    with torch.no_grad(): assert (off(x) - model(x)).abs().max() > 0.01          # its clipped pixels no longer raised
+    with pytest.raises(ValueError, match='does not build the model'):          # other state stays strict
+        load_run(t.run_dir, checkpoint='last', model_overrides={'width': 4})
