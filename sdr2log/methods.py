@@ -18,7 +18,7 @@ from .tiles import Tiler, predict_tiled, tile_starts  # noqa: F401 (tiled infere
 from .train import load_checkpoint   # until sdr2log.runs (layer 8) holds the checkpoint loading
 
 # %% auto #0
-__all__ = ['OPTIONAL_STATE', 'load_run', 'Method', 'resolve_method']
+__all__ = ['load_run', 'Method', 'resolve_method']
 
 # %% ../nbs/11b_methods.ipynb #884414e3
 def _label(n: str, d: dict) -> str: return f"lut:{d.get('sdr_lut_path')}" if str(n).lower() == 'lut' else str(n)
@@ -34,9 +34,6 @@ def _trained_on(d: dict) -> str:
 def _jsonable(d): return json.loads(json.dumps(d, default=str))
 
 # %% ../nbs/11b_methods.ipynb #c005
-OPTIONAL_STATE = {'highlight': 'fill.'}   # model options a run can be evaluated without (`RUN_DIR[highlight=null]`):
-# the weights of their modules, under this prefix, are then left out of the checkpoint's state
-
 def load_run(run_dir: str | Path, checkpoint: str = 'best', device='cpu',
              model_overrides: dict | None = None) -> tuple[nn.Module, dict]:
     "Model and resolved config of a run; `checkpoint`: 'best' (best@metric, EMA weights), 'ema' or 'last'."
@@ -58,8 +55,9 @@ def load_run(run_dir: str | Path, checkpoint: str = 'best', device='cpu',
             state = {k[len('ema_model.'):]: v for k, v in st['ema'].items() if k.startswith('ema_model.')}
         else: state = st['model']
     else: raise ValueError(f"checkpoint must be 'best', 'ema' or 'last'; got {checkpoint!r}")
-    off = [p for o, p in OPTIONAL_STATE.items() if o in (model_overrides or {}) and model_overrides[o] is None]
-    state = {k: v for k, v in state.items() if not any(k.startswith(p) for p in off)}
+    if any(v is None for v in (model_overrides or {}).values()):   # an option turned off (`RUN_DIR[highlight=null]`):
+        # the weights of the modules the model now holds as None are left out; any other mismatch stays an error
+        state = {k: v for k, v in state.items() if not (hasattr(model, k.split('.')[0]) and getattr(model, k.split('.')[0]) is None)}
     try: model.load_state_dict(state)
     except RuntimeError as e:
         raise ValueError(f"{run_dir}: its config/config.yaml does not build the model its checkpoint holds "

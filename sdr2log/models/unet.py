@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..color import acescct_decode, acescct_encode, convert_space, gamut_compress, get_space, luminance_weights
+from ..color import acescct_decode, acescct_encode, convert_space, gamut_compress, get_space, luminance
 from .core import register_model, pad_to_multiple, crop_to, HEADS
 
 # %% auto #0
@@ -58,17 +58,18 @@ class InversePrior(nn.Module):
         from sdr2log.render import get_renderer
         self.renderer, self.ei = get_renderer(renderer, ei=ei), ei
         self.sdr_space = _decode_space(sdr_space, self.renderer.output_space)
+    def codes(self, x: torch.Tensor) -> torch.Tensor:
+        "The delivered SDR codes (N, 3, H, W) in [0, 1] of the ACEScct-decoded input `x`, float32."
+        return convert_space(x.float(), 'ACEScct', self.sdr_space).clamp(0, 1)
     @torch.no_grad()
     def forward(self, x):  # (N, 3, H, W) ACEScct-decoded SDR, the network input
         with torch.autocast(x.device.type, enabled=False):
-            y = convert_space(x.float(), 'ACEScct', self.sdr_space).clamp(0, 1)   # the delivered codes
-            return convert_space(self.renderer.inverse(y), 'LogC3', 'ACEScct', ei=self.ei).to(x.dtype)
+            return convert_space(self.renderer.inverse(self.codes(x)), 'LogC3', 'ACEScct', ei=self.ei).to(x.dtype)
     @torch.no_grad()
     def clip_info(self, x) -> tuple:
         "(the SDR codes (N, 3, H, W) in [0, 1], the renderer's ceiling (N,) in stops over grey) of `x`, for `HighlightFill`."
         if not hasattr(self, '_ceiling'): self._ceiling = ceiling_stops(self.renderer)   # HighlightFill's cell, below
-        return (convert_space(x.float(), 'ACEScct', self.sdr_space).clamp(0, 1),
-                torch.full((x.shape[0],), self._ceiling, device=x.device))
+        return self.codes(x), torch.full((x.shape[0],), self._ceiling, device=x.device)
     def extra_repr(self):
         return f"renderer={self.renderer.name!r}, ei={self.ei}" + (f", sdr_space={self.sdr_space!r}" if
                                                                     self.sdr_space != self.renderer.output_space else '')
@@ -256,8 +257,7 @@ _GREY = 0.18
 def ceiling_stops(renderer) -> float:
     "Stops over middle grey (AP1 luminance) of the scene value a renderer's inverse gives its top code along grey."
     top = np.asarray(renderer.inverse(np.ones((1, 3), np.float32)), np.float64)
-    lin = convert_space(top, 'LogC3', 'ACEScg', ei=renderer.ei)
-    return float(np.log2(max(float((lin @ np.asarray(luminance_weights('AP1')))[0]), 1e-30) / _GREY))
+    return float(np.log2(max(float(luminance(convert_space(top, 'LogC3', 'ACEScg', ei=renderer.ei), 'AP1')[0]), 1e-30) / _GREY))
 
 def _blur(m: torch.Tensor, sigma: float) -> torch.Tensor:
     "Separable Gaussian blur of (N, 1, H, W), edges repeated, truncated at 3 sigma (scipy.ndimage.gaussian_filter's)."
