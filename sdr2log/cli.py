@@ -77,7 +77,9 @@ DEMO_BLIND_RENDERER = 'aces1-sdr'   # the held-out renderer of the demo's blind 
 DEMO_MIXTURE = ['aces2-sdr', 'film-sdr', 'naive']   # the renderer-blind model's training mixture
 DEMO_PRIOR_MODEL = {'model.prior': 'aces2-sdr',        # the known-renderer model: a residual on the renderer's inverse
                     'model.consistency': {'bits': 8,    # kept consistent with the delivered 8-bit codes (none without)
-                                          'gate': [0.004, 0.012]}}   # the inverse as is where cells are narrow (09a)
+                                          'gate': [0.004, 0.012]},   # the inverse as is where cells are narrow (09a)
+                    'loss.terms': [{'name': 'l1', 'weight': 1.0, 'domain': 'acescct'},   # L1 in ACEScct and in PQ, no SSIM:
+                                   {'name': 'l1', 'weight': 1.0, 'domain': 'pq'}]}       # bench/results/ablation_prior_loss.md
 DEMO_BLIND_MODEL = {'data.sdr_from': DEMO_MIXTURE, 'model.prior': 'identify',   # the renderer is identified, not told
                     'model.highlight': {},   # its clipped pixels raised from its ceiling towards a learned level (09a)
                     'loss.highlight_weight': {'weight': 4.0, 'threshold_stops': 2.5}}   # and the highlights weigh 4x
@@ -141,7 +143,7 @@ def demo(out: str | Path = 'demo_out', preset: str = 'default', seed: int = 0) -
             (3, 'unet-cct', 'unet-cct', {}, None, 'ACES 2.0 SDR input -> ACEScct'),
             (4, 'unet-linear', 'unet-linear', {}, None, 'ACES 2.0 SDR input -> ACEScct'),
             (5, 'unet-linear+prior', 'unet-linear', _prior_model(P), None,
-             'ACES 2.0 SDR and its inverse, consistent with the 8-bit codes'),
+             'ACES 2.0 SDR and its inverse, consistent with the 8-bit codes; L1 in ACEScct and PQ'),
             (6, 'hdrtvnet-agcm', peer, {}, P['peer'], "the published peer, HDRTVNet's AGCM, on ACES 2.0 SDR"),
             (7, 'unet-linear+identified-prior-hl', 'unet-linear', DEMO_BLIND_MODEL, None,
              f"renderer-blind: SDR from {' / '.join(DEMO_MIXTURE)}, the renderer identified, its clipped highlights filled; highlight loss")):
