@@ -68,7 +68,12 @@ results of others)
     of its training mixture that clip (film-sdr and naive; never the held-out aces1-sdr), against their told
     inverses, by region: where the default mask was chosen.
 
-`--parts 1 2 3 4 5 6 7 8 9 10 11 12 13 14` selects the parts (2 and 3 share a training; 6 reuses part 2's; 11 reuses part
+15. The known-renderer model's loss: the demo's prior model (consistency and gate as in the demo) trained on L1 in
+    ACEScct alone, L1 + 0.1 SSIM (the shipped configs' loss, the demo's until this part), L1 + 0.1 SSIM + L1 in PQ, and
+    the demo's own L1 in ACEScct + L1 in PQ (not retrained), against the inverse by region, on the validation split
+    (where the choice was made) and the test split.
+
+`--parts 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15` selects the parts (2 and 3 share a training; 6 reuses part 2's; 11 reuses part
 10's plain run with --reuse).
 """
 import argparse, json, sys, time
@@ -83,7 +88,8 @@ from sdr2log.metrics import region_masks
 RESULTS = {(1, 2, 3, 4): 'ablation.md', (5,): 'ablation_peers.md', (6,): 'ablation_blind_prior.md',
            (7,): 'ablation_blind_hl.md', (9,): 'ablation_identified.md', (10,): 'ablation_consistency.md',
            (11,): 'ablation_consistency_inference.md', (12,): 'ablation_gate.md',
-           (13,): 'ablation_blind_each.md', (14,): 'ablation_fill.md'}   # the file under bench/results/ of each set of parts
+           (13,): 'ablation_blind_each.md', (14,): 'ablation_fill.md',
+           (15,): 'ablation_prior_loss.md'}   # the file under bench/results/ of each set of parts
 
 
 def _default_out(parts) -> Path:
@@ -138,9 +144,9 @@ def highlight_figure(demo: Path, methods: dict, path: Path, stops=(-2, 0, 2, 4))
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     ap.add_argument('--demo', default='demo_out'); ap.add_argument('--preset', default='default')
-    ap.add_argument('--parts', nargs='+', type=int, default=[1, 2, 3, 4], choices=list(range(1, 15)))
+    ap.add_argument('--parts', nargs='+', type=int, default=[1, 2, 3, 4], choices=list(range(1, 16)))
     ap.add_argument('--out', default=None, help="results file (default: the parts' own, see RESULTS)")
-    ap.add_argument('--reuse', action='store_true', help="parts 7-9 and 11-13: reuse their finished runs under runs-ablation/")
+    ap.add_argument('--reuse', action='store_true', help="parts 7-9, 11-13 and 15: reuse their finished runs under runs-ablation/")
     a = ap.parse_args(argv)
     demo, out = Path(a.demo), Path(a.out) if a.out else _default_out(a.parts)
     runs = json.loads((demo / 'demo.json').read_text())['runs']
@@ -294,6 +300,25 @@ def main(argv=None):
             parts.append(f"## 14. The fill's mask at inference, validation split, SDR from {rend} (in the training mixture)\n\n" +
                          '\n\n'.join(versus_markdown(rows, names[k], [f'inverse:{rend}'], regions=(None, 'highlights', 'midtones'))
                                       for k in masks) + '\n')
+    if 15 in a.parts:
+        demo_cfg = json.loads((demo / 'demo.json').read_text()).get('prior_model', {})
+        l1, ssim = {'name': 'l1', 'weight': 1.0, 'domain': 'acescct'}, {'name': 'ssim', 'weight': 0.1, 'domain': 'acescct'}
+        pq = {'name': 'l1', 'weight': 1.0, 'domain': 'pq'}
+        losses = {'l1': [l1], 'l1+ssim': [l1, ssim], 'l1+ssim+pq': [l1, ssim, pq]}
+        methods = ['inverse', f"demo-l1+pq={runs['unet-linear+prior']}"]
+        for tag, terms in losses.items():
+            if terms == demo_cfg.get('loss.terms'): continue
+            done = sorted((demo / 'runs-ablation').glob(f'*-unet-linear+prior-{tag}/checkpoints/best@*.pt'))
+            new[tag] = run = str(done[-1].parent.parent) if a.reuse and done else _train(
+                demo, f'unet-linear+prior-{tag}', 'unet-linear', a.preset, {**demo_cfg, 'loss.terms': terms})
+            methods.append(f'{tag}={run}')
+        for split in ('val', 'test'):
+            evaluate(methods, demo / 'data', split, ab / f'prior-loss-{split}', overwrite=True, renderer='aces2-sdr',
+                     **{**ev, 'figures': 0})
+            rows = read_per_image(ab / f'prior-loss-{split}' / 'per_image.csv')
+            parts.append(f"## 15. Known renderer (aces2-sdr), {split} split: the prior model's loss terms\n\n" +
+                         '\n\n'.join(f"`{m.split('=')[0]}`:\n\n" + versus_markdown(rows, m.split('=')[0], ['inverse'])
+                                      for m in methods[1:]) + '\n')
     md = (f"# Method experiments on the demo data\n\n{machine()}\n\n`python bench/ablation.py --demo {a.demo} --preset "
           f"{a.preset} --parts {' '.join(map(str, a.parts))}`: demo preset `{a.preset}` settings for the new trainings; "
           f"{time.perf_counter() - t0:.0f} s in all. New runs: {new}.\n\n" + '\n'.join(parts))
