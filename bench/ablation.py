@@ -73,7 +73,13 @@ results of others)
     the demo's own L1 in ACEScct + L1 in PQ (not retrained), against the inverse by region, on the validation split
     (where the choice was made) and the test split.
 
-`--parts 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15` selects the parts (2 and 3 share a training; 6 reuses part 2's; 11 reuses part
+16. Highlight reconstruction where the known renderer clips: `unet-linear` with the film-sdr inverse as its prior
+    (film-sdr clips near +6 stops over grey; the demo's ACES 2.0 clips above the camera's own +8.3), trained on
+    film-sdr SDR with the highlight fill and the highlight loss (the blind model's recipe, told the renderer), with
+    L1 + SSIM in ACEScct (the shipped loss) and with L1 in ACEScct + L1 in PQ (the demo's prior model's loss),
+    against inverse:film-sdr (flat clipping) and inverse-highlight, on the validation and test splits, by region.
+
+`--parts 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16` selects the parts (2 and 3 share a training; 6 reuses part 2's; 11 reuses part
 10's plain run with --reuse).
 """
 import argparse, json, sys, time
@@ -89,7 +95,7 @@ RESULTS = {(1, 2, 3, 4): 'ablation.md', (5,): 'ablation_peers.md', (6,): 'ablati
            (7,): 'ablation_blind_hl.md', (9,): 'ablation_identified.md', (10,): 'ablation_consistency.md',
            (11,): 'ablation_consistency_inference.md', (12,): 'ablation_gate.md',
            (13,): 'ablation_blind_each.md', (14,): 'ablation_fill.md',
-           (15,): 'ablation_prior_loss.md'}   # the file under bench/results/ of each set of parts
+           (15,): 'ablation_prior_loss.md', (16,): 'ablation_film_fill.md'}   # the file under bench/results/ of each set of parts
 
 
 def _default_out(parts) -> Path:
@@ -144,9 +150,9 @@ def highlight_figure(demo: Path, methods: dict, path: Path, stops=(-2, 0, 2, 4))
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     ap.add_argument('--demo', default='demo_out'); ap.add_argument('--preset', default='default')
-    ap.add_argument('--parts', nargs='+', type=int, default=[1, 2, 3, 4], choices=list(range(1, 16)))
+    ap.add_argument('--parts', nargs='+', type=int, default=[1, 2, 3, 4], choices=list(range(1, 17)))
     ap.add_argument('--out', default=None, help="results file (default: the parts' own, see RESULTS)")
-    ap.add_argument('--reuse', action='store_true', help="parts 7-9, 11-13 and 15: reuse their finished runs under runs-ablation/")
+    ap.add_argument('--reuse', action='store_true', help="parts 7-9, 11-13, 15 and 16: reuse their finished runs under runs-ablation/")
     a = ap.parse_args(argv)
     demo, out = Path(a.demo), Path(a.out) if a.out else _default_out(a.parts)
     runs = json.loads((demo / 'demo.json').read_text())['runs']
@@ -319,6 +325,24 @@ def main(argv=None):
             parts.append(f"## 15. Known renderer (aces2-sdr), {split} split: the prior model's loss terms\n\n" +
                          '\n\n'.join(f"`{m.split('=')[0]}`:\n\n" + versus_markdown(rows, m.split('=')[0], ['inverse'])
                                       for m in methods[1:]) + '\n')
+    if 16 in a.parts:
+        film = {'model.prior': 'film-sdr', 'data.sdr_from': 'film-sdr', 'model.highlight': {},
+                'loss.highlight_weight': {'weight': 4.0, 'threshold_stops': 2.5}}
+        pq = [{'name': 'l1', 'weight': 1.0, 'domain': 'acescct'}, {'name': 'l1', 'weight': 1.0, 'domain': 'pq'}]
+        variants = {'unet-linear+film-prior-fill': film, 'unet-linear+film-prior-fill+pq': {**film, 'loss.terms': pq}}
+        methods = ['inverse:film-sdr', 'inverse-highlight']
+        for tag, extra in variants.items():
+            done = sorted((demo / 'runs-ablation').glob(f'*-{tag}/checkpoints/best@*.pt'))
+            new[tag] = run = str(done[-1].parent.parent) if a.reuse and done else _train(demo, tag, 'unet-linear', a.preset, extra)
+            methods.append(f'{tag}={run}')
+        for split in ('val', 'test'):
+            s16 = evaluate(methods, demo / 'data', split, ab / f'film-fill-{split}', overwrite=True, renderer='film-sdr',
+                           **{**ev, 'figures': 0})
+            section(f'16. Known renderer film-sdr (clips), {split} split: the film-sdr prior with the highlight fill', s16,
+                    'inverse:film-sdr')
+            rows = read_per_image(ab / f'film-fill-{split}' / 'per_image.csv')
+            parts.append('\n\n'.join(versus_markdown(rows, tag, ['inverse:film-sdr', 'inverse-highlight'])
+                                      for tag in variants) + '\n')
     md = (f"# Method experiments on the demo data\n\n{machine()}\n\n`python bench/ablation.py --demo {a.demo} --preset "
           f"{a.preset} --parts {' '.join(map(str, a.parts))}`: demo preset `{a.preset}` settings for the new trainings; "
           f"{time.perf_counter() - t0:.0f} s in all. New runs: {new}.\n\n" + '\n'.join(parts))
