@@ -120,11 +120,20 @@ def _train(demo: Path, name: str, model: str, preset: str, extra: dict, model_op
     return train(cfg, [f'{k}={json.dumps(v)}' for k, v in sets.items()])['run_dir']
 
 
+def _finished(demo: Path, name: str) -> str | None:
+    "The newest finished run (one with a best checkpoint) named `name` under runs-ablation/, or None."
+    done = sorted((demo / 'runs-ablation').glob(f'*-{name}/checkpoints/best@*.pt'))
+    return str(done[-1].parent.parent) if done else None
+
+
+def _reuse_or_train(demo: Path, a, name: str, extra: dict) -> str:
+    "With --reuse, the newest finished run named `name`; otherwise (or if there is none) a new `unet-linear` training."
+    return (a.reuse and _finished(demo, name)) or _train(demo, name, 'unet-linear', a.preset, extra)
+
+
 def _plain_run(demo: Path, a, new: dict) -> str:
     "The plain prior model of part 10 (no consistency): this run's, a finished one with --reuse, or trained now."
-    done = sorted((demo / 'runs-ablation').glob('*-unet-linear+prior-plain/checkpoints/best@*.pt'))
-    plain = new.get('unet-linear+prior-plain') or (str(done[-1].parent.parent) if a.reuse and done else _train(
-        demo, 'unet-linear+prior-plain', 'unet-linear', a.preset, {'model.prior': 'aces2-sdr'}))
+    plain = new.get('unet-linear+prior-plain') or _reuse_or_train(demo, a, 'unet-linear+prior-plain', {'model.prior': 'aces2-sdr'})
     new['unet-linear+prior-plain'] = plain
     return plain
 
@@ -209,9 +218,7 @@ def main(argv=None):
             demo / 'data', 'test', ab / 'blind-prior', overwrite=True, renderer='aces1-sdr', **ev), 'inverse:aces2-sdr')
     if 7 in a.parts:
         hl = {'data.sdr_from': MIXTURE, 'loss.highlight_weight': {'weight': 4.0, 'threshold_stops': 2.5}}
-        done = sorted((demo / 'runs-ablation').glob('*-unet-linear+blind-prior-hl/checkpoints/best@*.pt'))
-        bh = str(done[-1].parent.parent) if a.reuse and done else _train(
-            demo, 'unet-linear+blind-prior-hl', 'unet-linear', a.preset, {**hl, 'model.prior': MIXTURE})
+        bh = _reuse_or_train(demo, a, 'unet-linear+blind-prior-hl', {**hl, 'model.prior': MIXTURE})
         new['blind_prior_hl'] = bh
         section('7. Blind, trained on the mixture with the highlight loss: test SDR from aces1-sdr, held out', evaluate(
             ['bt2446c', 'inverse:aces2-sdr', 'inverse:aces1-sdr', f"unet-linear+prior={runs['unet-linear+prior']}",
@@ -222,12 +229,10 @@ def main(argv=None):
                              (9, 'identify:' + ','.join(MIXTURE), 'identified-mixture-prior-hl')):
         if part not in a.parts: continue
         hl = {'data.sdr_from': MIXTURE, 'loss.highlight_weight': {'weight': 4.0, 'threshold_stops': 2.5}}
-        done = sorted((demo / 'runs-ablation').glob(f'*-unet-linear+{tag}/checkpoints/best@*.pt'))
-        run = str(done[-1].parent.parent) if a.reuse and done else _train(
-            demo, f'unet-linear+{tag}', 'unet-linear', a.preset, {**hl, 'model.prior': prior})
+        run = _reuse_or_train(demo, a, f'unet-linear+{tag}', {**hl, 'model.prior': prior})
         new[tag] = run
-        blind_prev = sorted((demo / 'runs-ablation').glob('*-unet-linear+blind-prior-hl/checkpoints/best@*.pt'))
-        prev = [f'unet-linear+blind-prior-hl={blind_prev[-1].parent.parent}'] if blind_prev else []
+        blind_prev = _finished(demo, 'unet-linear+blind-prior-hl')
+        prev = [f'unet-linear+blind-prior-hl={blind_prev}'] if blind_prev else []
         section(f"{part}. The identified prior ({prior}), trained on the mixture with the highlight loss: test SDR from "
                 f"aces1-sdr, held out of the U-Net's training", evaluate(
             ['bt2446c', 'inverse:aces2-sdr', 'inverse:film-sdr', 'inverse:naive', 'inverse:aces1-sdr', *prev,
@@ -276,9 +281,7 @@ def main(argv=None):
         for held in ('aces2-sdr', 'film-sdr', 'naive'):
             mix = [r for r in zoo if r != held]
             tag = f'identified-prior-hl-without-{held}'
-            done = sorted((demo / 'runs-ablation').glob(f'*-unet-linear+{tag}/checkpoints/best@*.pt'))
-            run = str(done[-1].parent.parent) if a.reuse and done else _train(
-                demo, f'unet-linear+{tag}', 'unet-linear', a.preset, {**DEMO_BLIND_MODEL, 'data.sdr_from': mix})
+            run = _reuse_or_train(demo, a, f'unet-linear+{tag}', {**DEMO_BLIND_MODEL, 'data.sdr_from': mix})
             new[tag] = run
             blind = ['bt2446c', *(f'inverse:{r}' for r in mix)]
             s13 = evaluate([*blind, f'inverse:{held}', f'unet-linear+{tag}={run}'], demo / 'data', 'test',
@@ -314,9 +317,7 @@ def main(argv=None):
         methods = ['inverse', f"demo-l1+pq={runs['unet-linear+prior']}"]
         for tag, terms in losses.items():
             if terms == demo_cfg.get('loss.terms'): continue
-            done = sorted((demo / 'runs-ablation').glob(f'*-unet-linear+prior-{tag}/checkpoints/best@*.pt'))
-            new[tag] = run = str(done[-1].parent.parent) if a.reuse and done else _train(
-                demo, f'unet-linear+prior-{tag}', 'unet-linear', a.preset, {**demo_cfg, 'loss.terms': terms})
+            new[tag] = run = _reuse_or_train(demo, a, f'unet-linear+prior-{tag}', {**demo_cfg, 'loss.terms': terms})
             methods.append(f'{tag}={run}')
         for split in ('val', 'test'):
             evaluate(methods, demo / 'data', split, ab / f'prior-loss-{split}', overwrite=True, renderer='aces2-sdr',
@@ -332,8 +333,7 @@ def main(argv=None):
         variants = {'unet-linear+film-prior-fill': film, 'unet-linear+film-prior-fill+pq': {**film, 'loss.terms': pq}}
         methods = ['inverse:film-sdr', 'inverse-highlight']
         for tag, extra in variants.items():
-            done = sorted((demo / 'runs-ablation').glob(f'*-{tag}/checkpoints/best@*.pt'))
-            new[tag] = run = str(done[-1].parent.parent) if a.reuse and done else _train(demo, tag, 'unet-linear', a.preset, extra)
+            new[tag] = run = _reuse_or_train(demo, a, tag, extra)
             methods.append(f'{tag}={run}')
         for split in ('val', 'test'):
             s16 = evaluate(methods, demo / 'data', split, ab / f'film-fill-{split}', overwrite=True, renderer='film-sdr',
