@@ -251,7 +251,8 @@ def _consistency(opts, prior, ei, sdr_space=None):
     return CodeConsistency(prior, ei, **opts, sdr_space=sdr_space)
 
 # %% ../../nbs/09a_models.unet.ipynb #88e2b660
-HIGHLIGHT_DEFAULTS = {'level': 8.0, 'threshold': 0.995, 'sigma': 0.0, 'channel': 'mean', 'learn': True}   # model.highlight
+HIGHLIGHT_DEFAULTS = {'level': 8.0, 'threshold': 0.995, 'sigma': 0.0, 'channel': 'mean', 'gamma': 1.0,   # model.highlight
+                      'learn': True}
 _GREY = 0.18
 
 def ceiling_stops(renderer) -> float:
@@ -273,6 +274,7 @@ class HighlightFill(nn.Module):
                  threshold: float = HIGHLIGHT_DEFAULTS['threshold'],  # SDR code where the mask starts, (0, 1)
                  sigma: float = HIGHLIGHT_DEFAULTS['sigma'],          # the mask's blur in pixels, [0, 32]
                  channel: str = HIGHLIGHT_DEFAULTS['channel'],        # 'max' | 'mean' | 'min' of the codes
+                 gamma: float = HIGHLIGHT_DEFAULTS['gamma'],          # the mask raised to this power, (0, 16]
                  learn: bool = HIGHLIGHT_DEFAULTS['learn']):          # level trained with the network; False: fixed
         super().__init__()
         num = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
@@ -280,20 +282,22 @@ class HighlightFill(nn.Module):
         if not num(threshold) or not 0 < threshold < 1: raise ValueError(f"highlight.threshold: an SDR code in (0, 1); got {threshold!r}")
         if not num(sigma) or not 0 <= sigma <= 32: raise ValueError(f"highlight.sigma: a blur in pixels in [0, 32]; got {sigma!r}")
         if channel not in ('max', 'mean', 'min'): raise ValueError(f"highlight.channel: 'max', 'mean' or 'min'; got {channel!r}")
+        if not num(gamma) or not 0 < gamma <= 16: raise ValueError(f"highlight.gamma: a power in (0, 16]; got {gamma!r}")
         if not isinstance(learn, bool): raise ValueError(f"highlight.learn: true or false; got {learn!r}")
         lv = torch.tensor(float(level))
         if learn: self.level = nn.Parameter(lv)
         else: self.register_buffer('level', lv)
-        self.threshold, self.sigma, self.channel, self.learn = float(threshold), float(sigma), channel, learn
+        self.threshold, self.sigma, self.channel, self.gamma, self.learn = float(threshold), float(sigma), channel, float(gamma), learn
     def mask(self, codes: torch.Tensor) -> torch.Tensor:
         "(N, 1, H, W) in [0, 1]: how clipped each pixel and its neighbours are, from SDR codes (N, 3, H, W) in [0, 1]."
         v = {'max': codes.amax, 'mean': codes.mean, 'min': codes.amin}[self.channel](-3, keepdim=True)
         t = ((v - self.threshold) / (1 - self.threshold)).clamp(0, 1)
         return _blur(t * t * (3 - 2 * t), self.sigma)
     def stops(self, codes: torch.Tensor, ceiling: torch.Tensor) -> torch.Tensor:
-        "(N, 1, H, W): the gain in stops, `max(level - ceiling, 0) * mask`; `ceiling` (N,) in stops over grey."
+        "(N, 1, H, W): the gain in stops, `max(level - ceiling, 0) * mask ** gamma`; `ceiling` (N,) in stops over grey."
         room = (self.level - ceiling.to(self.level.device, torch.float32)).clamp(min=0)
-        return room[:, None, None, None] * self.mask(codes.float())
+        m = self.mask(codes.float())
+        return room[:, None, None, None] * (m if self.gamma == 1 else m ** self.gamma)
     def forward(self, base: torch.Tensor,    # ACEScct (N, 3, H, W): the inverse
                 codes: torch.Tensor,        # the SDR codes (N, 3, H, W) in [0, 1] it was inverted from
                 ceiling: torch.Tensor):     # (N,) each image's renderer's ceiling (stops over grey)
@@ -307,7 +311,7 @@ class HighlightFill(nn.Module):
         return int(3.0 * self.sigma + 0.5) if self.sigma > 0 else 0
     def extra_repr(self):
         return (f"level={self.level.item():.3f}, threshold={self.threshold}, sigma={self.sigma}, channel={self.channel!r}, "
-                f"learn={self.learn}")
+                f"gamma={self.gamma}, learn={self.learn}")
 
 def _highlight(opts, prior):
     "`model.highlight` -> None or a HighlightFill; it needs a prior that names each image's renderer (told or identified)."
@@ -340,7 +344,7 @@ class UNet(nn.Module):
                  sdr_space: str | None = None,  # how the input was decoded from SDR codes (data.sdr_decode, which the
                  # trainer fills in); None: each prior renderer's own output space
                  highlight: dict | None = None):  # with a told or identified prior: HighlightFill options (level,
-                 # threshold, sigma, channel, learn); clipped pixels of the inverse raised towards a learned level
+                 # threshold, sigma, channel, gamma, learn); clipped pixels of the inverse raised towards a learned level
         super().__init__()
         self.prior = _prior(parse_prior(prior), prior_ei, sdr_space)
         self.fill = _highlight(highlight, self.prior)
