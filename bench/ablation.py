@@ -76,8 +76,10 @@ results of others)
 16. Highlight reconstruction where the known renderer clips: `unet-linear` with the film-sdr inverse as its prior
     (film-sdr clips near +6 stops over grey; the demo's ACES 2.0 clips above the camera's own +8.3), trained on
     film-sdr SDR with the highlight fill and the highlight loss (the blind model's recipe, told the renderer), with
-    L1 + SSIM in ACEScct (the shipped loss) and with L1 in ACEScct + L1 in PQ (the demo's prior model's loss),
-    against inverse:film-sdr (flat clipping) and inverse-highlight, on the validation and test splits, by region.
+    L1 + SSIM in ACEScct (the shipped loss) and with L1 in ACEScct + L1 in PQ (the demo's prior model's loss), and
+    with the fill shaped as inverse-highlight's fitted expansion (its threshold, blur, channel and gamma, and level =
+    the film ceiling + its fitted stops: the network starts as that baseline), against inverse:film-sdr (flat
+    clipping) and inverse-highlight, on the validation and test splits, by region.
 
 `--parts 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16` selects the parts (2 and 3 share a training; 6 reuses part 2's; 11 reuses part
 10's plain run with --reuse).
@@ -330,7 +332,15 @@ def main(argv=None):
         film = {'model.prior': 'film-sdr', 'data.sdr_from': 'film-sdr', 'model.highlight': {},
                 'loss.highlight_weight': {'weight': 4.0, 'threshold_stops': 2.5}}
         pq = [{'name': 'l1', 'weight': 1.0, 'domain': 'acescct'}, {'name': 'l1', 'weight': 1.0, 'domain': 'pq'}]
-        variants = {'unet-linear+film-prior-fill': film, 'unet-linear+film-prior-fill+pq': {**film, 'loss.terms': pq}}
+        from sdr2log.methods import resolve_method
+        from sdr2log.models.unet import ceiling_stops
+        from sdr2log.render import get_renderer
+        fitted = resolve_method('inverse-highlight', {'root': str(demo / 'data'), 'sdr_from': 'film-sdr', 'degradations': {'bits': 8}},
+                                fit_samples=ev['fit_samples']).info['fitted_params']   # as the evaluation fits it (train split)
+        as_fitted = {k: fitted[k] for k in ('threshold', 'sigma', 'channel', 'gamma')}   # the fill starts as inverse-highlight
+        as_fitted['level'] = round(ceiling_stops(get_renderer('film-sdr')) + fitted['stops'], 4)
+        variants = {'unet-linear+film-prior-fill': film, 'unet-linear+film-prior-fill+pq': {**film, 'loss.terms': pq},
+                    'unet-linear+film-prior-fill-fitted': {**film, 'model.highlight': as_fitted}}
         methods = ['inverse:film-sdr', 'inverse-highlight']
         for tag, extra in variants.items():
             new[tag] = run = _reuse_or_train(demo, a, tag, extra)
