@@ -88,7 +88,7 @@ import argparse, json, sys, time
 from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import machine
-from sdr2log.cli import DEMO_PRESETS, DEMO_BLIND_MODEL
+from sdr2log.cli import DEMO_PRESETS, DEMO_BLIND_MODEL, DEMO_PRIOR_MODEL
 from sdr2log.evaluate import evaluate, summary_markdown, region_markdown, read_per_image, versus_markdown
 from sdr2log.train import SHIPPED_CONFIGS, load_config, train
 from sdr2log.metrics import region_masks
@@ -108,6 +108,7 @@ def _default_out(parts) -> Path:
 
 COLS = ['psnr_acescct', 'ssim_acescct', 'delta_e_itp', 'pu21_psnr', 'erm']
 MIXTURE = ['aces2-sdr', 'film-sdr', 'naive']
+HL_LOSS = {'loss.highlight_weight': DEMO_BLIND_MODEL['loss.highlight_weight']}   # 4x above +2.5 stops, the demo's
 
 
 def _train(demo: Path, name: str, model: str, preset: str, extra: dict, model_options: dict | None = None) -> str:
@@ -193,7 +194,7 @@ def main(argv=None):
         film = {'model.prior': 'film-sdr', 'data.sdr_from': 'film-sdr'}
         new['film_prior'] = fp = _train(demo, 'unet-linear+film-prior', 'unet-linear', a.preset, film)
         new['film_prior_hl'] = fh = _train(demo, 'unet-linear+film-prior+hl', 'unet-linear', a.preset,
-                                           {**film, 'loss.highlight_weight': {'weight': 4.0, 'threshold_stops': 2.5}})
+                                           {**film, **HL_LOSS})
         methods = {'inverse:film-sdr': 'inverse:film-sdr', 'inverse-highlight': 'inverse-highlight',
                    'unet-linear+film-prior': f'unet-linear+film-prior={fp}', 'unet-linear+film-prior+hl': f'unet-linear+film-prior+hl={fh}'}
         section('4. Highlight reconstruction on film-sdr SDR (clips near +6 stops)', evaluate(
@@ -219,7 +220,7 @@ def main(argv=None):
             ['inverse:aces2-sdr', 'inverse:aces1-sdr', f'unet-linear-mixture={mix}', f'unet-linear+blind-prior={bp}'],
             demo / 'data', 'test', ab / 'blind-prior', overwrite=True, renderer='aces1-sdr', **ev), 'inverse:aces2-sdr')
     if 7 in a.parts:
-        hl = {'data.sdr_from': MIXTURE, 'loss.highlight_weight': {'weight': 4.0, 'threshold_stops': 2.5}}
+        hl = {'data.sdr_from': MIXTURE, **HL_LOSS}
         bh = _reuse_or_train(demo, a, 'unet-linear+blind-prior-hl', {**hl, 'model.prior': MIXTURE})
         new['blind_prior_hl'] = bh
         section('7. Blind, trained on the mixture with the highlight loss: test SDR from aces1-sdr, held out', evaluate(
@@ -230,7 +231,7 @@ def main(argv=None):
     for part, prior, tag in ((8, 'identify', 'identified-prior-hl'),
                              (9, 'identify:' + ','.join(MIXTURE), 'identified-mixture-prior-hl')):
         if part not in a.parts: continue
-        hl = {'data.sdr_from': MIXTURE, 'loss.highlight_weight': {'weight': 4.0, 'threshold_stops': 2.5}}
+        hl = {'data.sdr_from': MIXTURE, **HL_LOSS}
         run = _reuse_or_train(demo, a, f'unet-linear+{tag}', {**hl, 'model.prior': prior})
         new[tag] = run
         blind_prev = _finished(demo, 'unet-linear+blind-prior-hl')
@@ -329,9 +330,8 @@ def main(argv=None):
                          '\n\n'.join(f"`{m.split('=')[0]}`:\n\n" + versus_markdown(rows, m.split('=')[0], ['inverse'])
                                       for m in methods[1:]) + '\n')
     if 16 in a.parts:
-        film = {'model.prior': 'film-sdr', 'data.sdr_from': 'film-sdr', 'model.highlight': {},
-                'loss.highlight_weight': {'weight': 4.0, 'threshold_stops': 2.5}}
-        pq = [{'name': 'l1', 'weight': 1.0, 'domain': 'acescct'}, {'name': 'l1', 'weight': 1.0, 'domain': 'pq'}]
+        film = {'model.prior': 'film-sdr', 'data.sdr_from': 'film-sdr', 'model.highlight': {}, **HL_LOSS}
+        pq = DEMO_PRIOR_MODEL['loss.terms']   # L1 in ACEScct + L1 in PQ, the demo prior model's loss
         from sdr2log.methods import resolve_method
         from sdr2log.models.unet import ceiling_stops
         from sdr2log.render import get_renderer
